@@ -1,0 +1,1223 @@
+/* check_token.c: Check suite for the token codec (token.c, keys.c). */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <msgpack.h>
+#include <sodium.h>
+
+#include "common.h"
+#include "testutil.h"
+
+/*
+ * One suite function per area (roundtrip, seal, envelope, payload); each
+ * adds its tcases.  Attack matrix and golden vectors go in suites of
+ * their own, added to main() below.
+ */
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* "bt1_" + base64url of raw envelope bytes; free() the result. */
+static char *
+text_of(const uint8_t *buf, size_t len)
+{
+	size_t	 n;
+	char	*t;
+
+	n = sodium_base64_encoded_len(len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	t = malloc(BATON_PREFIX_LEN + n);
+	ck_assert_ptr_nonnull(t);
+	memcpy(t, BATON_PREFIX, BATON_PREFIX_LEN);
+	sodium_bin2base64(t + BATON_PREFIX_LEN, n, buf, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return (t);
+}
+
+/* Reason from opening text against the keyring of pattern 1. */
+static enum baton_reason
+open_reason(const char *text, size_t len, enum baton_check_mode mode)
+{
+	struct baton_keyring	kr;
+	struct baton_token	tok;
+	enum baton_reason	reason;
+
+	tu_keyring(&kr, 1);
+	reason = baton_token_open(&tok, text, len, &kr, mode);
+	baton_token_free(&tok);
+	baton_keyring_clear(&kr);
+	return (reason);
+}
+
+/* ---- roundtrip: encode, seal, open, compare ----------------------------- */
+
+/* A block 0 using every field and every predicate type. */
+static void
+full_root(struct baton_arena *a, struct baton_block *b)
+{
+	struct baton_toolgrant	*tg;
+	struct baton_argrule	*ar;
+
+	tu_root(b, 0x11, TU_NOW, 3600);
+	b->nbf = TU_NOW + 10;
+	b->iss = "orchestrator";
+	b->sub = "alice@example.org";
+	b->holder = "agent-a";
+	tu_aud(a, b, "db.example,files.example");
+	tg = tu_tool(a, b, "db_query", "read,write");
+	tu_limit(a, tg, "max_calls", 50);
+	tu_limit(a, tg, "max_rows", 100);
+	ar = tu_where(a, tg, "n");
+	tu_pred_range(a, ar, -5, 1000000000000LL);
+	tu_pred_eq_int(a, ar, -3);
+	tu_pred_eq_bool(a, ar, 1);
+	ar = tu_where(a, tg, "query");
+	tu_pred_glob(a, ar, "SELECT * FROM t?");
+	tu_pred_maxlen(a, ar, 256);
+	ar = tu_where(a, tg, "table");
+	tu_pred_eq_str(a, ar, "orders");
+	tu_pred_in_str(a, ar, "orders,users,\xc3\xa9t\xc3\xa9");
+	tu_pred_prefix(a, ar, "");
+	tu_tool(a, b, "file_read", NULL);
+	tu_tool(a, b, "z.tool", "execute");
+	b->max_depth = 3;
+	b->single_use = 1;
+	tu_ctx(a, b, "correlation", "c-1");
+	tu_ctx(a, b, "step", "");
+	tu_ctx(a, b, "workflow", "wf-9");
+}
+
+static void
+full_child(struct baton_arena *a, struct baton_block *b)
+{
+	struct baton_toolgrant	*tg;
+
+	tu_child(b, 0x22, TU_NOW + 5, 60, "agent-a");
+	b->holder = "agent-b";
+	tu_aud(a, b, "db.example");
+	tg = tu_tool(a, b, "db_query", "read");
+	tu_limit(a, tg, "max_rows", 10);
+	tu_pred_prefix(a, tu_where(a, tg, "table"), "ord");
+	b->has_max_depth = 1;
+	b->max_depth = 0;
+	b->single_use = 1;
+	b->kind = BATON_BLOCK_PRESENT;
+	tu_ctx(a, b, "step", "2");
+}
+
+/* Seal blocks, open them with the key, compare every block. */
+static void
+roundtrip(const struct baton_block *blocks, size_t n)
+{
+	struct baton_keyring	 kr;
+	struct baton_token	 tok;
+	uint8_t			*p;
+	size_t			 len, i;
+	char			*text;
+
+	tu_keyring(&kr, 1);
+	text = tu_seal(kr.keys[0], blocks, n);
+	tu_open(&tok, text, &kr);
+	ck_assert_uint_eq(tok.nblocks, n);
+	for (i = 0; i < n; i++) {
+		tu_assert_block_eq(&blocks[i], &tok.blocks[i]);
+		/* raw is the carried payload, and it is canonical */
+		tu_encode(&blocks[i], i == 0, &p, &len);
+		ck_assert_uint_eq(tok.blocks[i].rawlen, len);
+		ck_assert_ptr_eq(tok.blocks[i].raw, tok.env.payload[i]);
+		ck_assert_int_eq(memcmp(tok.blocks[i].raw, p, len), 0);
+		free(p);
+	}
+	baton_token_free(&tok);
+	free(text);
+	baton_keyring_clear(&kr);
+}
+
+START_TEST(test_rt_root_full)
+{
+	struct baton_arena	*a = tu_arena();
+	struct baton_block	 b;
+
+	full_root(a, &b);
+	roundtrip(&b, 1);
+	baton_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_rt_root_minimal)
+{
+	struct baton_block	b;
+
+	tu_root(&b, 0x01, TU_NOW, 60);
+	roundtrip(&b, 1);	/* nbf == iat: omitted, decoded as iat */
+	b.nbf = 0;		/* explicit nbf before iat survives */
+	roundtrip(&b, 1);
+}
+END_TEST
+
+START_TEST(test_rt_child_full)
+{
+	struct baton_arena	*a = tu_arena();
+	struct baton_block	 b[2];
+
+	full_root(a, &b[0]);
+	full_child(a, &b[1]);
+	roundtrip(b, 2);
+	baton_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_rt_child_minimal)
+{
+	struct baton_block	b[BATON_MAX_BLOCKS];
+	size_t			i;
+
+	tu_root(&b[0], 0x01, TU_NOW, 600);
+	for (i = 1; i < BATON_MAX_BLOCKS; i++)
+		tu_child(&b[i], (uint8_t)(0x01 + i), TU_NOW + i, 60,
+		    "agent");
+	roundtrip(b, 2);
+	roundtrip(b, BATON_MAX_BLOCKS);
+}
+END_TEST
+
+/* Unsorted input is encoded sorted; decode sees the sorted version. */
+START_TEST(test_rt_sorting)
+{
+	struct baton_arena	*a = tu_arena(), *a2 = tu_arena();
+	struct baton_block	 in, want;
+	struct baton_toolgrant	*tg;
+	struct baton_keyring	 kr;
+	struct baton_token	 tok;
+	char			*text;
+
+	tu_root(&in, 0x01, TU_NOW, 60);
+	tg = tu_tool(a, &in, "zeta", "write,read,delete");
+	tu_limit(a, tg, "b", 2);
+	tu_limit(a, tg, "a", 1);
+	tu_pred_eq_str(a, tu_where(a, tg, "y"), "1");
+	tu_pred_eq_str(a, tu_where(a, tg, "x"), "2");
+	tu_tool(a, &in, "alpha", NULL);
+	tu_aud(a, &in, "zz,aa,m");
+	tu_ctx(a, &in, "k2", "v2");
+	tu_ctx(a, &in, "k1", "v1");
+
+	tu_root(&want, 0x01, TU_NOW, 60);
+	tu_tool(a2, &want, "alpha", NULL);
+	tg = tu_tool(a2, &want, "zeta", "delete,read,write");
+	tu_limit(a2, tg, "a", 1);
+	tu_limit(a2, tg, "b", 2);
+	tu_pred_eq_str(a2, tu_where(a2, tg, "x"), "2");
+	tu_pred_eq_str(a2, tu_where(a2, tg, "y"), "1");
+	tu_aud(a2, &want, "aa,m,zz");
+	tu_ctx(a2, &want, "k1", "v1");
+	tu_ctx(a2, &want, "k2", "v2");
+
+	tu_keyring(&kr, 1);
+	text = tu_seal(kr.keys[0], &in, 1);
+	tu_open(&tok, text, &kr);
+	tu_assert_block_eq(&want, &tok.blocks[0]);
+	baton_token_free(&tok);
+	free(text);
+	baton_keyring_clear(&kr);
+	baton_arena_free(a);
+	baton_arena_free(a2);
+}
+END_TEST
+
+/* Blocks the decoder would refuse are refused by the encoder. */
+enum bad_block {
+	BB_EXP_EQ_IAT, BB_EMPTY_ISS, BB_NO_SUB, BB_ROOT_DELEGATOR,
+	BB_ROOT_KIND, BB_NO_GRANTS, BB_DEPTH16, BB_VERSION2, BB_DUP_TOOL,
+	BB_DUP_ACTION, BB_UPPER_ACTION, BB_DUP_AUD, BB_AUD17, BB_EMPTY_AUD,
+	BB_DUP_CTX, BB_CTX17, BB_BAD_UTF8, BB_STAR_TOOL, BB_RANGE, BB_NOPREDS,
+	BB_IN_EMPTY, BB_EMPTY_HOLDER, BB_CHILD_NO_DELEGATOR, BB_CHILD_ISS,
+	BB_WILDCARD_TOOLS, BB_BAD_KIND, BB_MAX
+};
+
+START_TEST(test_encode_refuses)
+{
+	struct baton_arena	*a = tu_arena();
+	struct baton_block	 b;
+	struct baton_toolgrant	*tg;
+	struct baton_pred	*p;
+	uint8_t			*out = (uint8_t *)1;
+	size_t			 len = 1, i;
+	int			 root = 1;
+
+	tu_root(&b, 0x01, TU_NOW, 60);
+	switch (_i) {
+	case BB_EXP_EQ_IAT:
+		b.exp = b.iat;
+		break;
+	case BB_EMPTY_ISS:
+		b.iss = "";
+		break;
+	case BB_NO_SUB:
+		b.sub = NULL;
+		break;
+	case BB_ROOT_DELEGATOR:
+		b.delegator = "x";
+		break;
+	case BB_ROOT_KIND:
+		b.kind = BATON_BLOCK_PRESENT;
+		break;
+	case BB_NO_GRANTS:
+		b.has_grants = 0;
+		break;
+	case BB_DEPTH16:
+		b.max_depth = 16;
+		break;
+	case BB_VERSION2:
+		b.version = 2;
+		break;
+	case BB_DUP_TOOL:
+		tu_tool(a, &b, "t", NULL);
+		tu_tool(a, &b, "t", NULL);
+		break;
+	case BB_DUP_ACTION:
+		tu_tool(a, &b, "t", "read,read");
+		break;
+	case BB_UPPER_ACTION:
+		tu_tool(a, &b, "t", "Read");
+		break;
+	case BB_DUP_AUD:
+		tu_aud(a, &b, "x,x");
+		break;
+	case BB_AUD17:
+		tu_aud(a, &b, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q");
+		break;
+	case BB_EMPTY_AUD:
+		b.has_aud = 1;
+		break;
+	case BB_DUP_CTX:
+		tu_ctx(a, &b, "k", "1");
+		tu_ctx(a, &b, "k", "2");
+		break;
+	case BB_CTX17:
+		for (i = 0; i < 17; i++)
+			tu_ctx(a, &b, baton_arena_strndup(a,
+			    &"abcdefghijklmnopq"[i], 1), "v");
+		break;
+	case BB_BAD_UTF8:
+		b.sub = "\xc0\xaf";	/* overlong '/' */
+		break;
+	case BB_STAR_TOOL:
+		tu_tool(a, &b, "*", NULL);
+		break;
+	case BB_RANGE:
+		tg = tu_tool(a, &b, "t", NULL);
+		tu_pred_range(a, tu_where(a, tg, "n"), 5, 4);
+		break;
+	case BB_NOPREDS:
+		tg = tu_tool(a, &b, "t", NULL);
+		tu_where(a, tg, "n");
+		break;
+	case BB_IN_EMPTY:
+		tg = tu_tool(a, &b, "t", NULL);
+		p = tu_pred(a, tu_where(a, tg, "n"), BATON_P_IN);
+		(void)p;
+		break;
+	case BB_EMPTY_HOLDER:
+		b.holder = "";
+		break;
+	case BB_CHILD_NO_DELEGATOR:
+		tu_child(&b, 0x02, TU_NOW, 60, NULL);
+		root = 0;
+		break;
+	case BB_CHILD_ISS:
+		tu_child(&b, 0x02, TU_NOW, 60, "d");
+		b.iss = "x";
+		root = 0;
+		break;
+	case BB_WILDCARD_TOOLS:
+		tu_tool(a, &b, "t", NULL);
+		b.grants.wildcard = 1;
+		break;
+	case BB_BAD_KIND:
+		tu_child(&b, 0x02, TU_NOW, 60, "d");
+		b.kind = (enum baton_block_kind)2;
+		root = 0;
+		break;
+	}
+	ck_assert_int_eq(baton_block_encode(&b, root, &out, &len),
+	    BATON_EINVAL);
+	ck_assert_ptr_null(out);
+	ck_assert_uint_eq(len, 0);
+	baton_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_encode_too_big)
+{
+	struct baton_arena	*a = tu_arena();
+	struct baton_block	 b;
+	uint8_t			*out;
+	size_t			 len;
+	char			*big;
+
+	big = baton_arena_alloc(a, BATON_MAX_PAYLOAD + 1);
+	memset(big, 'v', BATON_MAX_PAYLOAD);
+	tu_root(&b, 0x01, TU_NOW, 60);
+	tu_ctx(a, &b, "k", big);
+	ck_assert_int_eq(baton_block_encode(&b, 1, &out, &len),
+	    BATON_ETOOBIG);
+	ck_assert_ptr_null(out);
+	/* just under the cap is fine */
+	big[BATON_MAX_PAYLOAD - 200] = '\0';
+	ck_assert_int_eq(baton_block_encode(&b, 1, &out, &len), 0);
+	ck_assert_uint_le(len, BATON_MAX_PAYLOAD);
+	free(out);
+	baton_arena_free(a);
+}
+END_TEST
+
+static Suite *
+roundtrip_suite(void)
+{
+	Suite	*s = suite_create("token-roundtrip");
+	TCase	*tc;
+
+	tc = tcase_create("roundtrip");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_rt_root_full);
+	tcase_add_test(tc, test_rt_root_minimal);
+	tcase_add_test(tc, test_rt_child_full);
+	tcase_add_test(tc, test_rt_child_minimal);
+	tcase_add_test(tc, test_rt_sorting);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("encode-refuses");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_encode_refuses, 0, BB_MAX);
+	tcase_add_test(tc, test_encode_too_big);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+/* ---- seal and open: keys, tag and signature modes, extend ---------------- */
+
+START_TEST(test_keys)
+{
+	struct baton_key	*k, *pub;
+	struct baton_keyring	 kr;
+	uint8_t			 seed[BATON_SEED_LEN], h[32], mac[32];
+	uint8_t			 pk[32], sk[64];
+
+	memset(seed, 1, sizeof(seed));
+	k = tu_key(1);
+	ck_assert(k->can_sign);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	ck_assert_int_eq(memcmp(k->pk, pk, 32), 0);
+	ck_assert_int_eq(memcmp(baton_key_sk(k), sk, 64), 0);
+	ck_assert_int_eq(memcmp(baton_key_seed(k), seed, 32), 0);
+	crypto_generichash(h, 32, pk, 32, NULL, 0);
+	ck_assert_int_eq(memcmp(k->kid, h, BATON_KID_LEN), 0);
+	crypto_generichash(mac, 32, (const unsigned char *)"baton/v1/mac",
+	    12, seed, 32);
+	ck_assert_int_eq(memcmp(baton_key_mac(k), mac, 32), 0);
+
+	ck_assert_int_eq(baton_key_from_public(&pub, k->pk), 0);
+	ck_assert(!pub->can_sign);
+	ck_assert_ptr_null(baton_key_mac(pub));
+	ck_assert_ptr_null(baton_key_sk(pub));
+	ck_assert_int_eq(memcmp(pub->kid, k->kid, BATON_KID_LEN), 0);
+
+	baton_keyring_init(&kr);
+	ck_assert_int_eq(baton_keyring_add(&kr, k), 0);
+	ck_assert_ptr_eq(baton_keyring_signer(&kr), k);
+	/* same kid again: refused, and the key is freed with the refusal */
+	ck_assert_int_eq(baton_keyring_add(&kr, pub), BATON_EINVAL);
+	ck_assert_uint_eq(kr.nkeys, 1);
+	ck_assert_ptr_eq(baton_keyring_find(&kr, k->kid), k);
+	ck_assert_int_eq(baton_keyring_add(&kr, tu_key(2)), 0);
+	ck_assert_ptr_eq(baton_keyring_signer(&kr), kr.keys[1]);
+	baton_keyring_clear(&kr);
+	ck_assert_uint_eq(kr.nkeys, 0);
+	ck_assert_ptr_null(baton_keyring_signer(&kr));
+
+	ck_assert_int_eq(baton_key_generate(&k), 0);
+	ck_assert(k->can_sign);
+	baton_key_free(k);
+	baton_key_free(NULL);
+}
+END_TEST
+
+START_TEST(test_hex)
+{
+	static const uint8_t	in[] = { 0x00, 0x9f, 0xa0, 0xff };
+	uint8_t			out[4];
+	char			hex[9];
+
+	baton_hex(hex, in, sizeof(in));
+	ck_assert_str_eq(hex, "009fa0ff");
+	ck_assert_int_eq(baton_unhex(out, 4, "009FA0ff"), 0);
+	ck_assert_int_eq(memcmp(out, in, 4), 0);
+	ck_assert_int_eq(baton_unhex(out, 4, "009fa0f"), BATON_EINVAL);
+	ck_assert_int_eq(baton_unhex(out, 4, "009fa0ff0"), BATON_EINVAL);
+	ck_assert_int_eq(baton_unhex(out, 4, "009fa0fg"), BATON_EINVAL);
+	ck_assert_int_eq(baton_unhex(out, 4, " 09fa0ff"), BATON_EINVAL);
+	ck_assert_int_eq(baton_unhex(out, 0, ""), 0);
+}
+END_TEST
+
+static char *
+simple_token(const struct baton_key *k, size_t n)
+{
+	struct baton_block	b[BATON_MAX_BLOCKS];
+	size_t			i;
+
+	tu_root(&b[0], 0x01, TU_NOW, 600);
+	for (i = 1; i < n; i++)
+		tu_child(&b[i], (uint8_t)(i + 1), TU_NOW, 60, "agent");
+	return (tu_seal(k, b, n));
+}
+
+START_TEST(test_open_modes)
+{
+	struct baton_keyring	 kr, pubkr, other;
+	struct baton_key	*pub;
+	struct baton_token	 tok;
+	char			*text;
+	size_t			 len;
+
+	tu_keyring(&kr, 1);
+	tu_keyring(&other, 2);
+	baton_keyring_init(&pubkr);
+	ck_assert_int_eq(baton_key_from_public(&pub, kr.keys[0]->pk), 0);
+	ck_assert_int_eq(baton_keyring_add(&pubkr, pub), 0);
+	text = simple_token(kr.keys[0], 3);
+	len = strlen(text);
+
+	ck_assert_int_eq(baton_token_open(&tok, text, len, &kr,
+	    BATON_CHECK_TAG), BATON_R_OK);
+	ck_assert_uint_eq(tok.nblocks, 3);
+	baton_token_free(&tok);
+	ck_assert_int_eq(baton_token_open(&tok, text, len, &kr,
+	    BATON_CHECK_SIG), BATON_R_OK);
+	baton_token_free(&tok);
+	/* a verifier needs only the public key, in either mode */
+	ck_assert_int_eq(baton_token_open(&tok, text, len, &pubkr,
+	    BATON_CHECK_SIG), BATON_R_OK);
+	baton_token_free(&tok);
+	ck_assert_int_eq(baton_token_open(&tok, text, len, &pubkr,
+	    BATON_CHECK_TAG), BATON_R_OK);
+	baton_token_free(&tok);
+	/* untrusted key */
+	ck_assert_int_eq(baton_token_open(&tok, text, len, &other,
+	    BATON_CHECK_TAG), BATON_R_UNKNOWN_KEY);
+	baton_token_free(&tok);
+	/* unchecked open still decodes */
+	ck_assert_int_eq(baton_token_open_unchecked(&tok, text, len),
+	    BATON_R_OK);
+	ck_assert_uint_eq(tok.nblocks, 3);
+	ck_assert_str_eq(tok.blocks[0].iss, "orchestrator");
+	baton_token_free(&tok);
+	baton_token_free(&tok);		/* twice is harmless */
+	baton_token_free(NULL);
+
+	free(text);
+	baton_keyring_clear(&kr);
+	baton_keyring_clear(&pubkr);
+	baton_keyring_clear(&other);
+}
+END_TEST
+
+/* Tag wrong, signature right: TAG mode falls back; the reverse fails SIG. */
+START_TEST(test_tag_sig_fallback)
+{
+	struct baton_keyring	 kr;
+	struct baton_envelope	 env;
+	uint8_t			 chain[BATON_HASH_LEN];
+	char			*text;
+
+	tu_keyring(&kr, 1);
+	text = simple_token(kr.keys[0], 2);
+	ck_assert_int_eq(baton_envelope_parse(&env, text, strlen(text)),
+	    BATON_R_OK);
+	baton_chain_hash(chain, env.kid, env.payload, env.paylen,
+	    env.nblocks);
+	ck_assert(baton_chain_tag_ok(env.tag, kr.keys[0], chain));
+	ck_assert(baton_chain_sig_ok(env.sig, kr.keys[0], chain, 2));
+	ck_assert(!baton_chain_sig_ok(env.sig, kr.keys[0], chain, 1));
+
+	env.tag[0] ^= 1;
+	ck_assert_int_eq(baton_envelope_check(&env, &kr, BATON_CHECK_TAG),
+	    BATON_R_OK);
+	ck_assert_int_eq(baton_envelope_check(&env, &kr, BATON_CHECK_SIG),
+	    BATON_R_OK);
+	env.tag[0] ^= 1;
+	env.sig[10] ^= 0x40;
+	ck_assert_int_eq(baton_envelope_check(&env, &kr, BATON_CHECK_TAG),
+	    BATON_R_OK);
+	ck_assert_int_eq(baton_envelope_check(&env, &kr, BATON_CHECK_SIG),
+	    BATON_R_BAD_SIGNATURE);
+	env.tag[0] ^= 1;
+	ck_assert_int_eq(baton_envelope_check(&env, &kr, BATON_CHECK_TAG),
+	    BATON_R_BAD_SIGNATURE);
+	baton_envelope_free(&env);
+	free(text);
+	baton_keyring_clear(&kr);
+}
+END_TEST
+
+START_TEST(test_extend)
+{
+	struct baton_keyring	 kr;
+	struct baton_token	 parent, child;
+	struct baton_block	 b;
+	uint8_t			*p;
+	size_t			 len, i;
+	char			*text, *text2;
+
+	tu_keyring(&kr, 1);
+	ck_assert_int_eq(baton_keyring_add(&kr, tu_key(2)), 0);
+	text = simple_token(kr.keys[0], 2);
+	tu_open(&parent, text, &kr);
+	tu_child(&b, 0x33, TU_NOW + 1, 30, "agent-b");
+	tu_encode(&b, 0, &p, &len);
+	/* sealed by another trusted key: the chain is re-hashed for it */
+	ck_assert_int_eq(baton_token_extend(&text2, &parent, kr.keys[1], p,
+	    len), 0);
+	ck_assert_int_eq(baton_token_open(&child, text2, strlen(text2), &kr,
+	    BATON_CHECK_TAG), BATON_R_OK);
+	ck_assert_uint_eq(child.nblocks, 3);
+	ck_assert_int_eq(memcmp(child.env.kid, kr.keys[1]->kid,
+	    BATON_KID_LEN), 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_uint_eq(child.env.paylen[i], parent.env.paylen[i]);
+		ck_assert_int_eq(memcmp(child.env.payload[i],
+		    parent.env.payload[i], parent.env.paylen[i]), 0);
+	}
+	tu_assert_block_eq(&b, &child.blocks[2]);
+	baton_token_free(&child);
+	free(text2);
+	/* no signing key, no extension */
+	ck_assert_int_eq(baton_token_extend(&text2, &parent, NULL, p, len),
+	    BATON_ENOKEY);
+	ck_assert_ptr_null(text2);
+	free(text);
+	free(p);
+	baton_token_free(&parent);
+	baton_keyring_clear(&kr);
+}
+END_TEST
+
+START_TEST(test_extend_full_chain)
+{
+	struct baton_keyring	 kr;
+	struct baton_token	 tok;
+	uint8_t			 p[1] = { 0x80 };
+	char			*text, *text2;
+
+	tu_keyring(&kr, 1);
+	text = simple_token(kr.keys[0], BATON_MAX_BLOCKS);
+	tu_open(&tok, text, &kr);
+	ck_assert_int_eq(baton_token_extend(&text2, &tok, kr.keys[0], p, 1),
+	    BATON_ETOOBIG);
+	baton_token_free(&tok);
+	free(text);
+	baton_keyring_clear(&kr);
+}
+END_TEST
+
+START_TEST(test_seal_args)
+{
+	struct baton_key	*k = tu_key(1), *pub;
+	static uint8_t		 big[BATON_MAX_PAYLOAD + 1];
+	const uint8_t		*p[BATON_MAX_BLOCKS + 1];
+	size_t			 len[BATON_MAX_BLOCKS + 1], i;
+	char			*text = (char *)1;
+
+	for (i = 0; i <= BATON_MAX_BLOCKS; i++) {
+		p[i] = big;
+		len[i] = 1;
+	}
+	ck_assert_int_eq(baton_token_seal(&text, k, p, len, 0),
+	    BATON_EINVAL);
+	ck_assert_ptr_null(text);
+	ck_assert_int_eq(baton_token_seal(&text, k, p, len,
+	    BATON_MAX_BLOCKS + 1), BATON_ETOOBIG);
+	len[0] = BATON_MAX_PAYLOAD + 1;
+	ck_assert_int_eq(baton_token_seal(&text, k, p, len, 1),
+	    BATON_ETOOBIG);
+	len[0] = BATON_MAX_PAYLOAD;
+	ck_assert_int_eq(baton_token_seal(&text, k, p, len, 1), 0);
+	free(text);
+	ck_assert_int_eq(baton_key_from_public(&pub, k->pk), 0);
+	ck_assert_int_eq(baton_token_seal(&text, pub, p, len, 1),
+	    BATON_ENOKEY);
+	baton_key_free(pub);
+	baton_key_free(k);
+}
+END_TEST
+
+static Suite *
+seal_suite(void)
+{
+	Suite	*s = suite_create("token-seal");
+	TCase	*tc;
+
+	tc = tcase_create("keys");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_hex);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("open");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_open_modes);
+	tcase_add_test(tc, test_tag_sig_fallback);
+	tcase_add_test(tc, test_extend);
+	tcase_add_test(tc, test_extend_full_chain);
+	tcase_add_test(tc, test_seal_args);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+/* ---- envelope: text form and structure ---------------------------------- */
+
+/* What to build: a valid envelope by default, with one thing changed. */
+struct espec {
+	const char	*name;
+	int		 items;		/* array count; 0 means 5 */
+	uint64_t	 fmt;		/* 0 means 1 */
+	int		 fmt_str;	/* fmt as a str */
+	size_t		 kidlen;	/* 0 means 8 */
+	int		 nblocks;	/* -1 means 0; 0 means 1 */
+	size_t		 paylen;	/* 0 means a valid 1-byte payload */
+	size_t		 siglen, taglen;
+	int		 payloads_map;	/* payloads as a map */
+	int		 payload_str;	/* payload as a str */
+	int		 trailing;	/* bytes after the array */
+	enum baton_reason want;
+};
+
+static const struct espec especs[] = {
+	{ "valid", .want = BATON_R_OK },
+	{ "fmt 2", .fmt = 2, .want = BATON_R_UNKNOWN_FORMAT },
+	{ "fmt 2 with 6 items", .fmt = 2, .items = 6,
+	    .want = BATON_R_UNKNOWN_FORMAT },
+	{ "fmt str", .fmt_str = 1, .want = BATON_R_MALFORMED },
+	{ "4 items", .items = 4, .want = BATON_R_MALFORMED },
+	{ "6 items", .items = 6, .want = BATON_R_MALFORMED },
+	{ "kid 7", .kidlen = 7, .want = BATON_R_MALFORMED },
+	{ "kid 9", .kidlen = 9, .want = BATON_R_MALFORMED },
+	{ "no blocks", .nblocks = -1, .want = BATON_R_CHAIN_TOO_LONG },
+	{ "17 blocks", .nblocks = 17, .want = BATON_R_CHAIN_TOO_LONG },
+	{ "16 blocks", .nblocks = 16, .want = BATON_R_OK },
+	{ "payload 4097", .paylen = 4097, .want = BATON_R_TOO_LARGE },
+	{ "payload 4096", .paylen = 4096, .want = BATON_R_OK },
+	{ "total over 64k", .nblocks = 16, .paylen = 4096,
+	    .want = BATON_R_TOO_LARGE },
+	{ "sig 63", .siglen = 63, .want = BATON_R_MALFORMED },
+	{ "tag 33", .taglen = 33, .want = BATON_R_MALFORMED },
+	{ "payloads map", .payloads_map = 1, .want = BATON_R_MALFORMED },
+	{ "payload str", .payload_str = 1, .want = BATON_R_MALFORMED },
+	{ "trailing", .trailing = 1, .want = BATON_R_TRAILING_BYTES },
+};
+
+static void
+espec_build(const struct espec *e, msgpack_sbuffer *sb)
+{
+	msgpack_packer	pk;
+	static uint8_t	zero[5000];
+	int		items = e->items ? e->items : 5, i, n;
+	size_t		plen = e->paylen ? e->paylen : 1;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, items);
+	if (e->fmt_str) {
+		msgpack_pack_str(&pk, 1);
+		msgpack_pack_str_body(&pk, "1", 1);
+	} else
+		msgpack_pack_uint64(&pk, e->fmt ? e->fmt : 1);
+	if (items >= 2) {
+		msgpack_pack_bin(&pk, e->kidlen ? e->kidlen : 8);
+		msgpack_pack_bin_body(&pk, zero, e->kidlen ? e->kidlen : 8);
+	}
+	if (items >= 3) {
+		n = e->nblocks < 0 ? 0 : e->nblocks ? e->nblocks : 1;
+		if (e->payloads_map)
+			msgpack_pack_map(&pk, 0);
+		else
+			msgpack_pack_array(&pk, n);
+		for (i = 0; !e->payloads_map && i < n; i++) {
+			if (e->payload_str) {
+				msgpack_pack_str(&pk, plen);
+				msgpack_pack_str_body(&pk, zero, plen);
+			} else {
+				msgpack_pack_bin(&pk, plen);
+				msgpack_pack_bin_body(&pk, zero, plen);
+			}
+		}
+	}
+	if (items >= 4) {
+		msgpack_pack_bin(&pk, e->siglen ? e->siglen : 64);
+		msgpack_pack_bin_body(&pk, zero, e->siglen ? e->siglen : 64);
+	}
+	if (items >= 5) {
+		msgpack_pack_bin(&pk, e->taglen ? e->taglen : 32);
+		msgpack_pack_bin_body(&pk, zero, e->taglen ? e->taglen : 32);
+	}
+	for (i = 5; i < items; i++)
+		msgpack_pack_nil(&pk);
+	if (e->trailing)
+		msgpack_pack_nil(&pk);
+}
+
+START_TEST(test_envelope_table)
+{
+	const struct espec	*e = &especs[_i];
+	struct baton_envelope	 env;
+	msgpack_sbuffer		 sb;
+	enum baton_reason	 r;
+	char			*text;
+
+	espec_build(e, &sb);
+	r = baton_envelope_parse_bytes(&env, (const uint8_t *)sb.data,
+	    sb.size);
+	ck_assert_msg(r == e->want, "%s: bytes gave %d, want %d", e->name,
+	    r, e->want);
+	if (r == BATON_R_OK)
+		ck_assert_uint_eq(env.len, sb.size);
+	baton_envelope_free(&env);
+	text = text_of((const uint8_t *)sb.data, sb.size);
+	r = baton_envelope_parse(&env, text, strlen(text));
+	ck_assert_msg(r == e->want, "%s: text gave %d, want %d", e->name,
+	    r, e->want);
+	baton_envelope_free(&env);
+	free(text);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Raw byte inputs: count bombs and junk. */
+START_TEST(test_envelope_bombs)
+{
+	static const struct {
+		uint8_t		 b[16];
+		size_t		 len;
+		enum baton_reason want;
+	} c[] = {
+		{ { 0xdd, 0xff, 0x00, 0x00, 0x00 }, 5, BATON_R_MALFORMED },
+		{ { 0xdc, 0xff, 0xff }, 3, BATON_R_MALFORMED },
+		{ { 0xdf, 0xff, 0xff, 0xff, 0xff }, 5, BATON_R_MALFORMED },
+		{ { 0x95, 0x01, 0xc4, 0x08, 0, 0, 0, 0, 0, 0, 0, 0,
+		    0xdd, 0xff, 0xff, 0xff }, 16, BATON_R_MALFORMED },
+		{ { 0x95, 0x01, 0xc6, 0xff, 0xff, 0xff, 0xff }, 7,
+		    BATON_R_MALFORMED },
+		{ { 0x90 }, 1, BATON_R_MALFORMED },
+		{ { 0xc0 }, 1, BATON_R_MALFORMED },
+		{ { 0 }, 0, BATON_R_MALFORMED },
+	};
+	struct baton_envelope	env;
+	size_t			i;
+	char			*text;
+
+	for (i = 0; i < NELEM(c); i++) {
+		ck_assert_int_eq(baton_envelope_parse_bytes(&env, c[i].b,
+		    c[i].len), c[i].want);
+		ck_assert_ptr_null(env.buf);
+		text = text_of(c[i].b, c[i].len);
+		ck_assert_int_eq(open_reason(text, strlen(text),
+		    BATON_CHECK_TAG), c[i].want);
+		free(text);
+	}
+}
+END_TEST
+
+/* Text-level failures, with a valid token as the starting point. */
+START_TEST(test_text_form)
+{
+	struct baton_key	*k = tu_key(1);
+	char			*text, *t;
+	size_t			 len, i;
+	static const char	 alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char		*pos;
+
+	text = simple_token(k, 1);
+	len = strlen(text);
+	t = malloc(len + 2);
+	ck_assert_ptr_nonnull(t);
+
+	ck_assert_int_eq(open_reason(text, len, BATON_CHECK_TAG),
+	    BATON_R_OK);
+	ck_assert_int_eq(open_reason("", 0, BATON_CHECK_TAG),
+	    BATON_R_BAD_PREFIX);
+	ck_assert_int_eq(open_reason("bt1", 3, BATON_CHECK_TAG),
+	    BATON_R_BAD_PREFIX);
+	ck_assert_int_eq(open_reason("bt1_", 4, BATON_CHECK_TAG),
+	    BATON_R_MALFORMED);
+	memcpy(t, text, len + 1);
+	t[2] = '2';
+	ck_assert_int_eq(open_reason(t, len, BATON_CHECK_TAG),
+	    BATON_R_BAD_PREFIX);
+	t[2] = '1';
+	t[0] = 'B';
+	ck_assert_int_eq(open_reason(t, len, BATON_CHECK_TAG),
+	    BATON_R_BAD_PREFIX);
+
+	/* characters outside base64url, each at a few positions */
+	for (i = 0; i < 5; i++) {
+		static const char bad[] = "+/= .";
+
+		memcpy(t, text, len + 1);
+		t[len / 2] = bad[i];
+		ck_assert_int_eq(open_reason(t, len, BATON_CHECK_TAG),
+		    BATON_R_BAD_BASE64);
+	}
+	/* padding appended */
+	memcpy(t, text, len);
+	t[len] = '=';
+	ck_assert_int_eq(open_reason(t, len + 1, BATON_CHECK_TAG),
+	    BATON_R_BAD_BASE64);
+	/* embedded NUL */
+	memcpy(t, text, len + 1);
+	t[10] = '\0';
+	ck_assert_int_eq(open_reason(t, len, BATON_CHECK_TAG),
+	    BATON_R_BAD_BASE64);
+	/* an impossible length (4k + 1 characters) */
+	if ((len - BATON_PREFIX_LEN) % 4 != 0) {
+		memcpy(t, text, len);
+		ck_assert_int_eq(open_reason(t, len -
+		    (len - BATON_PREFIX_LEN) % 4 + 1, BATON_CHECK_TAG),
+		    BATON_R_BAD_BASE64);
+	}
+	/* non-zero unused bits in the last character: not canonical */
+	if ((len - BATON_PREFIX_LEN) % 4 != 0) {
+		memcpy(t, text, len + 1);
+		pos = strchr(alpha, t[len - 1]);
+		ck_assert_ptr_nonnull(pos);
+		t[len - 1] = alpha[(pos - alpha) | 1];
+		ck_assert_int_eq(open_reason(t, len, BATON_CHECK_TAG),
+		    BATON_R_BAD_BASE64);
+	}
+	/* a flipped payload byte is a bad signature, not a crash */
+	memcpy(t, text, len + 1);
+	t[30] = t[30] == 'A' ? 'B' : 'A';
+	ck_assert_int_ne(open_reason(t, len, BATON_CHECK_TAG), BATON_R_OK);
+
+	free(t);
+	free(text);
+	baton_key_free(k);
+}
+END_TEST
+
+START_TEST(test_text_too_long)
+{
+	char	*t;
+	size_t	 n = BATON_MAX_TEXT + 1;
+
+	t = malloc(n);
+	ck_assert_ptr_nonnull(t);
+	memset(t, 'A', n);
+	memcpy(t, BATON_PREFIX, BATON_PREFIX_LEN);
+	ck_assert_int_eq(open_reason(t, n, BATON_CHECK_TAG),
+	    BATON_R_TOO_LARGE);
+	/* exactly at the cap it is decoded (and found malformed) */
+	ck_assert_int_eq(open_reason(t, n - 1, BATON_CHECK_TAG),
+	    BATON_R_MALFORMED);
+	free(t);
+}
+END_TEST
+
+static Suite *
+envelope_suite(void)
+{
+	Suite	*s = suite_create("token-envelope");
+	TCase	*tc;
+
+	tc = tcase_create("structure");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_envelope_table, 0, NELEM(especs));
+	tcase_add_test(tc, test_envelope_bombs);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("text");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_text_form);
+	tcase_add_test(tc, test_text_too_long);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+/* ---- strict payload decode ---------------------------------------------- */
+
+/*
+ * Payloads written field by field with the packer, so a test can put in
+ * exactly what the encoder would never write.  F_RAW takes the value as
+ * raw msgpack bytes.
+ */
+enum ftype { F_UINT = 1, F_STR, F_JTI, F_RAW };
+
+struct field {
+	uint64_t	 key;
+	enum ftype	 t;
+	uint64_t	 u;
+	const char	*s;	/* F_STR: NUL-terminated; F_RAW: bytes */
+	size_t		 len;	/* F_RAW */
+};
+
+#define FU(k, v)	{ (k), F_UINT, (v), NULL, 0 }
+#define FS(k, v)	{ (k), F_STR, 0, (v), 0 }
+#define FJ		{ 2, F_JTI, 0, NULL, 0 }
+#define FR(k, v)	{ (k), F_RAW, 0, (v), sizeof(v) - 1 }
+#define MAXF		20
+
+/* A valid block 0 and block 1, as field lists. */
+#define ROOT_HEAD	FU(1, 1), FJ, FU(3, 1000), FU(5, 2000)
+#define ROOT_TAIL	FS(6, "iss"), FS(7, "sub"), FS(11, "*"), FU(12, 3)
+#define CHILD_BASE	FU(1, 1), FJ, FU(3, 1000), FU(5, 2000), FS(8, "d")
+
+struct pcase {
+	const char		*name;
+	int			 child;	/* the fields are block 1 */
+	struct field		 f[MAXF];
+	enum baton_reason	 want;
+};
+
+static const struct pcase pcases[] = {
+	{ "valid root", 0, { ROOT_HEAD, ROOT_TAIL }, BATON_R_OK },
+	{ "valid child", 1, { CHILD_BASE }, BATON_R_OK },
+	{ "version 2", 0, { FU(1, 2), FJ, FU(16, 0) },
+	    BATON_R_UNKNOWN_VERSION },
+	{ "version 0", 1, { FU(1, 0) }, BATON_R_UNKNOWN_VERSION },
+	{ "version str", 0, { FS(1, "1"), FJ, FU(3, 1000), FU(5, 2000),
+	    ROOT_TAIL }, BATON_R_BAD_PAYLOAD },
+	{ "version missing", 0, { FJ, FU(3, 1000), FU(5, 2000), ROOT_TAIL },
+	    BATON_R_BAD_PAYLOAD },
+	{ "empty map", 0, { { 0 } }, BATON_R_BAD_PAYLOAD },
+	{ "key 16", 0, { ROOT_HEAD, ROOT_TAIL, FU(16, 0) },
+	    BATON_R_UNKNOWN_CRITICAL },
+	{ "key 63", 1, { CHILD_BASE, FU(63, 0) }, BATON_R_UNKNOWN_CRITICAL },
+	{ "key 65", 0, { ROOT_HEAD, ROOT_TAIL, FU(65, 0) },
+	    BATON_R_UNKNOWN_CRITICAL },
+	{ "key 64 ignored", 0, { ROOT_HEAD, ROOT_TAIL,
+	    FR(64, "\x92\x81\xa1k\x91\xc0\xcb\0\0\0\0\0\0\0\0") },
+	    BATON_R_OK },
+	{ "key 2^63 ignored", 1, { CHILD_BASE, FU(1ULL << 63, 7) },
+	    BATON_R_OK },
+	{ "key 64 too deep", 0, { ROOT_HEAD, ROOT_TAIL,
+	    FR(64, "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+	    "\x91\x91\x91\x91\xc0") }, BATON_R_BAD_PAYLOAD },
+	{ "keys out of order", 0, { FU(1, 1), FU(3, 1000), FJ, FU(5, 2000),
+	    ROOT_TAIL }, BATON_R_BAD_PAYLOAD },
+	{ "duplicate key", 0, { ROOT_HEAD, FU(5, 2000), ROOT_TAIL },
+	    BATON_R_BAD_PAYLOAD },
+	{ "no jti", 0, { FU(1, 1), FU(3, 1000), FU(5, 2000), ROOT_TAIL },
+	    BATON_R_BAD_PAYLOAD },
+	{ "jti 15", 0, { FU(1, 1), FR(2, "\xc4\x0f" "123456789012345"),
+	    FU(3, 1000), FU(5, 2000), ROOT_TAIL }, BATON_R_BAD_PAYLOAD },
+	{ "jti as str", 0, { FU(1, 1), FS(2, "1234567890123456"),
+	    FU(3, 1000), FU(5, 2000), ROOT_TAIL }, BATON_R_BAD_PAYLOAD },
+	{ "exp == iat", 0, { FU(1, 1), FJ, FU(3, 1000), FU(5, 1000),
+	    ROOT_TAIL }, BATON_R_BAD_PAYLOAD },
+	{ "iat negative", 0, { FU(1, 1), FJ, FR(3, "\xff"), FU(5, 1000),
+	    ROOT_TAIL }, BATON_R_BAD_PAYLOAD },
+	{ "iat int16 encoding", 1, { FU(1, 1), FJ, FR(3, "\xd1\x03\xe8"),
+	    FU(5, 2000), FS(8, "d") }, BATON_R_OK },
+	{ "root no iss", 0, { ROOT_HEAD, FS(7, "sub"), FS(11, "*"),
+	    FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "root no grants", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "s"),
+	    FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "root no max_depth", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "s"),
+	    FS(11, "*") }, BATON_R_BAD_PAYLOAD },
+	{ "root delegator", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "s"),
+	    FS(8, "d"), FS(11, "*"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "root kind", 0, { ROOT_HEAD, ROOT_TAIL, FU(14, 0) },
+	    BATON_R_BAD_PAYLOAD },
+	{ "child iss", 1, { FU(1, 1), FJ, FU(3, 1000), FU(5, 2000),
+	    FS(6, "i"), FS(8, "d") }, BATON_R_BAD_PAYLOAD },
+	{ "child nbf", 1, { FU(1, 1), FJ, FU(3, 1000), FU(4, 1000),
+	    FU(5, 2000), FS(8, "d") }, BATON_R_BAD_PAYLOAD },
+	{ "child no delegator", 1, { FU(1, 1), FJ, FU(3, 1000),
+	    FU(5, 2000) }, BATON_R_BAD_PAYLOAD },
+	{ "child kind 2", 1, { CHILD_BASE, FU(14, 2) }, BATON_R_BAD_PAYLOAD },
+	{ "empty iss", 0, { ROOT_HEAD, FS(6, ""), FS(7, "s"), FS(11, "*"),
+	    FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "NUL in sub", 0, { ROOT_HEAD, FS(6, "i"), FR(7, "\xa3" "a\0b"),
+	    FS(11, "*"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "bad utf8 sub", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "\xed\xa0\x80"),
+	    FS(11, "*"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "grants **", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "s"),
+	    FS(11, "**"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "max_depth 16", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "s"),
+	    FS(11, "*"), FU(12, 16) }, BATON_R_BAD_PAYLOAD },
+	{ "tools unsorted", 1, { CHILD_BASE,
+	    FR(11, "\x82\xa1" "b\x80\xa1" "a\x80") }, BATON_R_BAD_PAYLOAD },
+	{ "tool *", 1, { CHILD_BASE, FR(11, "\x81\xa1*\x80") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "toolgrant key 4", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x04\xc0") }, BATON_R_UNKNOWN_CRITICAL },
+	{ "action upper", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x01\x91\xa1R") }, BATON_R_BAD_PAYLOAD },
+	{ "actions dup", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x01\x92\xa1r\xa1r") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "limit negative", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x02\x81\xa1m\xff") }, BATON_R_BAD_PAYLOAD },
+	{ "pred unknown op", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x03\x81\xa1" "a\x91\x92\x07\xc0") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "pred range lo>hi", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x03\x81\xa1" "a\x91\x93\x05\x02\x01") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "pred eq float", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x03\x81\xa1" "a\x91\x92\x01"
+	    "\xca\0\0\0\0") }, BATON_R_BAD_PAYLOAD },
+	{ "pred eq nil", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x03\x81\xa1" "a\x91\x92\x01\xc0") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "pred in empty", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x03\x81\xa1" "a\x91\x92\x02\x90") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "pred eq arity 3", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x03\x81\xa1" "a\x91\x93\x01\x01\x01") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "no preds", 1, { CHILD_BASE,
+	    FR(11, "\x81\xa1t\x81\x03\x81\xa1" "a\x90") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "aud empty", 1, { CHILD_BASE, FR(10, "\x90") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "aud unsorted", 1, { CHILD_BASE, FR(10, "\x92\xa1" "b\xa1" "a") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "aud prefix order", 1, { CHILD_BASE,
+	    FR(10, "\x92\xa1" "a\xa2" "ab") }, BATON_R_OK },
+	{ "single_use as 1", 1, { CHILD_BASE, FU(13, 1) },
+	    BATON_R_BAD_PAYLOAD },
+	{ "ctx value int", 1, { CHILD_BASE, FR(15, "\x81\xa1k\x01") },
+	    BATON_R_BAD_PAYLOAD },
+	{ "trailing in payload", 1, { CHILD_BASE, FR(9, "\xa1h\xc0") },
+	    BATON_R_BAD_PAYLOAD },
+};
+
+static void
+pack_fields(msgpack_sbuffer *sb, const struct field *f)
+{
+	msgpack_packer	pk;
+	static const uint8_t jti[BATON_JTI_LEN] = { 0x77 };
+	size_t		n, i;
+
+	for (n = 0; n < MAXF && f[n].t != 0; n++)
+		;
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_uint64(&pk, f[i].key);
+		switch (f[i].t) {
+		case F_UINT:
+			msgpack_pack_uint64(&pk, f[i].u);
+			break;
+		case F_STR:
+			msgpack_pack_str(&pk, strlen(f[i].s));
+			msgpack_pack_str_body(&pk, f[i].s, strlen(f[i].s));
+			break;
+		case F_JTI:
+			msgpack_pack_bin(&pk, sizeof(jti));
+			msgpack_pack_bin_body(&pk, jti, sizeof(jti));
+			break;
+		case F_RAW:
+			msgpack_sbuffer_write(sb, f[i].s, f[i].len);
+			break;
+		}
+	}
+}
+
+START_TEST(test_payload_table)
+{
+	const struct pcase	*c = &pcases[_i];
+	static const struct field root[MAXF] = { ROOT_HEAD, ROOT_TAIL };
+	struct baton_key	*k = tu_key(1);
+	msgpack_sbuffer		 sb[2];
+	const uint8_t		*p[2];
+	size_t			 len[2], n = 0;
+	char			*text;
+	enum baton_reason	 r;
+
+	if (c->child) {
+		pack_fields(&sb[n], root);
+		n++;
+	}
+	pack_fields(&sb[n], c->f);
+	n++;
+	p[0] = (const uint8_t *)sb[0].data;
+	len[0] = sb[0].size;
+	if (n == 2) {
+		p[1] = (const uint8_t *)sb[1].data;
+		len[1] = sb[1].size;
+	}
+	ck_assert_int_eq(baton_token_seal(&text, k, p, len, n), 0);
+	r = open_reason(text, strlen(text), BATON_CHECK_TAG);
+	ck_assert_msg(r == c->want, "%s: got %d, want %d", c->name, r,
+	    c->want);
+	free(text);
+	while (n > 0)
+		msgpack_sbuffer_destroy(&sb[--n]);
+	baton_key_free(k);
+}
+END_TEST
+
+/* decode takes the envelope in every case and leaves tok freeable */
+START_TEST(test_decode_ownership)
+{
+	struct baton_keyring	 kr;
+	struct baton_envelope	 env;
+	struct baton_token	 tok;
+	uint8_t			 bad[1] = { 0xc0 };
+	const uint8_t		*p[1] = { bad };
+	size_t			 len[1] = { 1 };
+	char			*text;
+
+	tu_keyring(&kr, 1);
+	ck_assert_int_eq(baton_token_seal(&text, kr.keys[0], p, len, 1), 0);
+	ck_assert_int_eq(baton_envelope_parse(&env, text, strlen(text)),
+	    BATON_R_OK);
+	ck_assert_int_eq(baton_envelope_check(&env, &kr, BATON_CHECK_TAG),
+	    BATON_R_OK);
+	ck_assert_int_eq(baton_token_decode(&tok, &env), BATON_R_BAD_PAYLOAD);
+	ck_assert_ptr_null(env.buf);
+	ck_assert_ptr_null(tok.env.buf);
+	ck_assert_ptr_null(tok.arena);
+	baton_token_free(&tok);
+	free(text);
+	baton_keyring_clear(&kr);
+}
+END_TEST
+
+static Suite *
+payload_suite(void)
+{
+	Suite	*s = suite_create("token-payload");
+	TCase	*tc;
+
+	tc = tcase_create("strict");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_payload_table, 0, NELEM(pcases));
+	tcase_add_test(tc, test_decode_ownership);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	if (sodium_init() < 0)
+		return (EXIT_FAILURE);
+	sr = srunner_create(roundtrip_suite());
+	srunner_add_suite(sr, seal_suite());
+	srunner_add_suite(sr, envelope_suite());
+	srunner_add_suite(sr, payload_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
