@@ -111,7 +111,9 @@ struct baton_keyring {
 };
 
 void	baton_keyring_init(struct baton_keyring *);
-int	baton_keyring_add(struct baton_keyring *, struct baton_key *); /* takes it */
+/* Takes the key even on failure (frees it then); the newest signing key
+ * becomes the signer.  Refuses a duplicate kid or a full ring. */
+int	baton_keyring_add(struct baton_keyring *, struct baton_key *);
 const struct baton_key *baton_keyring_find(const struct baton_keyring *,
 	    const uint8_t kid[BATON_KID_LEN]);
 const struct baton_key *baton_keyring_signer(const struct baton_keyring *);
@@ -350,7 +352,10 @@ struct baton_tool_facts {
 	size_t			 nwhere;
 };
 
-/* Compute the effective grant; BATON_R_OK or BATON_R_BAD_CHAIN. */
+/*
+ * Compute the effective grant: BATON_R_OK, BATON_R_BAD_CHAIN, or
+ * BATON_R_UNAVAILABLE when the arena is out of memory (deny, never allow).
+ */
 enum baton_reason baton_effective(const struct baton_token *,
 	    struct baton_effective *) BATON_WUR;
 
@@ -398,7 +403,7 @@ struct baton_restrict {
 /*
  * Build the child block for a verified parent, or refuse with a reason:
  * TTL longer than the parent's remaining time, tool or action not
- * granted, higher or dropped limit, wider audience, higher max_depth, no
+ * granted, higher limit (an omitted limit is inherited, not dropped), wider audience, higher max_depth, no
  * depth left, or the parent already presented.  The child's strings point
  * into r or the parent; the caller supplies jti and the delegator (an
  * identity the caller has already checked).

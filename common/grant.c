@@ -1,0 +1,969 @@
+/* grant.c: chain rules: effective grant, request evaluation, attenuation. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common.h"
+
+/*
+ * Everything here is a pure function of the token, the request and the
+ * injected clock, so the broker and offline verifiers reach the same
+ * decision.  Result arrays live in the token's arena.  When the arena cannot
+ * give memory there is no reason that fits; we fail closed with
+ * BATON_R_UNAVAILABLE rather than allow anything.
+ */
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	/* a token with exp near UINT64_MAX must not wrap into the past */
+	return (a > UINT64_MAX - b ? UINT64_MAX : a + b);
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+str_in(const char *s, const char **set, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (str_eq(s, set[i]))
+			return (1);
+	}
+	return (0);
+}
+
+static void *
+arena_array(const struct baton_token *tok, size_t n, size_t size)
+{
+	if (tok->arena == NULL || n == 0 || n > SIZE_MAX / size)
+		return (NULL);
+	return (baton_arena_alloc(tok->arena, n * size));
+}
+
+/* A block restricts tools when it carries grants that are not "*". */
+static int
+restricts_tools(const struct baton_block *b)
+{
+	return (b->has_grants && !b->grants.wildcard);
+}
+
+/*
+ * A payload of 4 KiB can list around a thousand tools, so lookups across
+ * blocks bisect lists that are sorted (what the decoder produces) and scan
+ * the rest: an unsorted list costs time, never correctness.
+ */
+static int
+grants_sorted(const struct baton_grants *g)
+{
+	size_t	i;
+
+	for (i = 0; i < g->ntools; i++) {
+		if (g->tools[i].tool == NULL)
+			return (0);
+		if (i > 0 &&
+		    strcmp(g->tools[i - 1].tool, g->tools[i].tool) >= 0)
+			return (0);
+	}
+	return (1);
+}
+
+static const struct baton_toolgrant *
+grants_find(const struct baton_grants *g, int sorted, const char *tool)
+{
+	size_t	lo, hi, mid, i;
+	int	c;
+
+	if (tool == NULL)
+		return (NULL);
+	if (sorted) {
+		lo = 0;
+		hi = g->ntools;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			c = strcmp(tool, g->tools[mid].tool);
+			if (c == 0)
+				return (&g->tools[mid]);
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		return (NULL);
+	}
+	for (i = 0; i < g->ntools; i++) {
+		if (str_eq(tool, g->tools[i].tool))
+			return (&g->tools[i]);
+	}
+	return (NULL);
+}
+
+/* ---- chain shape ------------------------------------------------------- */
+
+/*
+ * A presentation block is the per-call token: one tool, one action, one
+ * audience, single use, short-lived.  Anything wider is not a presentation
+ * a broker could have written.
+ */
+static int
+present_shape_ok(const struct baton_block *b)
+{
+	const struct baton_toolgrant	*tg;
+
+	if (!b->has_grants || b->grants.wildcard || b->grants.ntools != 1)
+		return (0);
+	tg = &b->grants.tools[0];
+	if (tg->tool == NULL || tg->nactions != 1 || tg->actions[0] == NULL)
+		return (0);
+	if (!b->has_aud || b->naud != 1 || b->aud[0] == NULL)
+		return (0);
+	/* nothing follows a presentation, so a holder in it binds nothing */
+	if (!b->single_use || b->holder != NULL)
+		return (0);
+	if (b->exp < b->iat || b->exp - b->iat > BATON_PRESENT_MAX_TTL)
+		return (0);
+	return (1);
+}
+
+static enum baton_reason
+chain_shape(const struct baton_token *tok)
+{
+	const struct baton_block	*b;
+	size_t				 i, n;
+
+	n = tok->nblocks;
+	if (n == 0 || n > BATON_MAX_BLOCKS)
+		return (BATON_R_BAD_CHAIN);
+
+	/* block 0 is what mint writes: all grants and a depth cap, no hop */
+	b = &tok->blocks[0];
+	if (b->kind != BATON_BLOCK_ATTENUATE || !b->has_grants ||
+	    !b->has_max_depth || b->delegator != NULL)
+		return (BATON_R_BAD_CHAIN);
+
+	for (i = 1; i < n; i++) {
+		b = &tok->blocks[i];
+		if (b->delegator == NULL)
+			return (BATON_R_BAD_CHAIN);
+		switch (b->kind) {
+		case BATON_BLOCK_ATTENUATE:
+			break;
+		case BATON_BLOCK_PRESENT:
+			/* a presentation ends the chain: nothing may follow */
+			if (i != n - 1 || !present_shape_ok(b))
+				return (BATON_R_BAD_CHAIN);
+			break;
+		default:
+			return (BATON_R_BAD_CHAIN);
+		}
+	}
+	return (BATON_R_OK);
+}
+
+/* ---- effective grant --------------------------------------------------- */
+
+static enum baton_reason
+effective_tools(const struct baton_token *tok, struct baton_effective *eff)
+{
+	const struct baton_grants	*g0;
+	const char			*name;
+	int				 sorted[BATON_MAX_BLOCKS];
+	size_t				 i, j, k, first, n = tok->nblocks;
+	int				 keep;
+
+	first = n;
+	for (i = 0; i < n; i++) {
+		sorted[i] = 0;
+		if (!restricts_tools(&tok->blocks[i]))
+			continue;
+		if (first == n)
+			first = i;
+		sorted[i] = grants_sorted(&tok->blocks[i].grants);
+	}
+	if (first == n) {
+		eff->wildcard = 1;
+		return (BATON_R_OK);
+	}
+
+	/* candidates come from the first restricting block; others filter */
+	g0 = &tok->blocks[first].grants;
+	if (g0->ntools == 0)
+		return (BATON_R_OK);
+	if ((eff->tools = arena_array(tok, g0->ntools, sizeof(char *))) == NULL)
+		return (BATON_R_UNAVAILABLE);
+	for (k = 0; k < g0->ntools; k++) {
+		name = g0->tools[k].tool;
+		if (name == NULL)
+			continue;
+		/* a sorted list is strictly ascending: no duplicates in it */
+		if (!sorted[first] && str_in(name, eff->tools, eff->ntools))
+			continue;
+		keep = 1;
+		for (j = first + 1; j < n && keep; j++) {
+			if (restricts_tools(&tok->blocks[j]) &&
+			    grants_find(&tok->blocks[j].grants, sorted[j],
+			    name) == NULL)
+				keep = 0;
+		}
+		if (keep)
+			eff->tools[eff->ntools++] = name;
+	}
+	return (BATON_R_OK);
+}
+
+static enum baton_reason
+effective_aud(const struct baton_token *tok, struct baton_effective *eff)
+{
+	const struct baton_block	*b;
+	size_t				 i, j, k, n = tok->nblocks;
+
+	for (i = 0; i < n; i++) {
+		b = &tok->blocks[i];
+		if (!b->has_aud)
+			continue;
+		if (!eff->has_aud) {
+			eff->has_aud = 1;
+			if (b->naud == 0)
+				continue;
+			eff->aud = arena_array(tok, b->naud, sizeof(char *));
+			if (eff->aud == NULL)
+				return (BATON_R_UNAVAILABLE);
+			for (k = 0; k < b->naud; k++) {
+				if (b->aud[k] != NULL &&
+				    !str_in(b->aud[k], eff->aud, eff->naud))
+					eff->aud[eff->naud++] = b->aud[k];
+			}
+			continue;
+		}
+		/* later audience lists can only remove entries */
+		for (j = k = 0; j < eff->naud; j++) {
+			if (str_in(eff->aud[j], b->aud, b->naud))
+				eff->aud[k++] = eff->aud[j];
+		}
+		eff->naud = k;
+	}
+	return (BATON_R_OK);
+}
+
+static enum baton_reason
+effective_ctx(const struct baton_token *tok, struct baton_effective *eff)
+{
+	const struct baton_block	*b;
+	struct baton_kv			*out;
+	size_t				 i, j, k, total = 0, nout = 0;
+
+	for (i = 0; i < tok->nblocks; i++) {
+		if (tok->blocks[i].nctx > SIZE_MAX - total)
+			return (BATON_R_UNAVAILABLE);
+		total += tok->blocks[i].nctx;
+	}
+	if (total == 0)
+		return (BATON_R_OK);
+	if ((out = arena_array(tok, total, sizeof(*out))) == NULL)
+		return (BATON_R_UNAVAILABLE);
+
+	/* first appearance fixes the order, the latest block fixes the value */
+	for (i = 0; i < tok->nblocks; i++) {
+		b = &tok->blocks[i];
+		for (j = 0; j < b->nctx; j++) {
+			if (b->ctx[j].key == NULL)
+				continue;
+			for (k = 0; k < nout; k++) {
+				if (strcmp(out[k].key, b->ctx[j].key) == 0)
+					break;
+			}
+			out[k] = b->ctx[j];
+			if (k == nout)
+				nout++;
+		}
+	}
+	eff->ctx = out;
+	eff->nctx = nout;
+	return (BATON_R_OK);
+}
+
+enum baton_reason
+baton_effective(const struct baton_token *tok, struct baton_effective *eff)
+{
+	const struct baton_block	*b;
+	enum baton_reason		 r;
+	uint64_t			 hops, left;
+	size_t				 i, n;
+
+	memset(eff, 0, sizeof(*eff));
+	if (tok == NULL)
+		return (BATON_R_BAD_CHAIN);
+	if ((r = chain_shape(tok)) != BATON_R_OK)
+		return (r);
+	n = tok->nblocks;
+
+	eff->nbf = tok->blocks[0].nbf;
+	eff->iss = tok->blocks[0].iss;
+	eff->sub = tok->blocks[0].sub;
+	eff->depth = n - 1;
+	eff->presented = tok->blocks[n - 1].kind == BATON_BLOCK_PRESENT;
+	eff->exp = UINT64_MAX;
+	eff->depth_left = UINT64_MAX;
+
+	for (i = 0; i < n; i++) {
+		b = &tok->blocks[i];
+		if (b->exp < eff->exp) {
+			eff->exp = b->exp;
+			eff->exp_block = i;
+		}
+		/*
+		 * Block i already has n-1-i blocks after it.  An exceeded cap
+		 * reads as no depth left here; baton_evaluate reports it.
+		 */
+		if (b->has_max_depth) {
+			hops = n - 1 - i;
+			left = b->max_depth >= hops ? b->max_depth - hops : 0;
+			if (left < eff->depth_left)
+				eff->depth_left = left;
+		}
+		if (b->holder != NULL)
+			eff->holder = b->holder;
+		if (b->single_use)
+			eff->single_use[eff->nsingle_use++] = b->jti;
+	}
+
+	if ((r = effective_tools(tok, eff)) != BATON_R_OK)
+		return (r);
+	if ((r = effective_aud(tok, eff)) != BATON_R_OK)
+		return (r);
+	return (effective_ctx(tok, eff));
+}
+
+enum baton_reason
+baton_tool_facts(const struct baton_token *tok, const char *tool,
+    struct baton_tool_facts *f)
+{
+	const struct baton_toolgrant	*tg;
+	const struct baton_block	*b;
+	size_t				 i, j, k, n, nlim = 0, nwhere = 0;
+	size_t				 nact = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->any_action = 1;
+	if (tok == NULL || tok->nblocks == 0 || tok->nblocks > BATON_MAX_BLOCKS)
+		return (BATON_R_BAD_CHAIN);
+	if (tool == NULL)
+		return (BATON_R_TOOL_NOT_GRANTED);
+	n = tok->nblocks;
+
+	/* first pass: is the tool in every restricting block, and sizes */
+	for (i = 0; i < n; i++) {
+		b = &tok->blocks[i];
+		if (!restricts_tools(b))
+			continue;
+		if ((tg = grants_find(&b->grants, 0, tool)) == NULL)
+			return (BATON_R_TOOL_NOT_GRANTED);
+		if (nact == 0)
+			nact = tg->nactions;
+		nlim += tg->nlimits;
+		nwhere += tg->nwhere;
+	}
+	if (nact > 0 &&
+	    (f->actions = arena_array(tok, nact, sizeof(char *))) == NULL)
+		return (BATON_R_UNAVAILABLE);
+	if (nlim > 0 &&
+	    (f->limits = arena_array(tok, nlim, sizeof(*f->limits))) == NULL)
+		return (BATON_R_UNAVAILABLE);
+	if (nwhere > 0 &&
+	    (f->where = arena_array(tok, nwhere, sizeof(*f->where))) == NULL)
+		return (BATON_R_UNAVAILABLE);
+
+	for (i = 0; i < n; i++) {
+		b = &tok->blocks[i];
+		if (!restricts_tools(b))
+			continue;
+		/* never NULL: the first pass found it */
+		tg = grants_find(&b->grants, 0, tool);
+
+		/*
+		 * No actions means any action.  Once one block names actions
+		 * the set only shrinks, and may shrink to nothing: then no
+		 * action at all is allowed, which is not the same as "any".
+		 */
+		if (tg->nactions > 0 && f->any_action) {
+			f->any_action = 0;
+			for (j = 0; j < tg->nactions; j++) {
+				if (tg->actions[j] != NULL && !str_in(
+				    tg->actions[j], f->actions, f->nactions))
+					f->actions[f->nactions++] =
+					    tg->actions[j];
+			}
+		} else if (tg->nactions > 0) {
+			for (j = k = 0; j < f->nactions; j++) {
+				if (str_in(f->actions[j], tg->actions,
+				    tg->nactions))
+					f->actions[k++] = f->actions[j];
+			}
+			f->nactions = k;
+		}
+
+		/* a block that omits a limit inherits it: minimum by name */
+		for (j = 0; j < tg->nlimits; j++) {
+			if (tg->limits[j].name == NULL)
+				continue;
+			for (k = 0; k < f->nlimits; k++) {
+				if (strcmp(f->limits[k].name,
+				    tg->limits[j].name) == 0)
+					break;
+			}
+			if (k == f->nlimits)
+				f->limits[f->nlimits++] = tg->limits[j];
+			else if (tg->limits[j].max < f->limits[k].max)
+				f->limits[k].max = tg->limits[j].max;
+		}
+
+		for (j = 0; j < tg->nwhere; j++)
+			f->where[f->nwhere++] = &tg->where[j];
+	}
+	return (BATON_R_OK);
+}
+
+/* ---- predicates -------------------------------------------------------- */
+
+/*
+ * Iterative match with backtracking to the most recent '*' only.  Earlier
+ * stars never need revisiting: whatever they could absorb, the latest one
+ * can too.  So there is no recursion and no exponential blow-up; the worst
+ * case is plen * slen steps, bounded by the 4 KiB payload.
+ */
+int
+baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
+{
+	size_t	p = 0, i = 0, star = 0, mark = 0;
+	int	have_star = 0;
+
+	if ((pat == NULL && plen > 0) || (s == NULL && slen > 0))
+		return (0);
+	while (i < slen) {
+		if (p < plen && pat[p] == '*') {
+			have_star = 1;
+			star = p++;
+			mark = i;
+		} else if (p < plen && (pat[p] == '?' || pat[p] == s[i])) {
+			p++;
+			i++;
+		} else if (have_star) {
+			p = star + 1;
+			i = ++mark;
+		} else
+			return (0);
+	}
+	while (p < plen && pat[p] == '*')
+		p++;
+	return (p == plen);
+}
+
+static int
+value_ok(const struct baton_value *v)
+{
+	switch (v->type) {
+	case BATON_V_STR:
+		return (v->s != NULL || v->len == 0);
+	case BATON_V_INT:
+	case BATON_V_BOOL:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+static int
+value_eq(const struct baton_value *a, const struct baton_value *b)
+{
+	if (a->type != b->type || !value_ok(a) || !value_ok(b))
+		return (0);
+	switch (a->type) {
+	case BATON_V_STR:
+		return (a->len == b->len &&
+		    (a->len == 0 || memcmp(a->s, b->s, a->len) == 0));
+	case BATON_V_INT:
+		return (a->i == b->i);
+	case BATON_V_BOOL:
+		/* any non-zero is true: the decoder stores 0/1 anyway */
+		return ((a->i != 0) == (b->i != 0));
+	default:
+		return (0);
+	}
+}
+
+/* The predicate's one string operand, or NULL if it has none. */
+static const struct baton_value *
+pred_str(const struct baton_pred *p)
+{
+	if (p->nvals != 1 || p->vals == NULL ||
+	    p->vals[0].type != BATON_V_STR || !value_ok(&p->vals[0]))
+		return (NULL);
+	return (&p->vals[0]);
+}
+
+int
+baton_pred_match(const struct baton_pred *p, const struct baton_value *v)
+{
+	const struct baton_value	*pv;
+	size_t				 i;
+
+	if (p == NULL || v == NULL || !value_ok(v))
+		return (0);
+	switch (p->op) {
+	case BATON_P_EQ:
+		return (p->nvals == 1 && p->vals != NULL &&
+		    value_eq(&p->vals[0], v));
+	case BATON_P_IN:
+		if (p->vals == NULL)
+			return (0);
+		for (i = 0; i < p->nvals; i++) {
+			if (value_eq(&p->vals[i], v))
+				return (1);
+		}
+		return (0);
+	case BATON_P_PREFIX:
+		if ((pv = pred_str(p)) == NULL || v->type != BATON_V_STR)
+			return (0);
+		return (v->len >= pv->len &&
+		    (pv->len == 0 || memcmp(v->s, pv->s, pv->len) == 0));
+	case BATON_P_GLOB:
+		if ((pv = pred_str(p)) == NULL || v->type != BATON_V_STR)
+			return (0);
+		return (baton_glob_match(pv->s, pv->len, v->s, v->len));
+	case BATON_P_RANGE:
+		return (v->type == BATON_V_INT && p->lo <= v->i &&
+		    v->i <= p->hi);
+	case BATON_P_MAXLEN:
+		return (v->type == BATON_V_STR && v->len <= p->maxlen);
+	default:
+		return (0);
+	}
+}
+
+/* ---- evaluation -------------------------------------------------------- */
+
+/*
+ * Times: nbf and exp bound [nbf, exp).  Leeway widens both ends for clock
+ * skew between the broker that wrote a block and this verifier: a token is
+ * not yet valid iff now + leeway < nbf, and expired iff now >= exp_i +
+ * leeway for some block i, which is now >= min(exp_i) + leeway.
+ */
+static enum baton_reason
+check_time(const struct baton_effective *eff, const struct baton_request *req)
+{
+	if (sat_add(req->now, req->leeway) < eff->nbf)
+		return (BATON_R_NOT_YET_VALID);
+	if (req->now >= sat_add(eff->exp, req->leeway))
+		return (BATON_R_EXPIRED);
+	return (BATON_R_OK);
+}
+
+/* Depth is computed, never read: block i may have max_depth(i) after it. */
+static enum baton_reason
+check_depth(const struct baton_token *tok)
+{
+	const struct baton_block	*b;
+	size_t				 i, n = tok->nblocks;
+
+	for (i = 0; i < n; i++) {
+		b = &tok->blocks[i];
+		if (b->has_max_depth && (uint64_t)(n - 1 - i) > b->max_depth)
+			return (BATON_R_DEPTH_EXCEEDED);
+	}
+	return (BATON_R_OK);
+}
+
+/*
+ * Once a block binds a holder, only that holder may write the next block
+ * (attenuate or present), and a bound token is only good for a call once
+ * it has been presented: a stolen delegation token is useless by itself.
+ * That includes a holder set by the last block or by a one-block token
+ * minted with a holder; a presentation block itself never sets one.
+ */
+static enum baton_reason
+check_holder(const struct baton_token *tok)
+{
+	const char	*bound = NULL;
+	size_t		 i, n = tok->nblocks;
+
+	for (i = 0; i < n; i++) {
+		if (tok->blocks[i].holder != NULL)
+			bound = tok->blocks[i].holder;
+	}
+	if (bound != NULL && tok->blocks[n - 1].kind != BATON_BLOCK_PRESENT)
+		return (BATON_R_NOT_PRESENTED);
+
+	bound = NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && bound != NULL &&
+		    !str_eq(tok->blocks[i].delegator, bound))
+			return (BATON_R_HOLDER_MISMATCH);
+		if (tok->blocks[i].holder != NULL)
+			bound = tok->blocks[i].holder;
+	}
+	return (BATON_R_OK);
+}
+
+/* Every occurrence of the named argument must satisfy every predicate. */
+static int
+rule_holds(const struct baton_argrule *rule, const struct baton_request *req)
+{
+	size_t	i, j;
+	int	found = 0;
+
+	if (rule->arg == NULL || (rule->npreds > 0 && rule->preds == NULL))
+		return (0);
+	for (i = 0; i < req->nargs; i++) {
+		if (!str_eq(req->args[i].name, rule->arg))
+			continue;
+		found = 1;
+		for (j = 0; j < rule->npreds; j++) {
+			if (!baton_pred_match(&rule->preds[j],
+			    &req->args[i].value))
+				return (0);
+		}
+	}
+	return (found);
+}
+
+enum baton_reason
+baton_evaluate(const struct baton_token *tok, const struct baton_request *req,
+    struct baton_effective *eff, struct baton_tool_facts *facts)
+{
+	struct baton_effective		 eff0;
+	struct baton_tool_facts		 facts0;
+	const struct baton_usage	*u;
+	enum baton_reason		 r;
+	size_t				 i, j;
+
+	if (eff == NULL)
+		eff = &eff0;
+	if (facts == NULL)
+		facts = &facts0;
+	memset(facts, 0, sizeof(*facts));
+
+	if ((r = baton_effective(tok, eff)) != BATON_R_OK)
+		return (r);
+	if (req == NULL || req->tool == NULL)
+		return (BATON_R_TOOL_NOT_GRANTED);
+	if ((r = check_time(eff, req)) != BATON_R_OK)
+		return (r);
+	if ((r = check_depth(tok)) != BATON_R_OK)
+		return (r);
+	if ((r = check_holder(tok)) != BATON_R_OK)
+		return (r);
+
+	if ((r = baton_tool_facts(tok, req->tool, facts)) != BATON_R_OK)
+		return (r);
+
+	/* a restricted tool needs a named action: no action is no match */
+	if (!facts->any_action && (req->action == NULL ||
+	    !str_in(req->action, facts->actions, facts->nactions)))
+		return (BATON_R_ACTION_NOT_GRANTED);
+
+	if (eff->has_aud && (req->audience == NULL ||
+	    !str_in(req->audience, eff->aud, eff->naud)))
+		return (BATON_R_AUDIENCE_MISMATCH);
+
+	for (i = 0; i < facts->nwhere; i++) {
+		if (!rule_holds(facts->where[i], req))
+			return (BATON_R_ARGUMENT_REJECTED);
+	}
+
+	/* usage of a resource the token does not limit is not ours to judge */
+	for (i = 0; i < req->nusage; i++) {
+		u = &req->usage[i];
+		for (j = 0; j < facts->nlimits; j++) {
+			if (str_eq(u->name, facts->limits[j].name) &&
+			    u->value > facts->limits[j].max)
+				return (BATON_R_LIMIT_EXCEEDED);
+		}
+	}
+	return (BATON_R_OK);
+}
+
+/* ---- attenuation ------------------------------------------------------- */
+
+static int
+pred_valid(const struct baton_pred *p)
+{
+	size_t	i;
+
+	if (p->nvals > 0 && p->vals == NULL)
+		return (0);
+	for (i = 0; i < p->nvals; i++) {
+		if (!value_ok(&p->vals[i]))
+			return (0);
+	}
+	switch (p->op) {
+	case BATON_P_EQ:
+		return (p->nvals == 1);
+	case BATON_P_IN:
+		return (p->nvals >= 1);
+	case BATON_P_PREFIX:
+	case BATON_P_GLOB:
+		return (pred_str(p) != NULL);
+	case BATON_P_RANGE:
+		return (p->lo <= p->hi);
+	case BATON_P_MAXLEN:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+static int
+toolgrant_valid(const struct baton_toolgrant *tg)
+{
+	const struct baton_argrule	*w;
+	size_t				 i, j;
+
+	if (tg->tool == NULL || *tg->tool == '\0')
+		return (0);
+	if ((tg->nactions > 0 && tg->actions == NULL) ||
+	    (tg->nlimits > 0 && tg->limits == NULL) ||
+	    (tg->nwhere > 0 && tg->where == NULL))
+		return (0);
+	for (i = 0; i < tg->nactions; i++) {
+		if (tg->actions[i] == NULL || *tg->actions[i] == '\0')
+			return (0);
+	}
+	for (i = 0; i < tg->nlimits; i++) {
+		if (tg->limits[i].name == NULL || *tg->limits[i].name == '\0')
+			return (0);
+	}
+	for (i = 0; i < tg->nwhere; i++) {
+		w = &tg->where[i];
+		if (w->arg == NULL || *w->arg == '\0' || w->npreds == 0 ||
+		    w->preds == NULL)
+			return (0);
+		for (j = 0; j < w->npreds; j++) {
+			if (!pred_valid(&w->preds[j]))
+				return (0);
+		}
+	}
+	return (1);
+}
+
+/*
+ * Shape of the request alone, before comparing it with the parent: an
+ * empty or ill-formed restriction would produce a block that encodes
+ * badly or grants nothing, so it is refused rather than written.
+ */
+static int
+restrict_valid(const struct baton_restrict *r)
+{
+	const struct baton_grants	*g = &r->grants;
+	size_t				 i, j;
+
+	if (r->kind != BATON_BLOCK_ATTENUATE && r->kind != BATON_BLOCK_PRESENT)
+		return (0);
+	if (r->has_grants) {
+		if (g->wildcard && g->ntools > 0)
+			return (0);
+		if (!g->wildcard && (g->ntools == 0 || g->tools == NULL))
+			return (0);
+		for (i = 0; i < g->ntools; i++) {
+			if (!toolgrant_valid(&g->tools[i]))
+				return (0);
+			for (j = 0; j < i; j++) {
+				if (strcmp(g->tools[i].tool,
+				    g->tools[j].tool) == 0)
+					return (0);
+			}
+		}
+	}
+	if (r->has_aud) {
+		if (r->naud == 0 || r->aud == NULL)
+			return (0);
+		for (i = 0; i < r->naud; i++) {
+			if (r->aud[i] == NULL || *r->aud[i] == '\0')
+				return (0);
+		}
+	}
+	if (r->nctx > 0 && r->ctx == NULL)
+		return (0);
+	for (i = 0; i < r->nctx; i++) {
+		if (r->ctx[i].key == NULL || r->ctx[i].value == NULL)
+			return (0);
+	}
+	if (r->holder != NULL && *r->holder == '\0')
+		return (0);
+
+	if (r->kind == BATON_BLOCK_PRESENT) {
+		/* the per-call token: exactly one tool, action and audience */
+		if (!r->has_grants || g->wildcard || g->ntools != 1 ||
+		    g->tools[0].nactions != 1)
+			return (0);
+		if (!r->has_aud || r->naud != 1)
+			return (0);
+		/* nothing can follow a presentation, so binding is moot */
+		if (r->holder != NULL)
+			return (0);
+	}
+	return (1);
+}
+
+static const struct baton_limit *
+limit_find(const struct baton_limit *l, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (str_eq(l[i].name, name))
+			return (&l[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * The requested grants must be a subset of the parent's effective grant.
+ * Tools are checked for every entry before actions, and actions before
+ * limits, so the reason names the widest problem.
+ */
+static enum baton_reason
+check_grants_subset(const struct baton_token *parent,
+    const struct baton_effective *peff, const struct baton_grants *g)
+{
+	const struct baton_toolgrant	*tg;
+	const struct baton_limit	*pl;
+	struct baton_tool_facts		 pf;
+	size_t				 i, j, pass;
+
+	if (g->wildcard)
+		return (peff->wildcard ? BATON_R_OK : BATON_R_WIDEN_TOOL);
+
+	for (pass = 0; pass < 3; pass++) {
+		for (i = 0; i < g->ntools; i++) {
+			tg = &g->tools[i];
+			if (!peff->wildcard &&
+			    !str_in(tg->tool, peff->tools, peff->ntools))
+				return (BATON_R_WIDEN_TOOL);
+			if (pass == 0)
+				continue;
+			switch (baton_tool_facts(parent, tg->tool, &pf)) {
+			case BATON_R_OK:
+				break;
+			case BATON_R_UNAVAILABLE:
+				return (BATON_R_UNAVAILABLE);
+			default:
+				return (BATON_R_WIDEN_TOOL);
+			}
+			if (pass == 1) {
+				/*
+				 * No actions named means no further
+				 * restriction: the child inherits the
+				 * parent's actions through the intersection,
+				 * which cannot widen, so it is not refused.
+				 */
+				for (j = 0; j < tg->nactions; j++) {
+					if (!pf.any_action && !str_in(
+					    tg->actions[j], pf.actions,
+					    pf.nactions))
+						return (BATON_R_WIDEN_ACTION);
+				}
+				continue;
+			}
+			for (j = 0; j < tg->nlimits; j++) {
+				pl = limit_find(pf.limits, pf.nlimits,
+				    tg->limits[j].name);
+				if (pl != NULL && tg->limits[j].max > pl->max)
+					return (BATON_R_WIDEN_LIMIT);
+			}
+		}
+	}
+	return (BATON_R_OK);
+}
+
+enum baton_reason
+baton_attenuate(const struct baton_token *parent,
+    const struct baton_restrict *r, const char *delegator,
+    const uint8_t jti[BATON_JTI_LEN], uint64_t now, struct baton_block *child)
+{
+	struct baton_effective	 peff;
+	enum baton_reason	 rc;
+	uint64_t		 remaining, ttl;
+	size_t			 i;
+
+	memset(child, 0, sizeof(*child));
+	if (parent == NULL || r == NULL || jti == NULL || delegator == NULL ||
+	    *delegator == '\0')
+		return (BATON_R_BAD_RESTRICTION);
+	if ((rc = baton_effective(parent, &peff)) != BATON_R_OK)
+		return (rc);
+
+	if (peff.presented)
+		return (BATON_R_ALREADY_PRESENTED);
+	if (now >= peff.exp)
+		return (BATON_R_EXPIRED);
+	/* who asks comes before what is asked: a stranger learns nothing */
+	if (peff.holder != NULL && !str_eq(delegator, peff.holder))
+		return (BATON_R_HOLDER_MISMATCH);
+	if (peff.depth_left == 0)
+		return (BATON_R_NO_DEPTH_LEFT);
+	if (!restrict_valid(r))
+		return (BATON_R_BAD_RESTRICTION);
+
+	/* refuse rather than clamp: the caller learns what it cannot have */
+	remaining = peff.exp - now;
+	ttl = r->ttl;
+	if (r->kind == BATON_BLOCK_PRESENT) {
+		if (ttl == 0)
+			ttl = remaining < BATON_PRESENT_MAX_TTL ?
+			    remaining : BATON_PRESENT_MAX_TTL;
+		if (ttl > BATON_PRESENT_MAX_TTL)
+			return (BATON_R_TTL_TOO_LONG);
+	}
+	if (ttl == 0)
+		ttl = remaining;
+	if (ttl > remaining)
+		return (BATON_R_TTL_TOO_LONG);
+
+	if (r->has_grants &&
+	    (rc = check_grants_subset(parent, &peff, &r->grants)) != BATON_R_OK)
+		return (rc);
+
+	if (r->has_aud && peff.has_aud) {
+		for (i = 0; i < r->naud; i++) {
+			if (!str_in(r->aud[i], peff.aud, peff.naud))
+				return (BATON_R_WIDEN_AUDIENCE);
+		}
+	}
+
+	/* the child itself uses one level of what is left */
+	if (r->has_max_depth && r->max_depth > peff.depth_left - 1)
+		return (BATON_R_WIDEN_DEPTH);
+
+	child->version = BATON_VERSION;
+	memcpy(child->jti, jti, BATON_JTI_LEN);
+	child->iat = now;
+	child->exp = now + ttl;
+	child->delegator = delegator;
+	child->holder = r->holder;
+	child->has_aud = r->has_aud;
+	child->aud = r->aud;
+	child->naud = r->naud;
+	child->has_grants = r->has_grants;
+	child->grants = r->grants;
+	child->has_max_depth = r->has_max_depth;
+	child->max_depth = r->max_depth;
+	child->single_use = r->single_use || r->kind == BATON_BLOCK_PRESENT;
+	child->kind = r->kind;
+	/* a block's ctx is mutable, the request's is not: copy the entries */
+	if (r->nctx > 0) {
+		child->ctx = arena_array(parent, r->nctx, sizeof(*child->ctx));
+		if (child->ctx == NULL) {
+			memset(child, 0, sizeof(*child));
+			return (BATON_R_UNAVAILABLE);
+		}
+		memcpy(child->ctx, r->ctx, r->nctx * sizeof(*child->ctx));
+		child->nctx = r->nctx;
+	}
+	return (BATON_R_OK);
+}
