@@ -188,12 +188,20 @@ baton_envelope_parse_bytes(struct baton_envelope *env, const uint8_t *buf,
 	return (reason);
 }
 
+/* Is c in the base64url alphabet (RFC 4648 section 5)? */
+static int
+b64url_char(unsigned char c)
+{
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_');
+}
+
 enum baton_reason
 baton_envelope_parse(struct baton_envelope *env, const char *text,
     size_t len)
 {
 	const char		*b64, *end = NULL;
-	size_t			 b64len, cap, binlen = 0;
+	size_t			 b64len, cap, binlen = 0, i;
 	enum baton_reason	 reason;
 
 	memset(env, 0, sizeof(*env));
@@ -207,6 +215,15 @@ baton_envelope_parse(struct baton_envelope *env, const char *text,
 		return (BATON_R_BAD_PREFIX);
 	b64 = text + BATON_PREFIX_LEN;
 	b64len = len - BATON_PREFIX_LEN;
+	/*
+	 * libsodium 1.0.18 decodes bytes 0x80-0xff as '_' instead of
+	 * stopping at them, so check the alphabet ourselves: otherwise one
+	 * envelope would have many text forms.
+	 */
+	for (i = 0; i < b64len; i++) {
+		if (!b64url_char((unsigned char)b64[i]))
+			return (BATON_R_BAD_BASE64);
+	}
 	cap = b64len / 4 * 3 + 3;
 	if ((env->buf = malloc(cap)) == NULL)
 		return (BATON_R_MALFORMED);
