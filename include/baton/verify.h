@@ -1,0 +1,242 @@
+/*
+ * baton/verify.h: libbaton-verify, what tool servers link to decide whether
+ * a presented token allows one call: through the broker (full checks), or
+ * offline against a public-key bundle from `baton pubkeys --json`.
+ *
+ * Offline verification checks the signature, time, chain rules and the
+ * request binding, but it CANNOT check revocation or single-use replay:
+ * those live in the broker.  Use it only where that is acceptable.
+ *
+ * Conventions as in baton/agent.h: out-parameter first, caller owns *out,
+ * one NULL-safe free per type, 0 or a negative BATON_E* code, never prints
+ * or exits, one mutex per handle.
+ */
+#ifndef BATON_VERIFY_H
+#define BATON_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <baton/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- shared with baton/agent.h: the broker connection ----------------- */
+#ifndef BATON_CLIENT_API
+#define BATON_CLIENT_API 1
+
+#if defined(__GNUC__)
+#define BATON_CHECK	__attribute__((warn_unused_result))
+#else
+#define BATON_CHECK
+#endif
+
+/* A connection to batond.  Opaque. */
+struct baton_client;
+
+#define BATON_CLIENT_OPTS_VERSION 1
+struct baton_client_opts {
+	unsigned int	 version;	/* BATON_CLIENT_OPTS_VERSION */
+	/*
+	 * Broker socket.  NULL: the BATON_SOCKET environment variable, else
+	 * the build-time default (baton_default_socket()).
+	 */
+	const char	*socket_path;
+	/* Per-call timeout in milliseconds; 0: 5000. */
+	int		 timeout_ms;
+	/* Sent in hello for the broker's logs; NULL: "libbaton". */
+	const char	*client_name;
+};
+#define BATON_CLIENT_OPTS_INIT { BATON_CLIENT_OPTS_VERSION, NULL, 0, NULL }
+
+/*
+ * Connect to the broker and say hello.  opts may be NULL.  Returns 0 and a
+ * handle in *out, or BATON_EUNAVAIL (no broker at that path), BATON_ETIMEOUT,
+ * BATON_EPROTO (not a baton broker or an unsupported version),
+ * BATON_ENOMEM, BATON_EINVAL.  Free the handle with baton_client_free().
+ * A broken connection is reopened once, transparently, by the next call.
+ */
+BATON_EXTERN int baton_client_open(struct baton_client **out,
+    const struct baton_client_opts *opts);
+
+/* Close and free; NULL is fine. */
+BATON_EXTERN void baton_client_free(struct baton_client *c);
+
+/* The socket path the handle uses; borrowed from the handle. */
+BATON_EXTERN const char *baton_client_socket(const struct baton_client *c);
+
+/*
+ * The broker's explanation of the last failed call on this handle (an
+ * English sentence), or "" when there is none.  Borrowed; valid until the
+ * next call on the handle.
+ */
+BATON_EXTERN const char *baton_client_last_error(const struct baton_client *c);
+
+/*
+ * The decision reason (enum baton_reason) of the last call on this handle
+ * that the broker refused with BATON_EDENIED; BATON_R_OK otherwise.
+ */
+BATON_EXTERN int baton_client_last_reason(const struct baton_client *c);
+
+/* The build-time default socket path; a static string. */
+BATON_EXTERN const char *baton_default_socket(void);
+
+/* Library version, e.g. "0.1.0"; a static string. */
+BATON_EXTERN const char *baton_version(void);
+
+#endif /* BATON_CLIENT_API */
+
+/* ---- the request to decide -------------------------------------------- */
+
+enum baton_arg_type {
+	BATON_ARG_STR = 1,
+	BATON_ARG_INT = 2,
+	BATON_ARG_BOOL = 3
+};
+
+/* One argument of the tool call, checked against the token's "where". */
+struct baton_call_arg {
+	const char		*name;
+	enum baton_arg_type	 type;
+	const char		*str;	/* BATON_ARG_STR */
+	int64_t			 num;	/* BATON_ARG_INT, or BOOL 0/1 */
+};
+
+/* One usage figure ("max_rows" = 250) checked against the token's limits. */
+struct baton_call_usage {
+	const char		*name;
+	uint64_t		 value;
+};
+
+#define BATON_VERIFY_OPTS_VERSION 1
+struct baton_verify_opts {
+	unsigned int		 version;	/* BATON_VERIFY_OPTS_VERSION */
+	const char		*tool;		/* required */
+	const char		*action;	/* NULL: none requested */
+	const char		*audience;	/* this service; NULL: none */
+	const struct baton_call_arg *args;
+	size_t			 nargs;
+	const struct baton_call_usage *usage;
+	size_t			 nusage;
+	uint64_t		 now;		/* offline only; 0: time(NULL) */
+	unsigned int		 leeway;	/* offline only: clock skew, s */
+};
+#define BATON_VERIFY_OPTS_INIT \
+	{ BATON_VERIFY_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 }
+
+/*
+ * Parse "K=V" into an argument: V is an integer when it is a decimal
+ * integer, a boolean when "true" or "false", else a string.  The strings
+ * in *arg point into kv, which is modified (the '=' becomes NUL).
+ * Returns 0 or BATON_EINVAL.
+ */
+BATON_EXTERN int baton_call_arg_parse(struct baton_call_arg *arg, char *kv);
+
+/* ---- the decision --------------------------------------------------------- */
+
+/* A decision and the token's effective facts.  Opaque. */
+struct baton_verify_result;
+
+/*
+ * Verify token for one call through the broker: envelope, tag or
+ * signature, strict decode, time, chain, request binding, revocation,
+ * policy, and consumption of single-use blocks.
+ *
+ * Returns 0 only when the call is ALLOWED.  Returns BATON_EDENIED when it
+ * is denied; *out then holds the reason (and the facts the broker could
+ * compute).  Any other negative code (BATON_EUNAVAIL, BATON_ETIMEOUT,
+ * BATON_EPROTO, BATON_EINVAL, BATON_ENOMEM, BATON_EPERM) means no
+ * decision was made and *out is NULL: treat it as a deny.
+ * Free *out with baton_verify_result_free().
+ */
+BATON_EXTERN int baton_verify(struct baton_verify_result **out,
+    struct baton_client *c, const char *token,
+    const struct baton_verify_opts *opts) BATON_CHECK;
+
+/* Trusted public keys for offline verification.  Opaque. */
+struct baton_keybundle;
+
+/*
+ * Read a key bundle: the JSON from `baton pubkeys --json`,
+ * {"keys": [{"kid": HEX16, "pk": HEX64, "not_after": N, ...}]}.  Returns
+ * 0, BATON_EMALFORMED, BATON_EIO (file), BATON_ENOKEY (no keys),
+ * BATON_ENOMEM.
+ */
+BATON_EXTERN int baton_keybundle_parse(struct baton_keybundle **out,
+    const char *json, size_t len) BATON_CHECK;
+BATON_EXTERN int baton_keybundle_load(struct baton_keybundle **out,
+    const char *path) BATON_CHECK;
+BATON_EXTERN size_t baton_keybundle_count(const struct baton_keybundle *kb);
+BATON_EXTERN void baton_keybundle_free(struct baton_keybundle *kb);
+
+/*
+ * Verify token offline against the bundle: signature (never the broker's
+ * tag), time, chain rules and request binding.  NO revocation or replay
+ * check.  Returns as baton_verify().
+ */
+BATON_EXTERN int baton_verify_offline(struct baton_verify_result **out,
+    const struct baton_keybundle *kb, const char *token,
+    const struct baton_verify_opts *opts) BATON_CHECK;
+
+BATON_EXTERN void baton_verify_result_free(struct baton_verify_result *r);
+
+/* 1 if the call is allowed, else 0. */
+BATON_EXTERN int baton_verify_result_allowed(
+    const struct baton_verify_result *r);
+/* The reason (enum baton_reason); BATON_R_OK when allowed. */
+BATON_EXTERN int baton_verify_result_reason(
+    const struct baton_verify_result *r);
+/* The reason's stable name ("expired"); static. */
+BATON_EXTERN const char *baton_verify_result_reason_name(
+    const struct baton_verify_result *r);
+
+/*
+ * The effective facts.  Strings are borrowed from r; absent facts give
+ * NULL or 0.  depth is the number of blocks after the root.
+ */
+BATON_EXTERN const char *baton_verify_result_iss(
+    const struct baton_verify_result *r);
+BATON_EXTERN const char *baton_verify_result_sub(
+    const struct baton_verify_result *r);
+BATON_EXTERN uint64_t baton_verify_result_exp(
+    const struct baton_verify_result *r);
+BATON_EXTERN uint64_t baton_verify_result_depth(
+    const struct baton_verify_result *r);
+/* 1 if the token grants every tool. */
+BATON_EXTERN int baton_verify_result_wildcard(
+    const struct baton_verify_result *r);
+/* Granted tools (when not wildcard). */
+BATON_EXTERN size_t baton_verify_result_ntools(
+    const struct baton_verify_result *r);
+BATON_EXTERN const char *baton_verify_result_tool(
+    const struct baton_verify_result *r, size_t i);
+/*
+ * The effective (minimum over the chain) limit name of the requested
+ * tool.  Returns 0 and *max, or BATON_EINVAL when the token sets no such
+ * limit (the caller then applies its own default).
+ */
+BATON_EXTERN int baton_verify_result_limit(
+    const struct baton_verify_result *r, const char *name, uint64_t *max);
+/* A correlation value (ctx), or NULL. */
+BATON_EXTERN const char *baton_verify_result_ctx(
+    const struct baton_verify_result *r, const char *key);
+/* The chain: per block, the agent (iss or delegator) and the jti hex. */
+BATON_EXTERN size_t baton_verify_result_chain_len(
+    const struct baton_verify_result *r);
+BATON_EXTERN const char *baton_verify_result_chain_agent(
+    const struct baton_verify_result *r, size_t i);
+BATON_EXTERN const char *baton_verify_result_chain_jti(
+    const struct baton_verify_result *r, size_t i);
+/*
+ * The whole decision as JSON: {"allow", "reason", "reason_name",
+ * "facts": {...}}.  Borrowed.
+ */
+BATON_EXTERN const char *baton_verify_result_json(
+    const struct baton_verify_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BATON_VERIFY_H */

@@ -1,0 +1,1147 @@
+/* baton.c: the baton command: the broker's operations for shells and people. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "baton/agent.h"
+#include "baton/verify.h"
+
+/* Exit codes: scripts rely on them (DESIGN.md section 5). */
+#define EX_ALLOW	0
+#define EX_DENY		1
+#define EX_ERROR	2
+
+/* base64url of a 64 KiB envelope plus the prefix, and some slack */
+#define MAX_TOKEN_TEXT	(4 + (65536 * 4 + 2) / 3 + 16)
+#define MAX_LIST	64
+
+struct cmd {
+	const char	*name;
+	int		(*fn)(int, char **);
+	const char	*usage;
+	const char	*help;
+};
+
+static const struct cmd *cur;
+
+static void __attribute__((format(printf, 1, 2)))
+warnx_(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "baton%s%s: ", cur ? " " : "", cur ? cur->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A usage error: say what was wrong and how to get help; exit 2. */
+static int __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "baton%s%s: ", cur ? " " : "", cur ? cur->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: baton %s\nTry 'baton %s --help'.\n",
+	    cur ? cur->usage : "COMMAND ...", cur ? cur->name : "");
+	return EX_ERROR;
+}
+
+static int
+help(void)
+{
+	printf("usage: baton %s\n\n%s", cur->usage, cur->help);
+	return EX_ALLOW;
+}
+
+/* ---- common options ------------------------------------------------------ */
+
+struct common {
+	const char	*socket;
+	int		 timeout_ms;
+	int		 json;
+};
+
+enum {
+	O_SOCKET = 1000, O_TIMEOUT, O_JSON, O_HELP, O_TOOL, O_TTL, O_AUD,
+	O_SUBJECT, O_AS, O_MAXDEPTH, O_LIMIT, O_WHERE, O_SINGLE, O_HOLDER,
+	O_CTX, O_ACTION, O_ARG, O_USAGE, O_OFFLINE, O_KEYS, O_JTI, O_PROM,
+	O_NOW
+};
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Handle an option every command takes; 1 if it was one, -1 on error. */
+static int
+common_opt(struct common *co, int ch, const char *arg)
+{
+	uint64_t	v;
+
+	switch (ch) {
+	case O_SOCKET:
+		co->socket = arg;
+		return 1;
+	case O_TIMEOUT:
+		if (parse_u64(arg, &v) != 0 || v == 0 || v > INT_MAX)
+			return -1;
+		co->timeout_ms = (int)v;
+		return 1;
+	case O_JSON:
+		co->json = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+open_client(struct baton_client **c, const struct common *co)
+{
+	struct baton_client_opts	o = BATON_CLIENT_OPTS_INIT;
+	const char			*path;
+	int				 ret;
+
+	o.socket_path = co->socket;
+	o.timeout_ms = co->timeout_ms;
+	o.client_name = "baton";
+	if ((ret = baton_client_open(c, &o)) == 0)
+		return 0;
+	path = co->socket;
+	if (path == NULL && (path = getenv("BATON_SOCKET")) == NULL)
+		path = baton_default_socket();
+	if (ret == BATON_EUNAVAIL)
+		warnx_("cannot reach the broker at %s (%s): start batond, or "
+		    "point --socket or BATON_SOCKET at its socket", path,
+		    baton_strerror(ret));
+	else
+		warnx_("cannot talk to the broker at %s: %s", path,
+		    baton_strerror(ret));
+	return EX_ERROR;
+}
+
+/* A failed broker call: denials exit 1 with the reason, all else 2. */
+static int
+call_error(struct baton_client *c, int ret, const char *what)
+{
+	int	reason;
+
+	if (ret == BATON_EDENIED) {
+		reason = baton_client_last_reason(c);
+		warnx_("denied: %s (%s)", baton_reason_name(reason),
+		    baton_reason_text(reason));
+		return EX_DENY;
+	}
+	if (ret == BATON_EPERM) {
+		warnx_("%s not permitted: %s", what,
+		    *baton_client_last_error(c) ? baton_client_last_error(c) :
+		    baton_strerror(ret));
+		return EX_DENY;
+	}
+	warnx_("%s failed: %s%s%s", what, baton_strerror(ret),
+	    *baton_client_last_error(c) ? "; " : "",
+	    baton_client_last_error(c));
+	if (ret == BATON_EUNAVAIL || ret == BATON_ETIMEOUT)
+		fprintf(stderr, "Check that batond is running and "
+		    "answering on %s.\n", baton_client_socket(c));
+	return EX_ERROR;
+}
+
+/*
+ * The token: the argument, or stdin when it is "-" or absent, so tokens
+ * need never appear in argv (where ps shows them).
+ */
+static char *
+read_token(int argc, char **argv, int *err)
+{
+	char	*buf, *p;
+	size_t	 n = 0, r;
+
+	*err = 0;
+	if (argc > 1) {
+		*err = usage_error("one token at most");
+		return NULL;
+	}
+	if (argc == 1 && strcmp(argv[0], "-") != 0) {
+		if ((buf = strdup(argv[0])) == NULL)
+			*err = EX_ERROR;
+		return buf;
+	}
+	if ((buf = malloc(MAX_TOKEN_TEXT + 1)) == NULL) {
+		*err = EX_ERROR;
+		return NULL;
+	}
+	while (n <= MAX_TOKEN_TEXT &&
+	    (r = fread(buf + n, 1, MAX_TOKEN_TEXT + 1 - n, stdin)) > 0)
+		n += r;
+	if (ferror(stdin) || n > MAX_TOKEN_TEXT) {
+		warnx_("%s", ferror(stdin) ? "cannot read the token from "
+		    "stdin" : "token on stdin is too long");
+		free(buf);
+		*err = EX_ERROR;
+		return NULL;
+	}
+	buf[n] = '\0';
+	/* one line: trailing newline and blanks are not part of it */
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	p = buf;
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (*p == '\0') {
+		free(buf);
+		*err = usage_error("no token given (argument or stdin)");
+		return NULL;
+	}
+	if (p != buf)
+		memmove(buf, p, strlen(p) + 1);
+	return buf;
+}
+
+static void
+free_token(char *t)
+{
+	if (t != NULL) {
+		explicit_bzero(t, strlen(t));
+		free(t);
+	}
+}
+
+static void
+fmt_time(char *buf, size_t len, uint64_t t)
+{
+	struct tm	tm;
+	time_t		tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" PRIu64, t);
+}
+
+/* ---- restriction options shared by mint and attenuate ------------------ */
+
+struct restrict_opts {
+	struct baton_grantset	*gs;
+	uint64_t		 ttl;
+	const char		*subject;
+	const char		*as;
+	int			 max_depth;
+	int			 single_use;
+	const char		*holder;
+	int			 ntools;
+};
+
+/* --tool NAME[:ACTION,...] */
+static int
+opt_tool(struct restrict_opts *ro, char *arg)
+{
+	char	*colon = strchr(arg, ':');
+
+	if (colon != NULL)
+		*colon++ = '\0';
+	ro->ntools++;
+	return baton_grantset_add_tool(ro->gs, arg, colon);
+}
+
+/* Split "TOOL.NAME=VALUE": the name is after the last dot before '='. */
+static int
+split_dotted(char *arg, char **tool, char **name, char **value)
+{
+	char	*eq, *dot;
+
+	if ((eq = strchr(arg, '=')) == NULL)
+		return -1;
+	*eq = '\0';
+	if ((dot = strrchr(arg, '.')) == NULL || dot == arg ||
+	    dot[1] == '\0')
+		return -1;
+	*dot = '\0';
+	*tool = arg;
+	*name = dot + 1;
+	*value = eq + 1;
+	return 0;
+}
+
+/* 1: handled, 0: not a restriction option, -1: bad value (message given) */
+static int
+restrict_opt(struct restrict_opts *ro, int ch, char *arg)
+{
+	char		*tool, *name, *value, *eq;
+	uint64_t	 v;
+
+	switch (ch) {
+	case O_TOOL:
+		if (opt_tool(ro, arg) != 0) {
+			usage_error("bad --tool '%s': want NAME or "
+			    "NAME:ACTION,... (lowercase actions)", arg);
+			return -1;
+		}
+		return 1;
+	case O_TTL:
+		if (parse_u64(arg, &v) != 0 || v == 0) {
+			usage_error("bad --ttl '%s': want seconds > 0", arg);
+			return -1;
+		}
+		ro->ttl = v;
+		return 1;
+	case O_AUD:
+		if (baton_grantset_add_audience(ro->gs, arg) != 0) {
+			usage_error("bad --aud '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case O_SUBJECT:
+		ro->subject = arg;
+		return 1;
+	case O_AS:
+		ro->as = arg;
+		return 1;
+	case O_MAXDEPTH:
+		if (parse_u64(arg, &v) != 0 || v > 15) {
+			usage_error("bad --max-depth '%s': want 0..15", arg);
+			return -1;
+		}
+		ro->max_depth = (int)v;
+		return 1;
+	case O_LIMIT:
+		if (split_dotted(arg, &tool, &name, &value) != 0 ||
+		    parse_u64(value, &v) != 0 ||
+		    baton_grantset_add_limit(ro->gs, tool, name, v) != 0) {
+			usage_error("bad --limit: want TOOL.NAME=MAX, "
+			    "e.g. db_query.max_rows=100");
+			return -1;
+		}
+		return 1;
+	case O_WHERE:
+		if (split_dotted(arg, &tool, &name, &value) != 0 ||
+		    baton_grantset_add_where(ro->gs, tool, name, value) != 0) {
+			usage_error("bad --where: want TOOL.ARG=PRED with PRED "
+			    "one of eq:V in:A,B prefix:P glob:G range:LO..HI "
+			    "maxlen:N");
+			return -1;
+		}
+		return 1;
+	case O_SINGLE:
+		ro->single_use = 1;
+		return 1;
+	case O_HOLDER:
+		ro->holder = arg;
+		return 1;
+	case O_CTX:
+		if ((eq = strchr(arg, '=')) == NULL || eq == arg) {
+			usage_error("bad --ctx '%s': want KEY=VALUE", arg);
+			return -1;
+		}
+		*eq = '\0';
+		if (baton_grantset_add_ctx(ro->gs, arg, eq + 1) != 0) {
+			usage_error("bad --ctx key '%s'", arg);
+			return -1;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+#define COMMON_LONGOPTS \
+	{ "socket", required_argument, NULL, O_SOCKET }, \
+	{ "timeout", required_argument, NULL, O_TIMEOUT }, \
+	{ "json", no_argument, NULL, O_JSON }, \
+	{ "help", no_argument, NULL, O_HELP }
+
+#define RESTRICT_LONGOPTS \
+	{ "tool", required_argument, NULL, O_TOOL }, \
+	{ "ttl", required_argument, NULL, O_TTL }, \
+	{ "aud", required_argument, NULL, O_AUD }, \
+	{ "as", required_argument, NULL, O_AS }, \
+	{ "max-depth", required_argument, NULL, O_MAXDEPTH }, \
+	{ "limit", required_argument, NULL, O_LIMIT }, \
+	{ "where", required_argument, NULL, O_WHERE }, \
+	{ "single-use", no_argument, NULL, O_SINGLE }, \
+	{ "holder", required_argument, NULL, O_HOLDER }, \
+	{ "ctx", required_argument, NULL, O_CTX }
+
+/* Print an issued token: the token alone on one line, or JSON. */
+static int
+print_issued(const struct baton_issued *t, int json)
+{
+	json_t	*o;
+	char	*s;
+
+	if (!json) {
+		printf("%s\n", baton_issued_token(t));
+		return fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+	}
+	o = json_pack("{s:s, s:s, s:I}", "token", baton_issued_token(t),
+	    "jti", baton_issued_jti(t), "exp",
+	    (json_int_t)baton_issued_exp(t));
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return EX_ERROR;
+	}
+	printf("%s\n", s);
+	explicit_bzero(s, strlen(s));
+	free(s);
+	json_decref(o);
+	return fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+}
+
+/* ---- mint ------------------------------------------------------------------ */
+
+static int
+cmd_mint(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS, RESTRICT_LONGOPTS,
+		{ "subject", required_argument, NULL, O_SUBJECT },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct restrict_opts	 ro;
+	struct baton_mint_opts	 mo = BATON_MINT_OPTS_INIT;
+	struct baton_client	*c = NULL;
+	struct baton_issued	*t = NULL;
+	int			 ch, r, ret = EX_ERROR;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.max_depth = -1;
+	if (baton_grantset_new(&ro.gs) != 0)
+		return EX_ERROR;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == O_HELP) {
+			ret = help();
+			goto out;
+		}
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		if (r < 0) {
+			ret = usage_error("bad --timeout (milliseconds)");
+			goto out;
+		}
+		if ((r = restrict_opt(&ro, ch, optarg)) == 1)
+			continue;
+		if (r == 0)
+			usage_error("unknown option");
+		goto out;
+	}
+	if (optind != argc) {
+		ret = usage_error("mint takes no arguments");
+		goto out;
+	}
+	if (ro.ntools == 0) {
+		ret = usage_error("at least one --tool is needed");
+		goto out;
+	}
+	mo.grants = ro.gs;
+	mo.as = ro.as;
+	mo.subject = ro.subject;
+	mo.ttl = ro.ttl;
+	mo.max_depth = ro.max_depth;
+	mo.single_use = ro.single_use;
+	mo.holder = ro.holder;
+	if ((ret = open_client(&c, &co)) != 0)
+		goto out;
+	if ((r = baton_client_mint(&t, c, &mo)) != 0)
+		ret = call_error(c, r, "mint");
+	else
+		ret = print_issued(t, co.json);
+out:
+	baton_issued_free(t);
+	baton_client_free(c);
+	baton_grantset_free(ro.gs);
+	return ret;
+}
+
+/* ---- attenuate ------------------------------------------------------------- */
+
+static int
+cmd_attenuate(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS, RESTRICT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct restrict_opts	 ro;
+	struct baton_attenuate_opts ao = BATON_ATTENUATE_OPTS_INIT;
+	struct baton_client	*c = NULL;
+	struct baton_issued	*t = NULL;
+	char			*tok = NULL;
+	int			 ch, r, ret = EX_ERROR;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.max_depth = -1;
+	if (baton_grantset_new(&ro.gs) != 0)
+		return EX_ERROR;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == O_HELP) {
+			ret = help();
+			goto out;
+		}
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		if (r < 0) {
+			ret = usage_error("bad --timeout (milliseconds)");
+			goto out;
+		}
+		if ((r = restrict_opt(&ro, ch, optarg)) == 1)
+			continue;
+		if (r == 0)
+			usage_error("unknown option");
+		goto out;
+	}
+	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
+		goto out;
+	ao.grants = ro.gs;
+	ao.as = ro.as;
+	ao.ttl = ro.ttl;
+	ao.max_depth = ro.max_depth;
+	ao.single_use = ro.single_use;
+	ao.holder = ro.holder;
+	if ((ret = open_client(&c, &co)) != 0)
+		goto out;
+	if ((r = baton_client_attenuate(&t, c, tok, &ao)) != 0)
+		ret = r == BATON_EMALFORMED ? (warnx_("not a baton token"),
+		    EX_DENY) : call_error(c, r, "attenuate");
+	else
+		ret = print_issued(t, co.json);
+out:
+	free_token(tok);
+	baton_issued_free(t);
+	baton_client_free(c);
+	baton_grantset_free(ro.gs);
+	return ret;
+}
+
+/* ---- present ------------------------------------------------------------------ */
+
+static int
+cmd_present(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ "tool", required_argument, NULL, O_TOOL },
+		{ "action", required_argument, NULL, O_ACTION },
+		{ "aud", required_argument, NULL, O_AUD },
+		{ "ttl", required_argument, NULL, O_TTL },
+		{ "as", required_argument, NULL, O_AS },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_client	*c = NULL;
+	struct baton_issued	*t = NULL;
+	struct baton_present_opts po = BATON_PRESENT_OPTS_INIT;
+	char			*tok = NULL;
+	int			 ch, r, ret = EX_ERROR;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case O_HELP:
+			return help();
+		case O_TOOL:
+			po.tool = optarg;
+			continue;
+		case O_ACTION:
+			po.action = optarg;
+			continue;
+		case O_AUD:
+			po.audience = optarg;
+			continue;
+		case O_AS:
+			po.as = optarg;
+			continue;
+		case O_TTL:
+			if (parse_u64(optarg, &po.ttl) != 0 || po.ttl == 0 ||
+			    po.ttl > 120)
+				return usage_error("bad --ttl: want 1..120 "
+				    "seconds");
+			continue;
+		}
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+	}
+	if (po.tool == NULL || po.action == NULL || po.audience == NULL)
+		return usage_error("--tool, --action and --aud are required");
+	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
+		return ret;
+	if ((ret = open_client(&c, &co)) != 0)
+		goto out;
+	if ((r = baton_client_present(&t, c, tok, &po)) != 0)
+		ret = r == BATON_EMALFORMED ? (warnx_("not a baton token"),
+		    EX_DENY) : call_error(c, r, "present");
+	else
+		ret = print_issued(t, co.json);
+out:
+	free_token(tok);
+	baton_issued_free(t);
+	baton_client_free(c);
+	return ret;
+}
+
+/* ---- verify ------------------------------------------------------------------- */
+
+static void
+print_facts(const struct baton_verify_result *res)
+{
+	char		when[32];
+	size_t		i, n;
+	const char	*s;
+
+	printf("allow\n");
+	if (baton_verify_result_wildcard(res))
+		printf("tools: * (every tool)\n");
+	else if ((n = baton_verify_result_ntools(res)) > 0) {
+		printf("tools:");
+		for (i = 0; i < n; i++)
+			printf(" %s", baton_verify_result_tool(res, i));
+		printf("\n");
+	}
+	if ((s = baton_verify_result_iss(res)) != NULL)
+		printf("issuer: %s\n", s);
+	if ((s = baton_verify_result_sub(res)) != NULL)
+		printf("subject: %s\n", s);
+	printf("depth: %" PRIu64 "\n", baton_verify_result_depth(res));
+	if ((n = baton_verify_result_chain_len(res)) > 0) {
+		printf("chain:");
+		for (i = 0; i < n; i++)
+			printf("%s%s", i ? " -> " : " ",
+			    baton_verify_result_chain_agent(res, i));
+		printf("\n");
+	}
+	fmt_time(when, sizeof(when), baton_verify_result_exp(res));
+	printf("expires: %s\n", when);
+}
+
+static void
+print_limits(const char *json)
+{
+	json_t		*doc, *lim, *v;
+	const char	*k;
+
+	if ((doc = json_loads(json, 0, NULL)) == NULL)
+		return;
+	lim = json_object_get(json_object_get(doc, "facts"), "limits");
+	json_object_foreach(lim, k, v)
+		if (json_is_integer(v))
+			printf("limit %s: %" JSON_INTEGER_FORMAT "\n", k,
+			    json_integer_value(v));
+	json_decref(doc);
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ "tool", required_argument, NULL, O_TOOL },
+		{ "action", required_argument, NULL, O_ACTION },
+		{ "aud", required_argument, NULL, O_AUD },
+		{ "arg", required_argument, NULL, O_ARG },
+		{ "usage", required_argument, NULL, O_USAGE },
+		{ "offline", no_argument, NULL, O_OFFLINE },
+		{ "keys", required_argument, NULL, O_KEYS },
+		{ "now", required_argument, NULL, O_NOW },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_verify_opts vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_call_arg	 args[MAX_LIST];
+	struct baton_call_usage	 usage[MAX_LIST];
+	struct baton_client	*c = NULL;
+	struct baton_keybundle	*kb = NULL;
+	struct baton_verify_result *res = NULL;
+	const char		*keys = NULL;
+	char			*tok = NULL, *eq;
+	int			 ch, r, ret = EX_ERROR, offline = 0;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case O_HELP:
+			return help();
+		case O_TOOL:
+			vo.tool = optarg;
+			continue;
+		case O_ACTION:
+			vo.action = optarg;
+			continue;
+		case O_AUD:
+			vo.audience = optarg;
+			continue;
+		case O_ARG:
+			if (vo.nargs == MAX_LIST)
+				return usage_error("too many --arg");
+			if (baton_call_arg_parse(&args[vo.nargs], optarg) != 0)
+				return usage_error("bad --arg: want K=V");
+			vo.nargs++;
+			continue;
+		case O_USAGE:
+			if (vo.nusage == MAX_LIST)
+				return usage_error("too many --usage");
+			if ((eq = strchr(optarg, '=')) == NULL ||
+			    eq == optarg)
+				return usage_error("bad --usage: want "
+				    "NAME=N");
+			*eq = '\0';
+			usage[vo.nusage].name = optarg;
+			if (parse_u64(eq + 1, &usage[vo.nusage].value) != 0)
+				return usage_error("bad --usage: want "
+				    "NAME=N");
+			vo.nusage++;
+			continue;
+		case O_OFFLINE:
+			offline = 1;
+			continue;
+		case O_KEYS:
+			keys = optarg;
+			continue;
+		case O_NOW:
+			if (parse_u64(optarg, &vo.now) != 0)
+				return usage_error("bad --now: want unix "
+				    "seconds");
+			continue;
+		}
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+	}
+	vo.args = args;
+	vo.usage = usage;
+	if (vo.tool == NULL)
+		return usage_error("--tool is required");
+	if (offline != (keys != NULL))
+		return usage_error("--offline and --keys FILE go together");
+	if (vo.now != 0 && !offline)
+		return usage_error("--now only applies with --offline");
+	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
+		return ret;
+	ret = EX_ERROR;		/* until a decision says otherwise */
+	if (offline) {
+		if ((r = baton_keybundle_load(&kb, keys)) != 0) {
+			warnx_("cannot use the key bundle %s: %s; write one "
+			    "with 'baton pubkeys --json > FILE'", keys,
+			    baton_strerror(r));
+			ret = EX_ERROR;
+			goto out;
+		}
+		r = baton_verify_offline(&res, kb, tok, &vo);
+	} else {
+		if ((ret = open_client(&c, &co)) != 0)
+			goto out;
+		r = baton_verify(&res, c, tok, &vo);
+	}
+	if (r != 0 && r != BATON_EDENIED) {
+		/* no decision was made, so never exit 1: that means deny */
+		if (c != NULL)
+			(void)call_error(c, r, "verify");
+		else
+			warnx_("verify failed: %s", baton_strerror(r));
+		ret = EX_ERROR;
+		goto out;
+	}
+	if (co.json)
+		printf("%s\n", baton_verify_result_json(res));
+	if (r == 0) {
+		if (!co.json) {
+			print_facts(res);
+			print_limits(baton_verify_result_json(res));
+		}
+		ret = EX_ALLOW;
+	} else {
+		warnx_("denied: %s (%s)", baton_verify_result_reason_name(res),
+		    baton_reason_text(baton_verify_result_reason(res)));
+		ret = EX_DENY;
+	}
+	if (fflush(stdout) != 0)
+		ret = EX_ERROR;
+out:
+	free_token(tok);
+	baton_verify_result_free(res);
+	baton_keybundle_free(kb);
+	baton_client_free(c);
+	return ret;
+}
+
+/* ---- revoke ------------------------------------------------------------------- */
+
+static int
+cmd_revoke(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ "jti", required_argument, NULL, O_JTI },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_client	*c = NULL;
+	const char		*jti = NULL;
+	char			*tok = NULL;
+	int			 ch, r, ret = EX_ERROR;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == O_HELP)
+			return help();
+		if (ch == O_JTI) {
+			jti = optarg;
+			continue;
+		}
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+	}
+	if (jti != NULL && optind != argc)
+		return usage_error("give --jti or a token, not both");
+	if (jti != NULL && strlen(jti) != 32)
+		return usage_error("bad --jti: want 32 hex digits");
+	if (jti == NULL &&
+	    (tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
+		return ret;
+	if ((ret = open_client(&c, &co)) != 0)
+		goto out;
+	r = jti != NULL ? baton_client_revoke_jti(c, jti) :
+	    baton_client_revoke_token(c, tok);
+	if (r == BATON_EINVAL && jti != NULL)
+		ret = usage_error("bad --jti: want 32 hex digits");
+	else if (r == BATON_EMALFORMED)
+		ret = (warnx_("not a baton token"), EX_DENY);
+	else if (r != 0)
+		ret = call_error(c, r, "revoke");
+	else {
+		if (co.json)
+			printf("{\"revoked\": true}\n");
+		ret = EX_ALLOW;
+	}
+out:
+	free_token(tok);
+	baton_client_free(c);
+	return ret;
+}
+
+/* ---- inspect ----------------------------------------------------------------- */
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_inspect	*in = NULL;
+	char			*tok;
+	int			 ch, r, ret, reason;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == O_HELP)
+			return help();
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+	}
+	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
+		return ret;
+	r = baton_inspect_token(&in, tok, &reason);
+	free_token(tok);
+	if (r == BATON_EMALFORMED) {
+		warnx_("not a valid token: %s (%s)", baton_reason_name(reason),
+		    baton_reason_text(reason));
+		return EX_DENY;
+	}
+	if (r != 0) {
+		warnx_("inspect failed: %s", baton_strerror(r));
+		return EX_ERROR;
+	}
+	if (co.json)
+		printf("%s\n", baton_inspect_json(in));
+	else
+		fputs(baton_inspect_tree(in), stdout);	/* ends in newline */
+	baton_inspect_free(in);
+	return fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+}
+
+/* ---- pubkeys, status ------------------------------------------------------------ */
+
+static int
+cmd_pubkeys(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_client	*c = NULL;
+	json_t			*doc = NULL, *k;
+	char			*s = NULL, when[32];
+	size_t			 i;
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == O_HELP)
+			return help();
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+	}
+	if (optind != argc)
+		return usage_error("pubkeys takes no arguments");
+	if ((ret = open_client(&c, &co)) != 0)
+		return ret;
+	if ((r = baton_client_pubkeys(&s, c)) != 0) {
+		ret = call_error(c, r, "pubkeys");
+		goto out;
+	}
+	if (co.json) {
+		printf("%s\n", s);
+	} else if ((doc = json_loads(s, 0, NULL)) != NULL) {
+		printf("%-16s  %-64s  %-20s  %s\n", "KID", "PUBLIC KEY",
+		    "NOT AFTER", "SIGNING");
+		json_array_foreach(json_object_get(doc, "keys"), i, k) {
+			if (json_integer_value(json_object_get(k,
+			    "not_after")) > 0)
+				fmt_time(when, sizeof(when),
+				    (uint64_t)json_integer_value(
+				    json_object_get(k, "not_after")));
+			else
+				snprintf(when, sizeof(when), "-");
+			printf("%-16s  %-64s  %-20s  %s\n",
+			    json_string_value(json_object_get(k, "kid")),
+			    json_string_value(json_object_get(k, "pk")), when,
+			    json_is_true(json_object_get(k, "signing")) ?
+			    "yes" : "no");
+		}
+	}
+	ret = fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+out:
+	json_decref(doc);
+	baton_string_free(s);
+	baton_client_free(c);
+	return ret;
+}
+
+static void
+print_flat(const char *prefix, json_t *v)
+{
+	const char	*k;
+	json_t		*e;
+	char		 name[256];
+	char		*s;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, e) {
+			snprintf(name, sizeof(name), "%s%s%s", prefix,
+			    *prefix ? "." : "", k);
+			print_flat(name, e);
+		}
+		return;
+	}
+	if ((s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT)) != NULL) {
+		printf("%s: %s\n", prefix, s);
+		free(s);
+	}
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ "prometheus", no_argument, NULL, O_PROM },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_client	*c = NULL;
+	json_t			*doc;
+	char			*s = NULL;
+	int			 ch, r, ret, prom = 0;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == O_HELP)
+			return help();
+		if (ch == O_PROM) {
+			prom = 1;
+			continue;
+		}
+		if ((r = common_opt(&co, ch, optarg)) == 1)
+			continue;
+		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+	}
+	if (optind != argc)
+		return usage_error("status takes no arguments");
+	if (prom && co.json)
+		return usage_error("--json and --prometheus exclude each "
+		    "other");
+	if ((ret = open_client(&c, &co)) != 0)
+		return ret;
+	if ((r = baton_client_status(&s, c, prom)) != 0) {
+		ret = call_error(c, r, "status");
+		goto out;
+	}
+	if (prom || co.json)
+		fputs(s, stdout);
+	if (co.json)
+		fputc('\n', stdout);
+	if (!prom && !co.json && (doc = json_loads(s, 0, NULL)) != NULL) {
+		print_flat("", doc);
+		json_decref(doc);
+	}
+	ret = fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+out:
+	baton_string_free(s);
+	baton_client_free(c);
+	return ret;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+#define COMMON_HELP \
+"  --socket PATH      the broker's socket (default: $BATON_SOCKET, else\n" \
+"                     the build-time default)\n" \
+"  --timeout MS       give up on the broker after MS milliseconds\n" \
+"  --help             this text\n"
+
+#define RESTRICT_HELP \
+"  --tool NAME[:ACTION,...]  grant a tool, optionally only some actions\n" \
+"  --ttl SECONDS      lifetime\n" \
+"  --aud AUD          restrict to an audience (repeatable)\n" \
+"  --as AGENT         act as this agent id\n" \
+"  --max-depth N      how many more delegations may follow\n" \
+"  --limit TOOL.NAME=MAX   cap a resource, e.g. db_query.max_rows=100\n" \
+"  --where TOOL.ARG=PRED   constrain an argument; PRED is one of\n" \
+"                     eq:V in:A,B,... prefix:P glob:G range:LO..HI maxlen:N\n" \
+"  --single-use       the token (or its descendants) may be used once\n" \
+"  --holder AGENT     bind to an agent, which must present it\n" \
+"  --ctx KEY=VALUE    correlation context (signed, not a decision input)\n" \
+"  --json             print {token, jti, exp} as JSON\n"
+
+static const struct cmd cmds[] = {
+	{ "mint", cmd_mint,
+	  "mint --tool NAME[:ACTION,...] ... [--ttl SECONDS] [--aud AUD]... "
+	  "[--subject S] [--as AGENT] [--max-depth N] [--limit TOOL.NAME=MAX]"
+	  "... [--where TOOL.ARG=PRED]... [--single-use] [--holder AGENT] "
+	  "[--ctx KEY=VALUE]... [--json]",
+	  "Mint a root token and print it on one line.\n\n"
+	  RESTRICT_HELP
+	  "  --subject S        the principal on whose behalf\n"
+	  COMMON_HELP },
+	{ "attenuate", cmd_attenuate,
+	  "attenuate [TOKEN|-] [--tool NAME[:ACTION,...]]... [--ttl SECONDS] "
+	  "[--aud AUD]... [--as AGENT] [--max-depth N] [--limit TOOL.NAME=MAX]"
+	  "... [--where TOOL.ARG=PRED]... [--single-use] [--holder AGENT] "
+	  "[--ctx KEY=VALUE]... [--json]",
+	  "Delegate a narrower token.  The token is read from stdin when it\n"
+	  "is '-' or absent.  Widening is refused (exit 1), never clamped.\n\n"
+	  RESTRICT_HELP COMMON_HELP },
+	{ "present", cmd_present,
+	  "present [TOKEN|-] --tool NAME --action ACTION --aud AUD [--ttl S] "
+	  "[--as AGENT] [--json]",
+	  "Make a per-call token: single use, at most 120 s, bound to one\n"
+	  "tool, action and audience.\n\n" COMMON_HELP },
+	{ "verify", cmd_verify,
+	  "verify [TOKEN|-] --tool NAME [--action A] [--aud AUD] [--arg K=V]..."
+	  " [--usage NAME=N]... [--json] [--offline --keys FILE]",
+	  "Decide whether the token allows this call.  Exit 0 allow, 1 deny\n"
+	  "(reason on stderr), 2 usage or broker error.\n\n"
+	  "  --arg K=V          a call argument; V is sent as an integer when\n"
+	  "                     it is one, as a boolean for true/false\n"
+	  "  --usage NAME=N     usage to check against a limit\n"
+	  "  --json             print the decision and effective facts\n"
+	  "  --offline --keys FILE  verify locally against a bundle from\n"
+	  "                     'baton pubkeys --json' (no revocation or\n"
+	  "                     replay checks)\n"
+	  "  --now SECONDS      offline only: the time to check against\n"
+	  COMMON_HELP },
+	{ "revoke", cmd_revoke,
+	  "revoke (--jti HEX | TOKEN | -)",
+	  "Revoke a block, and every token that contains it.  With a token,\n"
+	  "its last block; with --jti, any block (admin).\n\n" COMMON_HELP },
+	{ "inspect", cmd_inspect,
+	  "inspect [TOKEN|-] [--json]",
+	  "Show the delegation chain, offline and WITHOUT checking the\n"
+	  "signature: who delegated what to whom, and when it expires.\n\n"
+	  "  --json             the whole chain as JSON\n" COMMON_HELP },
+	{ "pubkeys", cmd_pubkeys,
+	  "pubkeys [--json]",
+	  "List the broker's trusted public keys.  --json writes the bundle\n"
+	  "that 'baton verify --offline --keys FILE' reads.\n\n" COMMON_HELP },
+	{ "status", cmd_status,
+	  "status [--json|--prometheus]",
+	  "Show the broker's status and metrics.\n\n"
+	  "  --prometheus       Prometheus text format\n" COMMON_HELP },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void
+main_usage(FILE *f)
+{
+	size_t	i;
+
+	fprintf(f, "usage: baton COMMAND [OPTIONS]\n\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  baton %s\n", cmds[i].usage);
+	fprintf(f, "\n'baton COMMAND --help' explains one command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t	i;
+
+	if (argc < 2) {
+		main_usage(stderr);
+		return EX_ERROR;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		if (argc > 2)
+			for (i = 0; i < NCMDS; i++)
+				if (strcmp(argv[2], cmds[i].name) == 0) {
+					cur = &cmds[i];
+					return help();
+				}
+		main_usage(stdout);
+		return EX_ALLOW;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("baton %s\n", baton_version());
+		return EX_ALLOW;
+	}
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			cur = &cmds[i];
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "baton: unknown command '%s'\n", argv[1]);
+	main_usage(stderr);
+	return EX_ERROR;
+}

@@ -1,0 +1,70 @@
+/*
+ * client.h: the internal header of libclient, shared by libbaton-agent,
+ * libbaton-verify and the baton CLI.  Nothing here is exported.
+ */
+#ifndef BATON_CLIENT_H
+#define BATON_CLIENT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "baton/agent.h"
+#include "baton/verify.h"
+
+#define BC_DEFAULT_TIMEOUT_MS	5000
+#define BC_ERRLEN		256
+
+struct baton_client {
+	pthread_mutex_t	 mu;
+	char		*path;
+	char		*name;
+	int		 fd;		/* -1: not connected */
+	int		 timeout_ms;
+	uint32_t	 next_id;
+	int		 last_reason;
+	char		 err[BC_ERRLEN];
+};
+
+/*
+ * One request/response round trip: op with the packed body map (the bytes
+ * of one msgpack map, or NULL for an empty map).  On 0, *resp is the
+ * response body as JSON (bin values as lowercase hex), owned by the
+ * caller.  Takes the handle's mutex; reconnects once on a broken
+ * connection.  Sets the handle's last error and reason.
+ */
+int	bc_call(struct baton_client *, uint32_t op, const msgpack_sbuffer *body,
+	    json_t **resp);
+
+/* A response body or one msgpack value, bounded, to JSON. */
+int	bc_mp_to_json(const void *, size_t, json_t **);
+struct mpr;
+int	bc_mpr_to_json(struct mpr *, int depth, json_t **);
+
+/* Set the handle's error text (printf-style). */
+void	bc_seterr(struct baton_client *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Small JSON getters that tolerate absence. */
+const char *bc_json_str(const json_t *, const char *key);
+uint64_t bc_json_u64(const json_t *, const char *key);
+
+/* Wipe and free a NUL-terminated secret string. */
+void	bc_free_secret(char *);
+
+/* The verify result (verify.c), built from a JSON decision. */
+int	bc_result_from_json(struct baton_verify_result **, json_t *decision);
+
+/* Offline facts of a decoded token as JSON (facts.c). */
+struct baton_token;
+struct baton_effective;
+struct baton_tool_facts;
+json_t	*bc_facts_json(const struct baton_token *,
+	    const struct baton_effective *, const struct baton_tool_facts *,
+	    const char *tool);
+json_t	*bc_grants_json(const void *grants);	/* struct baton_grants */
+
+#endif /* BATON_CLIENT_H */

@@ -1,0 +1,589 @@
+/* verify.c: libbaton-verify: decisions through the broker or offline. */
+
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "wire.h"
+#include "client.h"
+
+#define KB_MAX_FILE	(1024 * 1024)
+
+struct baton_verify_result {
+	json_t		*doc;		/* {allow, reason, reason_name, facts} */
+	json_t		*facts;		/* borrowed from doc */
+	char		*tool;		/* the tool that was asked for */
+	char		*json;		/* doc dumped, lazily */
+	int		 allow;
+	int		 reason;
+};
+
+struct baton_keybundle {
+	struct baton_keyring	 ring;
+};
+
+/* ---- results -------------------------------------------------------------- */
+
+static int
+result_new(struct baton_verify_result **out, json_t *doc, const char *tool)
+{
+	struct baton_verify_result	*r;
+	json_t				*allow, *reason;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		json_decref(doc);
+		return BATON_ENOMEM;
+	}
+	r->doc = doc;
+	allow = json_object_get(doc, "allow");
+	reason = json_object_get(doc, "reason");
+	r->reason = json_is_integer(reason) ? (int)json_integer_value(reason) :
+	    BATON_R_BAD_CHAIN;
+	/* allow only on an explicit true with reason ok: fail closed */
+	r->allow = json_is_true(allow) && r->reason == BATON_R_OK;
+	if (!r->allow && r->reason == BATON_R_OK)
+		r->reason = BATON_R_POLICY_DENIED;
+	if (!json_is_object(json_object_get(doc, "facts")))
+		json_object_set_new(doc, "facts", json_object());
+	r->facts = json_object_get(doc, "facts");
+	if (json_object_get(doc, "reason_name") == NULL)
+		json_object_set_new(doc, "reason_name",
+		    json_string(baton_reason_name(r->reason)));
+	if (tool != NULL && (r->tool = strdup(tool)) == NULL) {
+		baton_verify_result_free(r);
+		return BATON_ENOMEM;
+	}
+	*out = r;
+	return r->allow ? 0 : BATON_EDENIED;
+}
+
+/* A decision with no facts: the reason alone. */
+static int
+result_deny(struct baton_verify_result **out, int reason, const char *tool)
+{
+	json_t	*doc = json_object();
+
+	if (doc == NULL)
+		return BATON_ENOMEM;
+	json_object_set_new(doc, "allow", json_false());
+	json_object_set_new(doc, "reason", json_integer(reason));
+	return result_new(out, doc, tool);
+}
+
+void
+baton_verify_result_free(struct baton_verify_result *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->doc);
+	free(r->tool);
+	free(r->json);
+	free(r);
+}
+
+int
+baton_verify_result_allowed(const struct baton_verify_result *r)
+{
+	return r != NULL && r->allow;
+}
+
+int
+baton_verify_result_reason(const struct baton_verify_result *r)
+{
+	return r != NULL ? r->reason : BATON_R_UNAVAILABLE;
+}
+
+const char *
+baton_verify_result_reason_name(const struct baton_verify_result *r)
+{
+	return baton_reason_name(baton_verify_result_reason(r));
+}
+
+const char *
+baton_verify_result_iss(const struct baton_verify_result *r)
+{
+	return r != NULL ? bc_json_str(r->facts, "iss") : NULL;
+}
+
+const char *
+baton_verify_result_sub(const struct baton_verify_result *r)
+{
+	return r != NULL ? bc_json_str(r->facts, "sub") : NULL;
+}
+
+uint64_t
+baton_verify_result_exp(const struct baton_verify_result *r)
+{
+	return r != NULL ? bc_json_u64(r->facts, "exp") : 0;
+}
+
+uint64_t
+baton_verify_result_depth(const struct baton_verify_result *r)
+{
+	return r != NULL ? bc_json_u64(r->facts, "depth") : 0;
+}
+
+int
+baton_verify_result_wildcard(const struct baton_verify_result *r)
+{
+	return r != NULL && json_is_true(json_object_get(r->facts,
+	    "wildcard"));
+}
+
+/* tools may come as a list of names or as a map name -> facts */
+size_t
+baton_verify_result_ntools(const struct baton_verify_result *r)
+{
+	json_t	*t;
+
+	if (r == NULL)
+		return 0;
+	t = json_object_get(r->facts, "tools");
+	if (json_is_array(t))
+		return json_array_size(t);
+	if (json_is_object(t))
+		return json_object_size(t);
+	return 0;
+}
+
+const char *
+baton_verify_result_tool(const struct baton_verify_result *r, size_t i)
+{
+	json_t		*t;
+	const char	*key;
+	json_t		*v;
+	size_t		 n = 0;
+
+	if (r == NULL)
+		return NULL;
+	t = json_object_get(r->facts, "tools");
+	if (json_is_array(t))
+		return json_string_value(json_array_get(t, i));
+	if (json_is_object(t)) {
+		json_object_foreach(t, key, v) {
+			if (n++ == i)
+				return key;
+		}
+	}
+	return NULL;
+}
+
+int
+baton_verify_result_limit(const struct baton_verify_result *r,
+    const char *name, uint64_t *max)
+{
+	json_t	*lim, *tools, *v;
+
+	if (r == NULL || name == NULL || max == NULL)
+		return BATON_EINVAL;
+	lim = json_object_get(r->facts, "limits");
+	if (!json_is_object(lim) && r->tool != NULL) {
+		tools = json_object_get(r->facts, "tools");
+		if (json_is_object(tools))
+			lim = json_object_get(json_object_get(tools, r->tool),
+			    "limits");
+	}
+	v = json_object_get(lim, name);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return BATON_EINVAL;
+	*max = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+const char *
+baton_verify_result_ctx(const struct baton_verify_result *r, const char *key)
+{
+	if (r == NULL || key == NULL)
+		return NULL;
+	return bc_json_str(json_object_get(r->facts, "ctx"), key);
+}
+
+size_t
+baton_verify_result_chain_len(const struct baton_verify_result *r)
+{
+	return r != NULL ? json_array_size(json_object_get(r->facts,
+	    "delegators")) : 0;
+}
+
+const char *
+baton_verify_result_chain_agent(const struct baton_verify_result *r, size_t i)
+{
+	if (r == NULL)
+		return NULL;
+	return json_string_value(json_array_get(json_object_get(r->facts,
+	    "delegators"), i));
+}
+
+const char *
+baton_verify_result_chain_jti(const struct baton_verify_result *r, size_t i)
+{
+	if (r == NULL)
+		return NULL;
+	return json_string_value(json_array_get(json_object_get(r->facts,
+	    "jtis"), i));
+}
+
+const char *
+baton_verify_result_json(const struct baton_verify_result *r)
+{
+	struct baton_verify_result	*w;
+
+	if (r == NULL)
+		return NULL;
+	/* dumped on first use; the cache is not part of the value */
+	w = (struct baton_verify_result *)(uintptr_t)r;
+	if (w->json == NULL)
+		w->json = json_dumps(r->doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	return r->json;
+}
+
+/* ---- request arguments ---------------------------------------------------- */
+
+int
+baton_call_arg_parse(struct baton_call_arg *arg, char *kv)
+{
+	char		*eq, *v, *end;
+	long long	 n;
+
+	if (arg == NULL || kv == NULL || (eq = strchr(kv, '=')) == NULL ||
+	    eq == kv)
+		return BATON_EINVAL;
+	*eq = '\0';
+	v = eq + 1;
+	memset(arg, 0, sizeof(*arg));
+	arg->name = kv;
+	if (isdigit((unsigned char)v[0]) ||
+	    (v[0] == '-' && isdigit((unsigned char)v[1]))) {
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno == 0 && *end == '\0') {
+			arg->type = BATON_ARG_INT;
+			arg->num = n;
+			return 0;
+		}
+	}
+	if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		arg->type = BATON_ARG_BOOL;
+		arg->num = v[0] == 't';
+		return 0;
+	}
+	arg->type = BATON_ARG_STR;
+	arg->str = v;
+	return 0;
+}
+
+static int
+check_opts(const struct baton_verify_opts *o)
+{
+	size_t	i;
+
+	if (o == NULL || o->version != BATON_VERIFY_OPTS_VERSION ||
+	    o->tool == NULL || *o->tool == '\0' ||
+	    (o->nargs > 0 && o->args == NULL) ||
+	    (o->nusage > 0 && o->usage == NULL))
+		return BATON_EINVAL;
+	for (i = 0; i < o->nargs; i++)
+		if (o->args[i].name == NULL || (o->args[i].type ==
+		    BATON_ARG_STR && o->args[i].str == NULL))
+			return BATON_EINVAL;
+	for (i = 0; i < o->nusage; i++)
+		if (o->usage[i].name == NULL)
+			return BATON_EINVAL;
+	return 0;
+}
+
+/* ---- through the broker ------------------------------------------------- */
+
+int
+baton_verify(struct baton_verify_result **out, struct baton_client *c,
+    const char *token, const struct baton_verify_opts *o)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	json_t		*resp = NULL;
+	size_t		 i, n;
+	int		 ret;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (c == NULL || token == NULL || check_opts(o) != 0)
+		return BATON_EINVAL;
+	if (strlen(token) > BATON_MAX_TEXT)
+		return result_deny(out, BATON_R_TOO_LARGE, o->tool);
+	n = 2 + (o->action != NULL) + (o->audience != NULL) +
+	    (o->nargs > 0) + (o->nusage > 0);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n);
+	baton_pack_str(&pk, "token");
+	baton_pack_str(&pk, token);
+	baton_pack_str(&pk, "tool");
+	baton_pack_str(&pk, o->tool);
+	if (o->action != NULL) {
+		baton_pack_str(&pk, "action");
+		baton_pack_str(&pk, o->action);
+	}
+	if (o->audience != NULL) {
+		baton_pack_str(&pk, "aud");
+		baton_pack_str(&pk, o->audience);
+	}
+	if (o->nargs > 0) {
+		baton_pack_str(&pk, "args");
+		msgpack_pack_map(&pk, o->nargs);
+		for (i = 0; i < o->nargs; i++) {
+			baton_pack_str(&pk, o->args[i].name);
+			switch (o->args[i].type) {
+			case BATON_ARG_INT:
+				msgpack_pack_int64(&pk, o->args[i].num);
+				break;
+			case BATON_ARG_BOOL:
+				if (o->args[i].num)
+					msgpack_pack_true(&pk);
+				else
+					msgpack_pack_false(&pk);
+				break;
+			default:
+				baton_pack_str(&pk, o->args[i].str);
+				break;
+			}
+		}
+	}
+	if (o->nusage > 0) {
+		baton_pack_str(&pk, "usage");
+		msgpack_pack_map(&pk, o->nusage);
+		for (i = 0; i < o->nusage; i++) {
+			baton_pack_str(&pk, o->usage[i].name);
+			msgpack_pack_uint64(&pk, o->usage[i].value);
+		}
+	}
+	ret = bc_call(c, BATON_OP_VERIFY, &sb, &resp);
+	sodium_memzero(sb.data, sb.alloc);
+	msgpack_sbuffer_destroy(&sb);
+	if (ret == BATON_EDENIED)	/* a refusal as a protocol error */
+		return result_deny(out, baton_client_last_reason(c), o->tool);
+	if (ret != 0)
+		return ret;
+	if (!json_is_boolean(json_object_get(resp, "allow"))) {
+		json_decref(resp);
+		return BATON_EPROTO;
+	}
+	return result_new(out, resp, o->tool);
+}
+
+/* ---- key bundles ------------------------------------------------------------ */
+
+int
+baton_keybundle_parse(struct baton_keybundle **out, const char *text,
+    size_t len)
+{
+	struct baton_keybundle	*kb = NULL;
+	struct baton_key	*key;
+	json_t			*doc, *keys, *k;
+	json_error_t		 jerr;
+	const char		*pkhex, *kidhex;
+	uint8_t			 pk[32], kid[BATON_KID_LEN];
+	size_t			 i;
+	int			 ret = BATON_EMALFORMED;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (text == NULL)
+		return BATON_EINVAL;
+	if (len > KB_MAX_FILE)
+		return BATON_ETOOBIG;
+	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL)
+		return BATON_EMALFORMED;
+	keys = json_object_get(doc, "keys");
+	if (!json_is_array(keys))
+		goto out;
+	if ((kb = calloc(1, sizeof(*kb))) == NULL) {
+		ret = BATON_ENOMEM;
+		goto out;
+	}
+	baton_keyring_init(&kb->ring);
+	json_array_foreach(keys, i, k) {
+		pkhex = bc_json_str(k, "pk");
+		kidhex = bc_json_str(k, "kid");
+		if (pkhex == NULL || strlen(pkhex) != 64 ||
+		    baton_unhex(pk, sizeof(pk), pkhex) != 0)
+			goto out;
+		if ((ret = baton_key_from_public(&key, pk)) != 0)
+			goto out;
+		/* a kid that does not match its key is a corrupt bundle */
+		if (kidhex != NULL && (strlen(kidhex) != 16 ||
+		    baton_unhex(kid, sizeof(kid), kidhex) != 0 ||
+		    memcmp(kid, key->kid, sizeof(kid)) != 0)) {
+			baton_key_free(key);
+			ret = BATON_EMALFORMED;
+			goto out;
+		}
+		key->not_after = bc_json_u64(k, "not_after");
+		if ((ret = baton_keyring_add(&kb->ring, key)) != 0)
+			goto out;
+		ret = BATON_EMALFORMED;
+	}
+	if (kb->ring.nkeys == 0) {
+		ret = BATON_ENOKEY;
+		goto out;
+	}
+	*out = kb;
+	kb = NULL;
+	ret = 0;
+out:
+	baton_keybundle_free(kb);
+	json_decref(doc);
+	return ret;
+}
+
+int
+baton_keybundle_load(struct baton_keybundle **out, const char *path)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+	int	 ret;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (path == NULL)
+		return BATON_EINVAL;
+	if ((f = fopen(path, "re")) == NULL)
+		return BATON_EIO;
+	if ((buf = malloc(KB_MAX_FILE + 1)) == NULL) {
+		fclose(f);
+		return BATON_ENOMEM;
+	}
+	n = fread(buf, 1, KB_MAX_FILE + 1, f);
+	if (ferror(f))
+		ret = BATON_EIO;
+	else if (n > KB_MAX_FILE)
+		ret = BATON_ETOOBIG;
+	else
+		ret = baton_keybundle_parse(out, buf, n);
+	fclose(f);
+	free(buf);
+	return ret;
+}
+
+size_t
+baton_keybundle_count(const struct baton_keybundle *kb)
+{
+	return kb != NULL ? kb->ring.nkeys : 0;
+}
+
+void
+baton_keybundle_free(struct baton_keybundle *kb)
+{
+	if (kb == NULL)
+		return;
+	baton_keyring_clear(&kb->ring);
+	free(kb);
+}
+
+/* ---- offline ------------------------------------------------------------------ */
+
+int
+baton_verify_offline(struct baton_verify_result **out,
+    const struct baton_keybundle *kb, const char *token,
+    const struct baton_verify_opts *o)
+{
+	struct baton_token	 tok;
+	struct baton_request	 req;
+	struct baton_effective	 eff;
+	struct baton_tool_facts	 tf;
+	struct baton_arg	*args = NULL;
+	struct baton_usage	*usage = NULL;
+	enum baton_reason	 reason;
+	json_t			*doc = NULL, *facts;
+	size_t			 i;
+	int			 ret;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (kb == NULL || token == NULL || check_opts(o) != 0)
+		return BATON_EINVAL;
+	memset(&tok, 0, sizeof(tok));
+	reason = baton_token_open(&tok, token, strlen(token), &kb->ring,
+	    BATON_CHECK_SIG);
+	if (reason != BATON_R_OK) {
+		baton_token_free(&tok);
+		return result_deny(out, (int)reason, o->tool);
+	}
+	ret = BATON_ENOMEM;
+	if ((o->nargs > 0 && (args = calloc(o->nargs, sizeof(*args))) ==
+	    NULL) || (o->nusage > 0 &&
+	    (usage = calloc(o->nusage, sizeof(*usage))) == NULL))
+		goto out;
+	for (i = 0; i < o->nargs; i++) {
+		args[i].name = o->args[i].name;
+		switch (o->args[i].type) {
+		case BATON_ARG_INT:
+			args[i].value.type = BATON_V_INT;
+			args[i].value.i = o->args[i].num;
+			break;
+		case BATON_ARG_BOOL:
+			args[i].value.type = BATON_V_BOOL;
+			args[i].value.i = o->args[i].num != 0;
+			break;
+		default:
+			args[i].value.type = BATON_V_STR;
+			args[i].value.s = o->args[i].str;
+			args[i].value.len = strlen(o->args[i].str);
+			break;
+		}
+	}
+	for (i = 0; i < o->nusage; i++) {
+		usage[i].name = o->usage[i].name;
+		usage[i].value = o->usage[i].value;
+	}
+	memset(&req, 0, sizeof(req));
+	req.tool = o->tool;
+	req.action = o->action;
+	req.audience = o->audience;
+	req.args = args;
+	req.nargs = o->nargs;
+	req.usage = usage;
+	req.nusage = o->nusage;
+	req.now = o->now != 0 ? o->now : (uint64_t)time(NULL);
+	req.leeway = o->leeway;
+	memset(&eff, 0, sizeof(eff));
+	memset(&tf, 0, sizeof(tf));
+	reason = baton_evaluate(&tok, &req, &eff, &tf);
+	if ((doc = json_object()) == NULL)
+		goto out;
+	json_object_set_new(doc, "allow", json_boolean(reason == BATON_R_OK));
+	json_object_set_new(doc, "reason", json_integer((json_int_t)reason));
+	json_object_set_new(doc, "offline", json_true());
+	/*
+	 * Facts come from the complete effective grant, computed afresh:
+	 * what evaluation filled in before a deny may be partial.
+	 */
+	if (reason != BATON_R_OK) {
+		memset(&eff, 0, sizeof(eff));
+		if (baton_effective(&tok, &eff) == BATON_R_OK &&
+		    (facts = bc_facts_json(&tok, &eff, NULL, NULL)) != NULL)
+			json_object_set_new(doc, "facts", facts);
+	} else if ((facts = bc_facts_json(&tok, &eff, &tf, o->tool)) != NULL)
+		json_object_set_new(doc, "facts", facts);
+	ret = result_new(out, doc, o->tool);
+	doc = NULL;
+out:
+	json_decref(doc);
+	free(args);
+	free(usage);
+	baton_token_free(&tok);
+	return ret;
+}

@@ -1,0 +1,1026 @@
+/*
+ * check_client.c: libbaton-agent and libbaton-verify against a real batond
+ * started on a socket in a temporary directory, through the public API only.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "baton/agent.h"
+#include "baton/verify.h"
+
+#ifndef BATOND_PATH
+#define BATOND_PATH "./batond"
+#endif
+#ifndef BATOND_PATH2
+#define BATOND_PATH2 "./broker/batond"
+#endif
+
+struct broker {
+	char	dir[64];
+	char	sock[128];
+	pid_t	pid;
+};
+
+static struct broker	B;	/* the suite's broker, started in the parent */
+
+/* Start batond in dir; wait until it answers. */
+static int
+broker_start(struct broker *b, int fresh)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c;
+	char				 state[160], log[160];
+	const char			*path = getenv("BATOND");
+	int				 i, fd;
+
+	if (fresh) {
+		snprintf(b->dir, sizeof(b->dir), "/tmp/baton-cc.XXXXXX");
+		if (mkdtemp(b->dir) == NULL)
+			return -1;
+	}
+	snprintf(b->sock, sizeof(b->sock), "%s/batond.sock", b->dir);
+	snprintf(state, sizeof(state), "%s/state", b->dir);
+	snprintf(log, sizeof(log), "%s/batond.log", b->dir);
+	mkdir(state, 0700);
+	if (path == NULL)
+		path = access(BATOND_PATH, X_OK) == 0 ? BATOND_PATH :
+		    BATOND_PATH2;
+	if ((b->pid = fork()) == -1)
+		return -1;
+	if (b->pid == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(path, "batond", "-f", "--socket", b->sock, "--state-dir",
+		    state, (char *)NULL);
+		_exit(127);
+	}
+	o.socket_path = b->sock;
+	o.timeout_ms = 1000;
+	for (i = 0; i < 200; i++) {
+		if (baton_client_open(&c, &o) == 0) {
+			baton_client_free(c);
+			return 0;
+		}
+		usleep(25000);
+	}
+	return -1;
+}
+
+static void
+broker_stop(struct broker *b)
+{
+	int	st;
+
+	if (b->pid > 0) {
+		kill(b->pid, SIGTERM);
+		waitpid(b->pid, &st, 0);
+		b->pid = 0;
+	}
+}
+
+static void
+broker_rm(struct broker *b)
+{
+	char	cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", b->dir);
+}
+
+static void
+suite_setup(void)
+{
+	if (broker_start(&B, 1) != 0) {
+		fprintf(stderr, "check_client: batond did not start\n");
+		exit(99);
+	}
+}
+
+static void
+suite_teardown(void)
+{
+	broker_stop(&B);
+	broker_rm(&B);
+}
+
+static struct baton_client *
+client(void)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+
+	o.socket_path = B.sock;
+	o.timeout_ms = 3000;
+	ck_assert_int_eq(baton_client_open(&c, &o), 0);
+	return c;
+}
+
+/* Mint a root: db_query (read, 1000 rows), file_read; 1 h, depth 5. */
+static struct baton_issued *
+mint_root(struct baton_client *c)
+{
+	struct baton_mint_opts	 mo = BATON_MINT_OPTS_INIT;
+	struct baton_grantset	*gs;
+	struct baton_issued	*t = NULL;
+
+	ck_assert_int_eq(baton_grantset_new(&gs), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "db_query", "read"), 0);
+	ck_assert_int_eq(baton_grantset_add_limit(gs, "db_query", "max_rows",
+	    1000), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "file_read", NULL), 0);
+	ck_assert_int_eq(baton_grantset_add_ctx(gs, "workflow", "wf-1"), 0);
+	mo.grants = gs;
+	mo.as = "orchestrator";
+	mo.subject = "alice";
+	mo.ttl = 3600;
+	mo.max_depth = 5;
+	ck_assert_int_eq(baton_client_mint(&t, c, &mo), 0);
+	baton_grantset_free(gs);
+	return t;
+}
+
+/* Attenuate parent to db_query with an optional row limit and ttl. */
+static int
+narrow(struct baton_issued **out, struct baton_client *c, const char *parent,
+    const char *as, uint64_t ttl, uint64_t rows)
+{
+	struct baton_attenuate_opts	 ao = BATON_ATTENUATE_OPTS_INIT;
+	struct baton_grantset		*gs;
+	int				 ret;
+
+	ck_assert_int_eq(baton_grantset_new(&gs), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "db_query", "read"), 0);
+	if (rows > 0)
+		ck_assert_int_eq(baton_grantset_add_limit(gs, "db_query",
+		    "max_rows", rows), 0);
+	ao.grants = gs;
+	ao.as = as;
+	ao.ttl = ttl;
+	ret = baton_client_attenuate(out, c, parent, &ao);
+	baton_grantset_free(gs);
+	return ret;
+}
+
+static int
+verify_tool(struct baton_verify_result **res, struct baton_client *c,
+    const char *tok, const char *tool, const char *action)
+{
+	struct baton_verify_opts	vo = BATON_VERIFY_OPTS_INIT;
+
+	vo.tool = tool;
+	vo.action = action;
+	return baton_verify(res, c, tok, &vo);
+}
+
+/* ---- connection ------------------------------------------------------------ */
+
+START_TEST(test_open_free)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+
+	baton_client_free(NULL);
+	ck_assert_int_eq(baton_client_open(NULL, NULL), BATON_EINVAL);
+	o.version = 99;
+	ck_assert_int_eq(baton_client_open(&c, &o), BATON_EINVAL);
+	ck_assert_ptr_null(c);
+	o.version = BATON_CLIENT_OPTS_VERSION;
+	o.timeout_ms = -1;
+	ck_assert_int_eq(baton_client_open(&c, &o), BATON_EINVAL);
+	c = client();
+	ck_assert_str_eq(baton_client_socket(c), B.sock);
+	ck_assert_str_eq(baton_client_last_error(c), "");
+	ck_assert_int_eq(baton_client_last_reason(c), BATON_R_OK);
+	baton_client_free(c);
+	ck_assert_ptr_nonnull(baton_default_socket());
+	ck_assert_str_eq(baton_version(), PACKAGE_VERSION);
+	ck_assert_str_eq(baton_strerror(BATON_EUNAVAIL),
+	    baton_strerror(BATON_EUNAVAIL));
+}
+END_TEST
+
+START_TEST(test_env_socket)
+{
+	struct baton_client	*c = NULL;
+
+	setenv("BATON_SOCKET", B.sock, 1);
+	ck_assert_int_eq(baton_client_open(&c, NULL), 0);
+	ck_assert_str_eq(baton_client_socket(c), B.sock);
+	baton_client_free(c);
+	setenv("BATON_SOCKET", "/nonexistent/baton.sock", 1);
+	ck_assert_int_eq(baton_client_open(&c, NULL), BATON_EUNAVAIL);
+	ck_assert_ptr_null(c);
+	unsetenv("BATON_SOCKET");
+}
+END_TEST
+
+START_TEST(test_broker_down)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	char				 path[128];
+
+	snprintf(path, sizeof(path), "%s/nobody.sock", B.dir);
+	o.socket_path = path;
+	ck_assert_int_eq(baton_client_open(&c, &o), BATON_EUNAVAIL);
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
+/* A server that accepts connections but never answers. */
+START_TEST(test_timeout)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	struct sockaddr_un		 sun;
+	struct timespec			 t0, t1;
+	char				 path[128];
+	int				 fd;
+	long				 ms;
+
+	snprintf(path, sizeof(path), "%s/mute.sock", B.dir);
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path));
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	o.socket_path = path;
+	o.timeout_ms = 300;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(baton_client_open(&c, &o), BATON_ETIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 250);
+	ck_assert_int_lt(ms, 2000);
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
+/* The broker restarts under an open handle: the next call reconnects. */
+START_TEST(test_reconnect)
+{
+	struct broker			 b2;
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	struct baton_issued		*t = NULL;
+
+	memset(&b2, 0, sizeof(b2));
+	ck_assert_int_eq(broker_start(&b2, 1), 0);
+	o.socket_path = b2.sock;
+	o.timeout_ms = 3000;
+	ck_assert_int_eq(baton_client_open(&c, &o), 0);
+	t = mint_root(c);
+	baton_issued_free(t);
+	broker_stop(&b2);
+	ck_assert_int_eq(broker_start(&b2, 0), 0);
+	t = mint_root(c);	/* asserts success through the reconnect */
+	baton_issued_free(t);
+	broker_stop(&b2);
+	t = NULL;
+	ck_assert_int_eq(baton_client_pubkeys((char **)&t, c), BATON_EUNAVAIL);
+	ck_assert_ptr_null(t);
+	ck_assert_str_ne(baton_client_last_error(c), "");
+	baton_client_free(c);
+	broker_rm(&b2);
+}
+END_TEST
+
+/* ---- mint, attenuate, verify --------------------------------------------- */
+
+START_TEST(test_mint_verify)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*t = mint_root(c);
+	struct baton_verify_result	*res = NULL;
+	uint64_t			 max = 0;
+
+	ck_assert_str_eq(baton_issued_token(t) == NULL ? "" :
+	    (strncmp(baton_issued_token(t), "bt1_", 4) == 0 ? "bt1_" : "?"),
+	    "bt1_");
+	ck_assert_uint_eq(strlen(baton_issued_jti(t)), 32);
+	ck_assert_uint_gt(baton_issued_exp(t), (uint64_t)time(NULL));
+	ck_assert_int_eq(verify_tool(&res, c, baton_issued_token(t),
+	    "db_query", "read"), 0);
+	ck_assert(baton_verify_result_allowed(res));
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_OK);
+	ck_assert_str_eq(baton_verify_result_reason_name(res), "ok");
+	ck_assert_str_eq(baton_verify_result_iss(res), "orchestrator");
+	ck_assert_str_eq(baton_verify_result_sub(res), "alice");
+	ck_assert_uint_eq(baton_verify_result_depth(res), 0);
+	ck_assert_int_eq(baton_verify_result_limit(res, "max_rows", &max), 0);
+	ck_assert_uint_eq(max, 1000);
+	ck_assert_int_eq(baton_verify_result_limit(res, "max_calls", &max),
+	    BATON_EINVAL);
+	ck_assert(!baton_verify_result_wildcard(res));
+	ck_assert_uint_eq(baton_verify_result_ntools(res), 2);
+	ck_assert_str_eq(baton_verify_result_tool(res, 0), "db_query");
+	ck_assert_ptr_null(baton_verify_result_tool(res, 5));
+	ck_assert_uint_eq(baton_verify_result_chain_len(res), 1);
+	ck_assert_str_eq(baton_verify_result_chain_agent(res, 0),
+	    "orchestrator");
+	ck_assert_str_eq(baton_verify_result_chain_jti(res, 0),
+	    baton_issued_jti(t));
+	ck_assert_str_eq(baton_verify_result_ctx(res, "workflow"), "wf-1");
+	ck_assert_ptr_null(baton_verify_result_ctx(res, "nope"));
+	ck_assert_uint_eq(baton_verify_result_exp(res), baton_issued_exp(t));
+	ck_assert_ptr_nonnull(strstr(baton_verify_result_json(res),
+	    "\"allow\": true"));
+	baton_verify_result_free(res);
+	baton_verify_result_free(NULL);
+	baton_issued_free(t);
+	baton_issued_free(NULL);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_chain)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c), *a = NULL, *b = NULL;
+	struct baton_issued		*x = NULL;
+	struct baton_verify_result	*res = NULL;
+	uint64_t			 max = 0;
+
+	ck_assert_int_eq(narrow(&a, c, baton_issued_token(root), "orchestrator",
+	    1800, 100), 0);
+	ck_assert_int_eq(narrow(&b, c, baton_issued_token(a), "worker-a", 900,
+	    0), 0);
+	ck_assert_int_eq(verify_tool(&res, c, baton_issued_token(b),
+	    "db_query", "read"), 0);
+	ck_assert_uint_eq(baton_verify_result_depth(res), 2);
+	ck_assert_str_eq(baton_verify_result_iss(res), "orchestrator");
+	ck_assert_str_eq(baton_verify_result_sub(res), "alice");
+	ck_assert_int_eq(baton_verify_result_limit(res, "max_rows", &max), 0);
+	ck_assert_uint_eq(max, 100);
+	ck_assert_uint_eq(baton_verify_result_chain_len(res), 3);
+	ck_assert_str_eq(baton_verify_result_chain_agent(res, 1),
+	    "orchestrator");
+	ck_assert_str_eq(baton_verify_result_chain_agent(res, 2), "worker-a");
+	ck_assert_uint_le(baton_verify_result_exp(res), time(NULL) + 900);
+	baton_verify_result_free(res);
+	res = NULL;
+
+	/* file_read was not delegated */
+	ck_assert_int_eq(verify_tool(&res, c, baton_issued_token(b),
+	    "file_read", NULL), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res),
+	    BATON_R_TOOL_NOT_GRANTED);
+	ck_assert(!baton_verify_result_allowed(res));
+	baton_verify_result_free(res);
+
+	/* widening is refused, never clamped */
+	ck_assert_int_eq(narrow(&x, c, baton_issued_token(a), "worker-a", 7200,
+	    0), BATON_EDENIED);
+	ck_assert_int_eq(baton_client_last_reason(c), BATON_R_TTL_TOO_LONG);
+	ck_assert_str_ne(baton_client_last_error(c), "");
+	ck_assert_int_eq(narrow(&x, c, baton_issued_token(a), "worker-a", 60,
+	    500), BATON_EDENIED);
+	ck_assert_int_eq(baton_client_last_reason(c), BATON_R_WIDEN_LIMIT);
+	ck_assert_ptr_null(x);
+	baton_issued_free(root);
+	baton_issued_free(a);
+	baton_issued_free(b);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_widen_tool)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c), *x = NULL;
+	struct baton_attenuate_opts	 ao = BATON_ATTENUATE_OPTS_INIT;
+	struct baton_grantset		*gs;
+
+	ck_assert_int_eq(baton_grantset_new(&gs), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "shell", NULL), 0);
+	ao.grants = gs;
+	ao.as = "orchestrator";
+	ck_assert_int_eq(baton_client_attenuate(&x, c, baton_issued_token(root),
+	    &ao), BATON_EDENIED);
+	ck_assert_int_eq(baton_client_last_reason(c), BATON_R_WIDEN_TOOL);
+	baton_grantset_free(gs);
+	/* a child can never ask for "*" */
+	ck_assert_int_eq(baton_grantset_new(&gs), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "*", NULL), 0);
+	ao.grants = gs;
+	ck_assert_int_eq(baton_client_attenuate(&x, c, baton_issued_token(root),
+	    &ao), BATON_EINVAL);
+	baton_grantset_free(gs);
+	/* NULL opts: inherit everything */
+	ck_assert_int_eq(baton_client_attenuate(&x, c, baton_issued_token(root),
+	    NULL), 0);
+	baton_issued_free(x);
+	baton_issued_free(root);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_denials)
+{
+	struct baton_client		*c = client();
+	struct baton_mint_opts		 mo = BATON_MINT_OPTS_INIT;
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_grantset		*gs;
+	struct baton_issued		*t = NULL;
+	struct baton_verify_result	*res = NULL;
+	struct baton_call_arg		 arg;
+	struct baton_call_usage		 use = { "max_rows", 5000 };
+	char				 kv[64];
+
+	ck_assert_int_eq(baton_grantset_new(&gs), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "db_query", "read"), 0);
+	ck_assert_int_eq(baton_grantset_add_limit(gs, "db_query", "max_rows",
+	    100), 0);
+	ck_assert_int_eq(baton_grantset_add_where(gs, "db_query", "table",
+	    "in:orders,users"), 0);
+	ck_assert_int_eq(baton_grantset_add_audience(gs, "db"), 0);
+	mo.grants = gs;
+	mo.as = "orchestrator";
+	mo.ttl = 600;
+	ck_assert_int_eq(baton_client_mint(&t, c, &mo), 0);
+	baton_grantset_free(gs);
+
+	vo.tool = "db_query";
+	vo.action = "write";
+	vo.audience = "db";
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(t), &vo),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res),
+	    BATON_R_ACTION_NOT_GRANTED);
+	baton_verify_result_free(res);
+
+	vo.action = "read";
+	vo.audience = "mail";
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(t), &vo),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res),
+	    BATON_R_AUDIENCE_MISMATCH);
+	baton_verify_result_free(res);
+
+	vo.audience = "db";
+	snprintf(kv, sizeof(kv), "table=secrets");
+	ck_assert_int_eq(baton_call_arg_parse(&arg, kv), 0);
+	vo.args = &arg;
+	vo.nargs = 1;
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(t), &vo),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res),
+	    BATON_R_ARGUMENT_REJECTED);
+	baton_verify_result_free(res);
+
+	snprintf(kv, sizeof(kv), "table=orders");
+	ck_assert_int_eq(baton_call_arg_parse(&arg, kv), 0);
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(t), &vo), 0);
+	baton_verify_result_free(res);
+
+	vo.usage = &use;
+	vo.nusage = 1;
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(t), &vo),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res),
+	    BATON_R_LIMIT_EXCEEDED);
+	baton_verify_result_free(res);
+
+	/* no tool: the caller's mistake, not a decision */
+	vo.tool = NULL;
+	res = (struct baton_verify_result *)1;
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(t), &vo),
+	    BATON_EINVAL);
+	ck_assert_ptr_null(res);
+	baton_issued_free(t);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+	struct baton_client		*c = client();
+	struct baton_verify_result	*res = NULL;
+	struct baton_issued		*t = NULL;
+	struct baton_inspect		*in = NULL;
+	struct baton_present_opts	 po = BATON_PRESENT_OPTS_INIT;
+	int				 reason = -1;
+
+	ck_assert_int_eq(verify_tool(&res, c, "bt1_AAAA", "db_query", NULL),
+	    BATON_EDENIED);
+	ck_assert_int_ne(baton_verify_result_reason(res), BATON_R_OK);
+	baton_verify_result_free(res);
+	ck_assert_int_eq(verify_tool(&res, c, "not a token", "db_query", NULL),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_BAD_PREFIX);
+	baton_verify_result_free(res);
+	ck_assert_int_eq(narrow(&t, c, "nope", "a", 0, 0), BATON_EMALFORMED);
+	po.tool = "db_query";
+	po.action = "read";
+	po.audience = "db";
+	ck_assert_int_eq(baton_client_present(&t, c, "nope", &po),
+	    BATON_EMALFORMED);
+	ck_assert_int_eq(baton_client_revoke_token(c, "nope"),
+	    BATON_EMALFORMED);
+	ck_assert_int_eq(baton_inspect_token(&in, "xyz", &reason),
+	    BATON_EMALFORMED);
+	ck_assert_int_eq(reason, BATON_R_BAD_PREFIX);
+	ck_assert_ptr_null(in);
+	ck_assert_int_eq(baton_inspect_token(&in, "bt1_!!!!", &reason),
+	    BATON_EMALFORMED);
+	ck_assert_int_eq(reason, BATON_R_BAD_BASE64);
+	/* the connection survives bad input */
+	ck_assert_int_eq(verify_tool(&res, c, "bt1_AAAA", "db_query", NULL),
+	    BATON_EDENIED);
+	baton_verify_result_free(res);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_present_single_use)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c), *p = NULL;
+	struct baton_issued		*x = NULL;
+	struct baton_present_opts	 po = BATON_PRESENT_OPTS_INIT;
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_verify_result	*res = NULL;
+
+	po.tool = "db_query";
+	po.action = "read";
+	po.audience = "db";
+	po.as = "orchestrator";
+	po.ttl = 60;
+	ck_assert_int_eq(baton_client_present(&p, c, baton_issued_token(root),
+	    &po), 0);
+	ck_assert_uint_le(baton_issued_exp(p), (uint64_t)time(NULL) + 61);
+	vo.tool = "db_query";
+	vo.action = "read";
+	vo.audience = "db";
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(p), &vo), 0);
+	baton_verify_result_free(res);
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(p), &vo),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_REPLAYED);
+	baton_verify_result_free(res);
+	/* a presented token cannot be extended */
+	ck_assert_int_eq(narrow(&x, c, baton_issued_token(p), "x", 0, 0),
+	    BATON_EDENIED);
+	ck_assert_ptr_null(x);
+	po.tool = NULL;
+	ck_assert_int_eq(baton_client_present(&x, c, "bt1_x", &po),
+	    BATON_EINVAL);
+	ck_assert_ptr_null(x);
+	baton_issued_free(p);
+	baton_issued_free(root);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_revoke)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c), *a = NULL, *b = NULL;
+	struct baton_issued		*sib = NULL;
+	struct baton_verify_result	*res = NULL;
+
+	ck_assert_int_eq(narrow(&a, c, baton_issued_token(root), "orchestrator",
+	    600, 100), 0);
+	ck_assert_int_eq(narrow(&b, c, baton_issued_token(a), "worker-a", 300,
+	    0), 0);
+	ck_assert_int_eq(narrow(&sib, c, baton_issued_token(root),
+	    "orchestrator", 600, 50), 0);
+	ck_assert_int_eq(baton_client_revoke_token(c, baton_issued_token(a)),
+	    0);
+	ck_assert_int_eq(verify_tool(&res, c, baton_issued_token(b),
+	    "db_query", "read"), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_REVOKED);
+	baton_verify_result_free(res);
+	ck_assert_int_eq(verify_tool(&res, c, baton_issued_token(sib),
+	    "db_query", "read"), 0);
+	baton_verify_result_free(res);
+
+	/* by jti: the root, and with it everything */
+	ck_assert_int_eq(baton_client_revoke_jti(c, "zz"), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_jti(c,
+	    "0123456789abcdef0123456789abcdeg"), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_jti(c, baton_issued_jti(root)),
+	    0);
+	ck_assert_int_eq(verify_tool(&res, c, baton_issued_token(sib),
+	    "db_query", "read"), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_REVOKED);
+	baton_verify_result_free(res);
+	baton_issued_free(root);
+	baton_issued_free(a);
+	baton_issued_free(b);
+	baton_issued_free(sib);
+	baton_client_free(c);
+}
+END_TEST
+
+/* ---- offline -------------------------------------------------------------- */
+
+static struct baton_keybundle *
+bundle(struct baton_client *c)
+{
+	struct baton_keybundle	*kb = NULL;
+	char			*s = NULL;
+
+	ck_assert_int_eq(baton_client_pubkeys(&s, c), 0);
+	ck_assert_int_eq(baton_keybundle_parse(&kb, s, strlen(s)), 0);
+	ck_assert_uint_ge(baton_keybundle_count(kb), 1);
+	baton_string_free(s);
+	return kb;
+}
+
+START_TEST(test_offline)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c), *a = NULL;
+	struct baton_keybundle		*kb = bundle(c);
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_verify_result	*res = NULL;
+	uint64_t			 max = 0;
+	char				*bad;
+	size_t				 len;
+
+	ck_assert_int_eq(narrow(&a, c, baton_issued_token(root), "orchestrator",
+	    600, 100), 0);
+	vo.tool = "db_query";
+	vo.action = "read";
+	ck_assert_int_eq(baton_verify_offline(&res, kb, baton_issued_token(a),
+	    &vo), 0);
+	ck_assert_uint_eq(baton_verify_result_depth(res), 1);
+	ck_assert_str_eq(baton_verify_result_iss(res), "orchestrator");
+	ck_assert_int_eq(baton_verify_result_limit(res, "max_rows", &max), 0);
+	ck_assert_uint_eq(max, 100);
+	ck_assert_uint_eq(baton_verify_result_chain_len(res), 2);
+	baton_verify_result_free(res);
+
+	vo.tool = "file_read";
+	ck_assert_int_eq(baton_verify_offline(&res, kb, baton_issued_token(a),
+	    &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res),
+	    BATON_R_TOOL_NOT_GRANTED);
+	baton_verify_result_free(res);
+
+	vo.tool = "db_query";
+	vo.now = (uint64_t)time(NULL) + 100000;
+	ck_assert_int_eq(baton_verify_offline(&res, kb, baton_issued_token(a),
+	    &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_EXPIRED);
+	baton_verify_result_free(res);
+	vo.now = 0;
+
+	/* a flipped byte in the middle: no valid signature */
+	bad = strdup(baton_issued_token(a));
+	len = strlen(bad);
+	bad[len / 2] = bad[len / 2] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(baton_verify_offline(&res, kb, bad, &vo),
+	    BATON_EDENIED);
+	ck_assert_int_ne(baton_verify_result_reason(res), BATON_R_OK);
+	baton_verify_result_free(res);
+	free(bad);
+
+	ck_assert_int_eq(baton_verify_offline(&res, NULL,
+	    baton_issued_token(a), &vo), BATON_EINVAL);
+	baton_keybundle_free(kb);
+
+	/* the same bundle from a file, as `baton pubkeys --json > FILE` */
+	{
+		char	 path[128], *s = NULL;
+		FILE	*f;
+
+		snprintf(path, sizeof(path), "%s/keys.json", B.dir);
+		ck_assert_int_eq(baton_client_pubkeys(&s, c), 0);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fputs(s, f);
+		ck_assert_int_eq(fclose(f), 0);
+		baton_string_free(s);
+		kb = NULL;
+		ck_assert_int_eq(baton_keybundle_load(&kb, path), 0);
+		ck_assert_int_eq(baton_verify_offline(&res, kb,
+		    baton_issued_token(a), &vo), 0);
+		ck_assert(baton_verify_result_allowed(res));
+		baton_verify_result_free(res);
+		baton_keybundle_free(kb);
+	}
+	baton_keybundle_free(NULL);
+	baton_issued_free(root);
+	baton_issued_free(a);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_offline_unknown_key)
+{
+	static const char other[] = "{\"keys\": [{\"pk\": "
+	    "\"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\""
+	    "}]}";
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c);
+	struct baton_keybundle		*kb = NULL;
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_verify_result	*res = NULL;
+
+	ck_assert_int_eq(baton_keybundle_parse(&kb, other, strlen(other)), 0);
+	vo.tool = "db_query";
+	ck_assert_int_eq(baton_verify_offline(&res, kb,
+	    baton_issued_token(root), &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_UNKNOWN_KEY);
+	baton_verify_result_free(res);
+	baton_keybundle_free(kb);
+	baton_issued_free(root);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_keybundle_errors)
+{
+	static const struct {
+		const char	*text;
+		int		 want;
+	} cases[] = {
+		{ "", BATON_EMALFORMED },
+		{ "not json", BATON_EMALFORMED },
+		{ "[]", BATON_EMALFORMED },
+		{ "{\"keys\": []}", BATON_ENOKEY },
+		{ "{\"keys\": [{\"pk\": \"00\"}]}", BATON_EMALFORMED },
+		{ "{\"keys\": [{\"kid\": \"0000000000000000\", \"pk\": "
+		  "\"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\""
+		  "}]}", BATON_EMALFORMED },	/* kid does not match */
+		{ "{\"keys\": {}}", BATON_EMALFORMED },
+	};
+	struct baton_keybundle	*kb = NULL;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(baton_keybundle_parse(&kb, cases[i].text,
+		    strlen(cases[i].text)) == cases[i].want, "case %zu", i);
+		ck_assert_ptr_null(kb);
+	}
+	ck_assert_int_eq(baton_keybundle_load(&kb, "/nonexistent/keys.json"),
+	    BATON_EIO);
+}
+END_TEST
+
+/* ---- grant sets, arguments, inspection ------------------------------------- */
+
+START_TEST(test_grantset)
+{
+	static const struct {
+		const char	*pred;
+		int		 ok;
+	} preds[] = {
+		{ "eq:orders", 1 }, { "eq:42", 1 }, { "eq:true", 1 },
+		{ "in:a,b,c", 1 }, { "in:1,2", 1 }, { "prefix:/srv/", 1 },
+		{ "glob:*.csv", 1 }, { "range:1..100", 1 }, { "range:-5..5", 1 },
+		{ "maxlen:64", 1 }, { "eq:", 1 },
+		{ "", 0 }, { "eq", 0 }, { "regex:.*", 0 }, { "range:5..1", 0 },
+		{ "range:1-5", 0 }, { "range:a..b", 0 }, { "maxlen:-1", 0 },
+		{ "maxlen:x", 0 }, { "in:", 0 },
+	};
+	struct baton_grantset	*gs = NULL;
+	size_t			 i;
+
+	baton_grantset_free(NULL);
+	ck_assert_int_eq(baton_grantset_new(&gs), 0);
+	for (i = 0; i < sizeof(preds) / sizeof(preds[0]); i++)
+		ck_assert_msg((baton_grantset_add_where(gs, "t", "a",
+		    preds[i].pred) == 0) == preds[i].ok, "pred %s",
+		    preds[i].pred);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "t", "READ"),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "t", "read,,write"),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "t", "read,"),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "t", ",read"),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "", NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "a b", NULL),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "t", "read,write"), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "t", "read"), 0);
+	ck_assert_int_eq(baton_grantset_add_limit(gs, "t", "", 1),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_limit(gs, "t", "max_rows", 5), 0);
+	ck_assert_int_eq(baton_grantset_add_limit(gs, "t", "max_rows", 9), 0);
+	ck_assert_int_eq(baton_grantset_add_audience(gs, ""), BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_ctx(gs, "step", "1"), 0);
+	ck_assert_int_eq(baton_grantset_add_ctx(gs, "step", "2"), 0);
+	ck_assert_int_eq(baton_grantset_add_ctx(gs, "k", NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "*", "read"),
+	    BATON_EINVAL);
+	baton_grantset_free(gs);
+}
+END_TEST
+
+START_TEST(test_call_arg)
+{
+	struct baton_call_arg	a;
+	char			b1[] = "rows=42", b2[] = "neg=-7", b3[] = "f=true",
+				b4[] = "s=hello=world", b5[] = "=x", b6[] = "x",
+				b7[] = "big=99999999999999999999", b8[] = "e=";
+
+	ck_assert_int_eq(baton_call_arg_parse(&a, b1), 0);
+	ck_assert_int_eq(a.type, BATON_ARG_INT);
+	ck_assert_int_eq(a.num, 42);
+	ck_assert_str_eq(a.name, "rows");
+	ck_assert_int_eq(baton_call_arg_parse(&a, b2), 0);
+	ck_assert_int_eq(a.num, -7);
+	ck_assert_int_eq(baton_call_arg_parse(&a, b3), 0);
+	ck_assert_int_eq(a.type, BATON_ARG_BOOL);
+	ck_assert_int_eq(a.num, 1);
+	ck_assert_int_eq(baton_call_arg_parse(&a, b4), 0);
+	ck_assert_int_eq(a.type, BATON_ARG_STR);
+	ck_assert_str_eq(a.str, "hello=world");
+	ck_assert_int_eq(baton_call_arg_parse(&a, b5), BATON_EINVAL);
+	ck_assert_int_eq(baton_call_arg_parse(&a, b6), BATON_EINVAL);
+	ck_assert_int_eq(baton_call_arg_parse(&a, b7), 0);
+	ck_assert_int_eq(a.type, BATON_ARG_STR);	/* too big: a string */
+	ck_assert_int_eq(baton_call_arg_parse(&a, b8), 0);
+	ck_assert_str_eq(a.str, "");
+}
+END_TEST
+
+START_TEST(test_inspect)
+{
+	struct baton_client	*c = client();
+	struct baton_issued	*root = mint_root(c), *a = NULL;
+	struct baton_inspect	*in = NULL;
+	json_t			*doc;
+	int			 reason = -1;
+
+	ck_assert_int_eq(narrow(&a, c, baton_issued_token(root), "orchestrator",
+	    600, 100), 0);
+	ck_assert_int_eq(baton_inspect_token(&in, baton_issued_token(a),
+	    &reason), 0);
+	ck_assert_int_eq(reason, BATON_R_OK);
+	ck_assert_uint_eq(baton_inspect_nblocks(in), 2);
+	ck_assert_str_eq(baton_inspect_block_kind(in, 0), "mint");
+	ck_assert_str_eq(baton_inspect_block_kind(in, 1), "attenuate");
+	ck_assert_str_eq(baton_inspect_block_agent(in, 0), "orchestrator");
+	ck_assert_str_eq(baton_inspect_block_agent(in, 1), "orchestrator");
+	ck_assert_str_eq(baton_inspect_block_jti(in, 0), baton_issued_jti(root));
+	ck_assert_uint_eq(baton_inspect_block_exp(in, 1), baton_issued_exp(a));
+	ck_assert_ptr_null(baton_inspect_block_kind(in, 2));
+	ck_assert_ptr_nonnull(strstr(baton_inspect_tree(in), "max_rows<=100"));
+	ck_assert_ptr_nonnull(strstr(baton_inspect_tree(in), "for alice"));
+	ck_assert_ptr_nonnull(doc = json_loads(baton_inspect_json(in), 0,
+	    NULL));
+	ck_assert_uint_eq(json_array_size(json_object_get(doc, "blocks")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(json_object_get(json_array_get(json_object_get(doc,
+	    "blocks"), 1), "grants"), "db_query"), "limits"), "max_rows")), 100);
+	json_decref(doc);
+	baton_inspect_free(in);
+	baton_inspect_free(NULL);
+	baton_issued_free(root);
+	baton_issued_free(a);
+	baton_client_free(c);
+}
+END_TEST
+
+START_TEST(test_status_pubkeys)
+{
+	struct baton_client	*c = client();
+	char			*s = NULL;
+	json_t			*doc;
+
+	ck_assert_int_eq(baton_client_status(&s, c, 0), 0);
+	ck_assert_ptr_nonnull(doc = json_loads(s, 0, NULL));
+	ck_assert(json_is_object(json_object_get(doc, "counters")));
+	json_decref(doc);
+	baton_string_free(s);
+	ck_assert_int_eq(baton_client_status(&s, c, 1), 0);
+	ck_assert_ptr_nonnull(strstr(s, "# TYPE"));
+	baton_string_free(s);
+	ck_assert_int_eq(baton_client_pubkeys(&s, c), 0);
+	ck_assert_ptr_nonnull(doc = json_loads(s, 0, NULL));
+	ck_assert_uint_ge(json_array_size(json_object_get(doc, "keys")), 1);
+	json_decref(doc);
+	baton_string_free(s);
+	baton_string_free(NULL);
+	ck_assert_int_eq(baton_client_pubkeys(NULL, c), BATON_EINVAL);
+	baton_client_free(c);
+}
+END_TEST
+
+/* ---- threads: one shared handle and one handle per thread ----------------- */
+
+struct tharg {
+	struct baton_client	*shared;
+	const char		*token;
+	int			 ok;
+};
+
+static void *
+hammer(void *p)
+{
+	struct tharg			*ta = p;
+	struct baton_client		*own = NULL;
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_verify_result	*res;
+	int				 i;
+
+	o.socket_path = B.sock;
+	if (baton_client_open(&own, &o) != 0)
+		return NULL;
+	for (i = 0; i < 25; i++) {
+		res = NULL;
+		if (verify_tool(&res, i % 2 ? own : ta->shared, ta->token,
+		    "db_query", "read") == 0)
+			__atomic_add_fetch(&ta->ok, 1, __ATOMIC_SEQ_CST);
+		baton_verify_result_free(res);
+	}
+	baton_client_free(own);
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct baton_client	*c = client();
+	struct baton_issued	*root = mint_root(c);
+	struct tharg		 ta = { c, NULL, 0 };
+	pthread_t		 th[4];
+	int			 i;
+
+	ta.token = baton_issued_token(root);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer, &ta), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(ta.ok, 100);
+	baton_issued_free(root);
+	baton_client_free(c);
+}
+END_TEST
+
+static Suite *
+client_suite(void)
+{
+	Suite	*s = suite_create("client");
+	TCase	*tc;
+
+	tc = tcase_create("offline");
+	tcase_add_test(tc, test_grantset);
+	tcase_add_test(tc, test_call_arg);
+	tcase_add_test(tc, test_keybundle_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("broker");
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_add_test(tc, test_open_free);
+	tcase_add_test(tc, test_env_socket);
+	tcase_add_test(tc, test_broker_down);
+	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_reconnect);
+	tcase_add_test(tc, test_mint_verify);
+	tcase_add_test(tc, test_chain);
+	tcase_add_test(tc, test_widen_tool);
+	tcase_add_test(tc, test_denials);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_present_single_use);
+	tcase_add_test(tc, test_revoke);
+	tcase_add_test(tc, test_offline);
+	tcase_add_test(tc, test_offline_unknown_key);
+	tcase_add_test(tc, test_inspect);
+	tcase_add_test(tc, test_status_pubkeys);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(client_suite());
+	int	 failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# symbols.sh: the shared libraries export only baton_* names, each at the
+# version of its script, and the public API is all there.
+set -u
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+status=0
+for lib in baton-agent baton-verify; do
+	so="$top_builddir/libclient/.libs/lib$lib.so"
+	if [ ! -f "$so" ]; then
+		echo "SKIP: $so not built (static-only build?)"
+		exit 77
+	fi
+	syms=$(nm -D --defined-only "$so" | awk '{print $3}' | sed 's/@.*//' | sort -u)
+	bad=$(echo "$syms" | grep -v '^baton_' | grep -v '^BATON_' || true)
+	if [ -n "$bad" ]; then
+		echo "FAIL: lib$lib exports non-baton symbols:"; echo "$bad"
+		status=1
+	fi
+	# internal helpers of common/ and libclient/ must stay hidden
+	leak=$(echo "$syms" | grep -E '^(baton_token_|baton_key_|baton_keyring_|baton_envelope_|baton_chain_|baton_arena_|baton_wire_|baton_pack_|baton_effective|baton_evaluate|baton_attenuate|baton_hex|baton_unhex|mpr_|bc_|gs_)' || true)
+	if [ -n "$leak" ]; then
+		echo "FAIL: lib$lib leaks internal symbols:"; echo "$leak"
+		status=1
+	fi
+	for want in baton_client_open baton_client_free baton_strerror \
+	    baton_reason_name baton_version; do
+		echo "$syms" | grep -qx "$want" || {
+			echo "FAIL: lib$lib does not export $want"; status=1; }
+	done
+	echo "lib$lib: $(echo "$syms" | grep -c '^baton_') baton_* symbols"
+done
+nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-agent.so" |
+    grep -q 'baton_client_mint@@BATON_AGENT_0' ||
+	{ echo "FAIL: baton_client_mint not versioned BATON_AGENT_0"; status=1; }
+nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-verify.so" |
+    grep -q 'baton_verify@@BATON_VERIFY_0' ||
+	{ echo "FAIL: baton_verify not versioned BATON_VERIFY_0"; status=1; }
+for want in baton_verify baton_verify_offline baton_keybundle_load \
+    baton_verify_result_limit; do
+	nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-verify.so" |
+	    grep -q " $want@" || { echo "FAIL: no $want"; status=1; }
+done
+for want in baton_client_mint baton_client_attenuate baton_client_present \
+    baton_client_revoke_jti baton_inspect_token baton_grantset_add_where; do
+	nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-agent.so" |
+	    grep -q " $want@" || { echo "FAIL: no $want"; status=1; }
+done
+exit $status
