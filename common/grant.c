@@ -889,8 +889,12 @@ baton_attenuate(const struct baton_token *parent,
 	struct baton_effective	 peff;
 	enum baton_reason	 rc;
 	uint64_t		 remaining, ttl;
+	uint8_t			 newjti[BATON_JTI_LEN];
 	size_t			 i;
 
+	/* copy first: callers naturally pass child->jti, which we clear */
+	if (jti != NULL)
+		memcpy(newjti, jti, sizeof(newjti));
 	memset(child, 0, sizeof(*child));
 	if (parent == NULL || r == NULL || jti == NULL || delegator == NULL ||
 	    *delegator == '\0')
@@ -941,7 +945,7 @@ baton_attenuate(const struct baton_token *parent,
 		return (BATON_R_WIDEN_DEPTH);
 
 	child->version = BATON_VERSION;
-	memcpy(child->jti, jti, BATON_JTI_LEN);
+	memcpy(child->jti, newjti, BATON_JTI_LEN);
 	child->iat = now;
 	child->exp = now + ttl;
 	child->delegator = delegator;

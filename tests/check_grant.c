@@ -1593,6 +1593,23 @@ START_TEST(test_attenuate_child)
 }
 END_TEST
 
+/* The jti may live in the child itself, the natural call: not zeroed. */
+START_TEST(test_attenuate_jti_alias)
+{
+	struct baton_token	*t = att_parent();
+	struct baton_restrict	 r;
+	struct baton_block	 child;
+
+	memset(&r, 0, sizeof(r));
+	rs_grants(t, &r, "db_query:read");
+	memcpy(child.jti, test_jti, BATON_JTI_LEN);
+	assert_reason(baton_attenuate(t, &r, "worker-a", child.jti, T0 + 10,
+	    &child), BATON_R_OK);
+	ck_assert_mem_eq(child.jti, test_jti, BATON_JTI_LEN);
+	tok_free(t);
+}
+END_TEST
+
 START_TEST(test_attenuate_ttl_default)
 {
 	struct baton_token	*t = att_parent();
@@ -2040,6 +2057,7 @@ grant_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_loop_test(tc, test_attenuate_table, 0, NITEMS(att_cases));
 	tcase_add_test(tc, test_attenuate_child);
+	tcase_add_test(tc, test_attenuate_jti_alias);
 	tcase_add_test(tc, test_attenuate_ttl_default);
 	tcase_add_test(tc, test_attenuate_already_presented);
 	tcase_add_test(tc, test_attenuate_no_depth_left);
