@@ -1,0 +1,475 @@
+/* batond.c: start-up, signals, configuration reload and request dispatch. */
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "batond.h"
+
+struct broker broker = {
+	.lock = PTHREAD_RWLOCK_INITIALIZER,
+	.conns_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static const struct op_entry *const op_table[BATON_OP_MAX + 1] = {
+	[BATON_OP_HELLO] = &op_hello_entry,
+	[BATON_OP_MINT] = &op_mint_entry,
+	[BATON_OP_ATTENUATE] = &op_attenuate_entry,
+	[BATON_OP_PRESENT] = &op_present_entry,
+	[BATON_OP_VERIFY] = &op_verify_entry,
+	[BATON_OP_REVOKE] = &op_revoke_entry,
+	[BATON_OP_INSPECT] = &op_inspect_entry,
+	[BATON_OP_PUBKEYS] = &op_pubkeys_entry,
+	[BATON_OP_STATUS] = &op_status_entry,
+	[BATON_OP_ROTATE] = &op_rotate_entry,
+	[BATON_OP_RELOAD] = &op_reload_entry,
+};
+
+static const char	*conf_path;	/* -c, or the default if it exists */
+static const char	*opt_socket;
+static const char	*opt_state_dir;
+static struct event_base *main_base;
+
+/* ---- answers --------------------------------------------------------------- */
+
+static void
+req_head(struct request *r, int status)
+{
+	msgpack_sbuffer_destroy(&r->sb);
+	baton_wire_begin(&r->sb, &r->pk);
+	msgpack_pack_array(&r->pk, 4);
+	msgpack_pack_uint32(&r->pk, r->op | BATON_WIRE_RESPONSE);
+	msgpack_pack_uint32(&r->pk, r->id);
+	msgpack_pack_uint32(&r->pk, (uint32_t)status);
+	r->status = status;
+}
+
+void
+req_begin(struct request *r)
+{
+	req_head(r, BATON_WIRE_OK);
+}
+
+static void
+req_error_body(struct request *r, int status, int reason, const char *msg)
+{
+	req_head(r, status);
+	msgpack_pack_map(&r->pk, reason >= 0 ? 5 : 3);
+	baton_pack_str(&r->pk, "error");
+	baton_pack_str(&r->pk, baton_wire_err_name(status));
+	baton_pack_str(&r->pk, "message");
+	baton_pack_str(&r->pk, msg);
+	baton_pack_str(&r->pk, "retry");
+	baton_pack_str(&r->pk, baton_wire_err_retry(status));
+	if (reason >= 0) {
+		baton_pack_str(&r->pk, "reason");
+		msgpack_pack_uint32(&r->pk, (uint32_t)reason);
+		baton_pack_str(&r->pk, "reason_name");
+		baton_pack_str(&r->pk, baton_reason_name(reason));
+	}
+	r->reason = reason;
+}
+
+int
+req_error(struct request *r, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	req_error_body(r, status, -1, msg);
+	free(r->errmsg);
+	r->errmsg = msg;
+	return (-1);
+}
+
+int
+req_deny(struct request *r, int reason)
+{
+	req_error_body(r, BATON_WIRE_EDENIED, reason, baton_reason_text(reason));
+	return (-1);
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+struct config *
+broker_config(void)
+{
+	pthread_rwlock_rdlock(&broker.lock);
+	return (broker.cfg);
+}
+
+void
+broker_config_release(void)
+{
+	pthread_rwlock_unlock(&broker.lock);
+}
+
+static struct config *
+load_config(char **cause)
+{
+	struct config	*cfg;
+
+	if ((cfg = config_load(conf_path, cause)) == NULL)
+		return (NULL);
+	if (opt_socket != NULL) {
+		free(cfg->socket_path);
+		cfg->socket_path = xstrdup(opt_socket);
+	}
+	if (opt_state_dir != NULL) {
+		free(cfg->state_dir);
+		cfg->state_dir = xstrdup(opt_state_dir);
+	}
+	return (cfg);
+}
+
+/* Swap in a new configuration, or keep the old one and say why. */
+int
+broker_reload(char **cause)
+{
+	struct config	*cfg, *old;
+
+	if ((cfg = load_config(cause)) == NULL) {
+		log_warnx("reload refused, keeping the old configuration: %s",
+		    *cause);
+		return (-1);
+	}
+	pthread_rwlock_wrlock(&broker.lock);
+	old = broker.cfg;
+	if (strcmp(old->socket_path, cfg->socket_path) != 0 ||
+	    strcmp(old->state_dir, cfg->state_dir) != 0 ||
+	    old->workers != cfg->workers)
+		log_warnx("reload: socket, state-dir and workers change only "
+		    "at restart");
+	broker.cfg = cfg;
+	pthread_rwlock_unlock(&broker.lock);
+	config_free(old);
+	log_info("configuration reloaded%s", cfg->agents == NULL ?
+	    " (development mode)" : "");
+	return (0);
+}
+
+int
+broker_is_admin(const struct config *cfg, const struct peer *p)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	char		 buf[4096], gbuf[16384], **m;
+	struct passwd	 pwd;
+	struct group	 grp;
+
+	if (p->uid == 0)
+		return (1);
+	if (cfg->agents == NULL && p->uid == broker.uid)
+		return (1);
+	if (!cfg->has_admin_gid)
+		return (0);
+	if (p->gid == cfg->admin_gid)
+		return (1);
+	if (getpwuid_r(p->uid, &pwd, buf, sizeof buf, &pw) != 0 || pw == NULL)
+		return (0);
+	if (getgrgid_r(cfg->admin_gid, &grp, gbuf, sizeof gbuf, &gr) != 0 ||
+	    gr == NULL)
+		return (0);
+	for (m = gr->gr_mem; *m != NULL; m++)
+		if (strcmp(*m, pw->pw_name) == 0)
+			return (1);
+	return (0);
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+void
+request_run(struct request *r)
+{
+	const struct op_entry	*e = NULL;
+	struct config		*cfg;
+	char			 key[32];
+	unsigned		 rate;
+	int			 admin;
+
+	r->now = (uint64_t)time(NULL);
+	r->reason = -1;
+	if (r->op <= BATON_OP_MAX)
+		e = op_table[r->op];
+	if (e == NULL) {
+		req_error(r, BATON_WIRE_EUNKNOWNOP, "unknown operation %u",
+		    r->op);
+		goto done;
+	}
+	cfg = broker_config();
+	rate = cfg->rate_limit;
+	admin = broker_is_admin(cfg, r->peer);
+	broker_config_release();
+	snprintf(key, sizeof key, "uid:%u", (unsigned)r->peer->uid);
+	if (rate_take(key, clock_usec(), rate) != 0) {
+		req_error(r, BATON_WIRE_ERATELIMIT, "rate limit of %u requests "
+		    "per second exceeded", rate);
+		goto done;
+	}
+	if (e->admin && !admin) {
+		req_error(r, BATON_WIRE_EPERM, "%s needs root or the admin "
+		    "group", e->name);
+		goto done;
+	}
+	if (e->exec(r) != 0 && r->status == BATON_WIRE_OK)
+		req_error(r, BATON_WIRE_EINTERNAL, "internal error");
+done:
+	if (baton_wire_finish(&r->sb) == BATON_ETOOBIG) {
+		req_error(r, BATON_WIRE_ETOOBIG, "answer too large");
+		baton_wire_finish(&r->sb);
+	}
+	metrics_op(e != NULL ? (int)r->op : 0, r->status);
+}
+
+/* ---- start-up ---------------------------------------------------------------- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: batond [-fv] [-c file] [--socket path] "
+	    "[--state-dir dir]\n"
+	    "  -f, --foreground     stay in the foreground, log to stderr\n"
+	    "  -c, --config FILE    configuration file (default %s)\n"
+	    "  --socket PATH        listening socket (default %s)\n"
+	    "  --state-dir DIR      keys and journal (default %s)\n"
+	    "  -v, --verbose        log every decision\n"
+	    "  --help, --version\n", BATOND_CONF, BATOND_SOCKET,
+	    BATOND_STATE_DIR);
+}
+
+static void
+harden(void)
+{
+	struct rlimit	rl = { 0, 0 };
+
+	/* No core files and no ptrace by others: keys live in memory. */
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		fatal("setrlimit");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatal("prctl");
+	umask(077);
+}
+
+static int
+check_state_dir(const char *dir, char **cause)
+{
+	struct stat	st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "%s: not a directory", dir);
+		return (-1);
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		xasprintf(cause, "%s: must be owned by uid %u and not group- "
+		    "or world-writable", dir, (unsigned)geteuid());
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char	*cause = NULL;
+
+	(void)what;
+	(void)arg;
+	switch (sig) {
+	case SIGHUP:
+		log_info("SIGHUP: reloading");
+		if (broker_reload(&cause) != 0)
+			free(cause);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		broker.draining = 1;
+		event_base_loopexit(main_base, NULL);
+		break;
+	}
+}
+
+static void
+accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	server_accept(fd);
+}
+
+static void
+compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char	*cause = NULL;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (journal_compact(&cause) != 0) {
+		log_warnx("journal compaction: %s", cause);
+		free(cause);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "state-dir", required_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct event	*ev_listen, *ev_hup, *ev_term, *ev_int, *ev_compact;
+	struct timeval	 tv = { 300, 0 };
+	struct config	*cfg;
+	sigset_t	 sigs;
+	char		*cause = NULL, *sockpath;
+	int		 ch, fg = 0, verbose = 0, lfd, activated = 0;
+
+	while ((ch = getopt_long(argc, argv, "fc:v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			fg = 1;
+			break;
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'S':
+			opt_socket = optarg;
+			break;
+		case 'D':
+			opt_state_dir = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'V':
+			printf("batond %s (protocol %d)\n", PACKAGE_VERSION,
+			    BATON_WIRE_VERSION);
+			return (0);
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (2);
+	}
+	if (conf_path == NULL && access(BATOND_CONF, F_OK) == 0)
+		conf_path = BATOND_CONF;
+
+	harden();
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot initialise");
+	log_open(0, verbose);
+	if ((cfg = load_config(&cause)) == NULL)
+		fatalx("%s", cause);
+	if (!fg || cfg->log_syslog)
+		log_open(1, verbose);
+	broker.cfg = cfg;
+	broker.src = &source_files;
+	broker.uid = geteuid();
+	broker.started = time(NULL);
+
+	if (check_state_dir(cfg->state_dir, &cause) != 0 ||
+	    keystore_open(cfg->state_dir, cfg->max_ttl, &cause) != 0 ||
+	    journal_open(cfg->state_dir, &cause) != 0)
+		fatalx("refusing to start: %s", cause);
+	if (cfg->agents == NULL)
+		log_warnx("DEVELOPMENT MODE: no agents-file; uid %u and root "
+		    "may act as ANY agent, other uids as uid:N",
+		    (unsigned)broker.uid);
+
+	/*
+	 * Hold the signals we handle until the event loop can take them: a
+	 * SIGTERM just after the socket appears must drain, not kill.  The
+	 * workers inherit the mask, so signals reach the main thread.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	if ((lfd = listen_systemd()) != -1)
+		activated = 1;
+	else if ((lfd = listen_socket(cfg->socket_path, &cause)) == -1)
+		fatalx("%s", cause);
+	/* Workers may swap cfg on reload: keep what we created. */
+	sockpath = xstrdup(cfg->socket_path);
+	if (!fg && daemon(1, 0) != 0)
+		fatal("daemon");
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((main_base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	/* After this, cfg belongs to the lock: reload may free it. */
+	log_info("listening on %s, %u workers, state in %s",
+	    activated ? "a socket from systemd" : cfg->socket_path,
+	    cfg->workers, cfg->state_dir);
+	server_start(cfg->workers);
+	ev_listen = event_new(main_base, lfd, EV_READ | EV_PERSIST, accept_cb,
+	    NULL);
+	ev_hup = evsignal_new(main_base, SIGHUP, signal_cb, NULL);
+	ev_term = evsignal_new(main_base, SIGTERM, signal_cb, NULL);
+	ev_int = evsignal_new(main_base, SIGINT, signal_cb, NULL);
+	ev_compact = event_new(main_base, -1, EV_PERSIST, compact_cb, NULL);
+	event_add(ev_listen, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_compact, &tv);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+
+	event_base_dispatch(main_base);
+
+	/* Draining: no new connections; workers answer what they hold. */
+	event_del(ev_listen);
+	close(lfd);
+	if (!activated)
+		unlink(sockpath);
+	server_drain();
+	server_wait();
+	event_free(ev_listen);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_compact);
+	event_base_free(main_base);
+	journal_close();
+	keystore_close();
+	config_free(broker.cfg);
+	free(sockpath);
+	log_info("exiting");
+	return (0);
+}

@@ -1,0 +1,323 @@
+/* batond.h: the one internal header of the broker. */
+#ifndef BATOND_H
+#define BATOND_H
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "common.h"
+#include "wire.h"
+
+#ifndef BATOND_STATE_DIR
+#define BATOND_STATE_DIR	"/var/lib/baton"
+#endif
+#ifndef BATOND_SOCKET
+#define BATOND_SOCKET		"/run/baton/batond.sock"
+#endif
+#ifndef BATOND_CONF
+#define BATOND_CONF		"/etc/baton/baton.conf"
+#endif
+
+#define BATOND_LINE_MAX		1024	/* config and agents lines */
+#define BATOND_BUDGET		16	/* requests per connection per event */
+#define BATOND_OUT_MAX		65536	/* queued answer bytes before pausing */
+#define BATOND_SLOW_TIMEOUT	10	/* seconds for one whole frame */
+#define BATOND_DEFAULT_TTL	3600
+#define BATOND_DEFAULT_DEPTH	5
+#define BATOND_LEEWAY		30	/* seconds of clock skew accepted */
+#define BATOND_MAX_VERIFY	16	/* audiences per agent line */
+
+/* ---- configuration (config.c) ------------------------------------------ */
+
+struct agent {
+	char		*id;
+	uid_t		 uid;
+	char		*exe;		/* NULL: any executable */
+	char		**verify;	/* audiences it may verify for */
+	size_t		 nverify;
+};
+
+struct agents {
+	struct agent	*list;
+	size_t		 n;
+};
+
+struct config {
+	char		*path;		/* file it came from, or NULL */
+	char		*socket_path;
+	char		*state_dir;
+	char		*agents_file;	/* NULL: development mode */
+	struct agents	*agents;
+	int		 has_admin_gid;
+	gid_t		 admin_gid;
+	unsigned	 max_conns;
+	unsigned	 max_conns_per_uid;
+	unsigned	 rate_limit;	/* requests per second, 0 = none */
+	unsigned	 idle_timeout;
+	uint64_t	 max_ttl;
+	unsigned	 workers;
+	int		 log_syslog;
+};
+
+struct config	*config_default(void);
+struct config	*config_load(const char *, char **);
+int		 config_parse(struct config *, const char *, size_t, const char *,
+		     char **);
+struct agents	*agents_load(const char *, char **);
+int		 agents_parse(struct agents *, const char *, size_t, const char *,
+		     char **);
+void		 agents_free(struct agents *);
+void		 config_free(struct config *);
+
+/* ---- logging (log.c) ---------------------------------------------------- */
+
+void	log_open(int, int);
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- identity (identity.c) ---------------------------------------------- */
+
+struct peer {
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	int		 pidfd;		/* -1 when the kernel has none */
+	int		 pinned;	/* /proc facts checked against the pidfd */
+	char		 exe[256];	/* "" when unknown */
+	char		 cgroup[256];
+};
+
+int	peer_identify(int, struct peer *);
+void	peer_release(struct peer *);
+
+/* ---- lookup sources (source-files.c): the NSS-style seam ----------------- */
+
+/*
+ * Identity and state lookups go through this table so other sources
+ * (NSS-style plugins, a shared Redis store) can replace the built-in
+ * "files" one without touching the operations.  Each returns 0 or a
+ * negative BATON_E* code; BATON_EUNAVAIL fails closed.
+ */
+struct source {
+	const char	*name;
+	/* may this peer act as agent? (0 yes, BATON_EDENIED no) */
+	int	(*agent_allowed)(const struct config *, const struct peer *,
+		    const char *);
+	/* the agent a peer acts as by default, copied into buf */
+	int	(*agent_default)(const struct config *, const struct peer *,
+		    char *, size_t);
+	/* may this peer verify for audience aud (NULL: any verify)? */
+	int	(*verify_allowed)(const struct config *, const struct peer *,
+		    const char *);
+	/* revocation: is any of these jtis revoked? (1 yes, 0 no) */
+	int	(*revoked)(const uint8_t (*)[BATON_JTI_LEN], size_t);
+	int	(*revoke)(const uint8_t *, uint64_t, char **);
+	/*
+	 * replay: spend every jti atomically, or none (BATON_EDENIED when one
+	 * was already spent).
+	 */
+	int	(*consume)(const uint8_t (*)[BATON_JTI_LEN], const uint64_t *,
+		    size_t, char **);
+};
+
+extern const struct source source_files;
+
+/* ---- durable state (journal.c) ------------------------------------------ */
+
+#define JOURNAL_REVOKE	1
+#define JOURNAL_SPENT	2
+
+int	journal_open(const char *, char **);
+void	journal_close(void);
+int	journal_has(int, const uint8_t *);
+int	journal_add(int, const uint8_t (*)[BATON_JTI_LEN], const uint64_t *,
+	    size_t, int, char **);
+int	journal_compact(char **);
+void	journal_counts(size_t *, size_t *);
+
+/* ---- keys (keystore.c) -------------------------------------------------- */
+
+int	keystore_open(const char *, uint64_t, char **);
+int	keystore_rotate(uint64_t, uint8_t *, char **);
+void	keystore_close(void);
+/* The keyring, read-locked for as long as it is used. */
+const struct baton_keyring *keystore_lock(void);
+void	keystore_unlock(void);
+
+/* ---- metrics (metrics.c) ------------------------------------------------ */
+
+enum metric_hist { HIST_MINT, HIST_VERIFY, HIST_POLICY, HIST_MAX };
+
+void	metrics_op(int, int);
+void	metrics_reason(int);
+void	metrics_count(const char *);
+void	metrics_time(enum metric_hist, uint64_t);
+void	metrics_pack(msgpack_packer *);
+char	*metrics_prometheus(void);
+uint64_t clock_usec(void);
+
+/* ---- the broker --------------------------------------------------------- */
+
+struct broker {
+	pthread_rwlock_t	 lock;		/* cfg */
+	struct config		*cfg;
+	const struct source	*src;
+	uid_t			 uid;
+	time_t			 started;
+	volatile int		 draining;
+	unsigned		 nconns;	/* under conns_lock */
+	pthread_mutex_t		 conns_lock;
+};
+
+extern struct broker broker;
+
+struct config *broker_config(void);	/* read-locks; pair with _release */
+void	broker_config_release(void);
+int	broker_reload(char **);
+int	broker_is_admin(const struct config *, const struct peer *);
+
+/* ---- requests and operations -------------------------------------------- */
+
+struct conn;
+
+struct request {
+	struct conn		*conn;
+	const struct peer	*peer;
+	uint32_t		 op;
+	uint32_t		 id;
+	struct mpr		 body;		/* positioned at the body map */
+	uint64_t		 now;
+	msgpack_sbuffer		 sb;		/* the answer frame */
+	msgpack_packer		 pk;
+	int			 status;
+	char			*errmsg;
+	int			 reason;	/* for denied: reason code, or -1 */
+};
+
+struct op_entry {
+	uint32_t	 op;
+	const char	*name;
+	int		 admin;		/* root or admin group only */
+	/*
+	 * Pack the success body (a map) into r->pk, or set an error with
+	 * req_error and return -1.
+	 */
+	int		(*exec)(struct request *);
+};
+
+extern const struct op_entry op_hello_entry;
+extern const struct op_entry op_mint_entry;
+extern const struct op_entry op_attenuate_entry;
+extern const struct op_entry op_present_entry;
+extern const struct op_entry op_verify_entry;
+extern const struct op_entry op_revoke_entry;
+extern const struct op_entry op_inspect_entry;
+extern const struct op_entry op_pubkeys_entry;
+extern const struct op_entry op_status_entry;
+extern const struct op_entry op_rotate_entry;
+extern const struct op_entry op_reload_entry;
+
+int	req_error(struct request *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	req_deny(struct request *, int);
+void	req_begin(struct request *);	/* start the success answer */
+void	request_run(struct request *);
+int	rate_take(const char *, uint64_t, unsigned);
+
+/* ---- request bodies (body.c) -------------------------------------------- */
+
+/* A parsed request body: every known field, pointers into the frame. */
+struct body {
+	struct baton_arena	*arena;
+	const char		*token;
+	size_t			 tokenlen;
+	const char		*as;
+	const char		*sub;
+	const char		*tool;
+	const char		*action;
+	const char		*aud1;		/* verify, present: one audience */
+	const char		*holder;
+	const char		*format;
+	int			 has_ttl, has_nbf, has_max_depth, has_block;
+	int			 has_version;
+	uint64_t		 ttl, nbf, max_depth, block, version;
+	int			 has_single_use, single_use;
+	int			 has_grants;
+	struct baton_grants	 grants;
+	int			 has_aud;
+	const char		**aud;
+	size_t			 naud;
+	struct baton_kv		*ctx;
+	size_t			 nctx;
+	struct baton_arg	*args;
+	size_t			 nargs;
+	struct baton_usage	*usage;
+	size_t			 nusage;
+	const uint8_t		*jti;
+};
+
+int	body_parse(struct body *, struct mpr *, char **);
+void	body_free(struct body *);
+void	pack_grants(msgpack_packer *, const struct baton_grants *);
+void	pack_strs(msgpack_packer *, const char *const *, size_t);
+void	pack_ctx(msgpack_packer *, const struct baton_kv *, size_t);
+int	token_read(struct request *, const struct body *, struct baton_token *);
+int	identity_resolve(struct request *, const char *, char *, size_t);
+size_t	token_jtis(const struct baton_token *, uint8_t (*)[BATON_JTI_LEN]);
+int	token_revoked(const struct baton_token *);
+int	issue_reply(struct request *, const struct baton_token *,
+	    const struct baton_block *, uint64_t);
+int	issue_child(struct request *, struct body *, enum baton_block_kind);
+
+/* ---- seams (hooks.c): the authorize stack and decision observers -------- */
+
+enum authz_result { AUTHZ_OK, AUTHZ_DENY, AUTHZ_IGNORE, AUTHZ_ERROR };
+
+struct decision {
+	const char			*service;	/* "verify" or "issue" */
+	int				 op;
+	const struct peer		*peer;
+	const char			*agent;
+	const struct baton_token	*tok;
+	const struct baton_request	*req;
+	int				 reason;
+	uint64_t			 usec;
+};
+
+/*
+ * Where the authorize stack (verify.d/SERVICE, issue.d/default) attaches.
+ * Today no modules exist and the hook answers IGNORE, which continues.
+ */
+extern enum authz_result (*authorize_hook)(const struct decision *);
+int	authorize(const struct decision *);
+void	observe(const struct decision *);
+
+/* ---- server (server.c) -------------------------------------------------- */
+
+int	server_start(unsigned);
+void	server_accept(int);
+void	server_drain(void);
+void	server_wait(void);
+int	listen_socket(const char *, char **);
+int	listen_systemd(void);
+
+#endif /* BATOND_H */

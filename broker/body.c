@@ -1,0 +1,530 @@
+/*
+ * body.c: request bodies from untrusted msgpack (through the bounded
+ * reader only), and the packing of grants and facts into answers.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond.h"
+
+#define MAX_TOOLS	64
+#define MAX_LIST	32
+#define MAX_VALS	16
+#define MAX_NAME	255
+
+struct bctx {
+	struct mpr		*r;
+	struct baton_arena	*a;
+	char			**cause;
+};
+
+static int
+fail(struct bctx *c, const char *what)
+{
+	if (*c->cause == NULL)
+		xasprintf(c->cause, "%s", what);
+	return (-1);
+}
+
+static void *
+alloc(struct bctx *c, size_t n, size_t size)
+{
+	void	*p;
+
+	if ((p = baton_arena_alloc(c->a, n * size == 0 ? 1 : n * size)) == NULL)
+		fatalx("arena allocation");
+	return (p);
+}
+
+/* A string copied into the arena; NUL bytes inside are refused. */
+static int
+get_str(struct bctx *c, const char **out, size_t max, const char *what)
+{
+	const char	*s;
+	uint32_t	 len;
+
+	if (mpr_str(c->r, &s, &len) != 0 || len == 0 || len > max ||
+	    memchr(s, '\0', len) != NULL)
+		return (fail(c, what));
+	if ((*out = baton_arena_strndup(c->a, s, len)) == NULL)
+		fatalx("arena allocation");
+	return (0);
+}
+
+static int
+get_strs(struct bctx *c, const char ***out, size_t *n, size_t max,
+    const char *what)
+{
+	uint32_t	cnt, i;
+
+	if (mpr_array(c->r, &cnt) != 0 || cnt > max)
+		return (fail(c, what));
+	*out = alloc(c, cnt, sizeof **out);
+	for (i = 0; i < cnt; i++)
+		if (get_str(c, &(*out)[i], MAX_NAME, what) != 0)
+			return (-1);
+	*n = cnt;
+	return (0);
+}
+
+static int
+get_value(struct bctx *c, struct baton_value *v, const char *what)
+{
+	int	b;
+
+	switch (mpr_peek(c->r)) {
+	case MPR_STR:
+		v->type = BATON_V_STR;
+		if (get_str(c, &v->s, 4096, what) != 0)
+			return (-1);
+		v->len = strlen(v->s);
+		return (0);
+	case MPR_UINT:
+	case MPR_INT:
+		v->type = BATON_V_INT;
+		if (mpr_int(c->r, &v->i) != 0)
+			return (fail(c, what));
+		return (0);
+	case MPR_BOOL:
+		v->type = BATON_V_BOOL;
+		if (mpr_bool(c->r, &b) != 0)
+			return (fail(c, what));
+		v->i = b != 0;
+		return (0);
+	default:
+		return (fail(c, what));
+	}
+}
+
+static int
+get_pred(struct bctx *c, struct baton_pred *p)
+{
+	const char	*op;
+	uint32_t	 n, i;
+	uint64_t	 u;
+
+	if (mpr_array(c->r, &n) != 0 || n < 2 || n > 3 ||
+	    get_str(c, &op, 16, "where: bad predicate") != 0)
+		return (fail(c, "where: bad predicate"));
+	if (strcmp(op, "eq") == 0 && n == 2) {
+		p->op = BATON_P_EQ;
+		p->vals = alloc(c, 1, sizeof *p->vals);
+		p->nvals = 1;
+		return (get_value(c, &p->vals[0], "where: bad eq value"));
+	}
+	if (strcmp(op, "in") == 0 && n == 2) {
+		p->op = BATON_P_IN;
+		if (mpr_array(c->r, &n) != 0 || n == 0 || n > MAX_VALS)
+			return (fail(c, "where: bad in list"));
+		p->vals = alloc(c, n, sizeof *p->vals);
+		p->nvals = n;
+		for (i = 0; i < n; i++)
+			if (get_value(c, &p->vals[i], "where: bad in value"))
+				return (-1);
+		return (0);
+	}
+	if ((strcmp(op, "prefix") == 0 || strcmp(op, "glob") == 0) && n == 2) {
+		p->op = op[0] == 'p' ? BATON_P_PREFIX : BATON_P_GLOB;
+		p->vals = alloc(c, 1, sizeof *p->vals);
+		p->nvals = 1;
+		p->vals[0].type = BATON_V_STR;
+		if (get_str(c, &p->vals[0].s, 4096, "where: bad pattern"))
+			return (-1);
+		p->vals[0].len = strlen(p->vals[0].s);
+		return (0);
+	}
+	if (strcmp(op, "range") == 0 && n == 3) {
+		p->op = BATON_P_RANGE;
+		if (mpr_int(c->r, &p->lo) != 0 || mpr_int(c->r, &p->hi) != 0 ||
+		    p->lo > p->hi)
+			return (fail(c, "where: bad range"));
+		return (0);
+	}
+	if (strcmp(op, "maxlen") == 0 && n == 2) {
+		p->op = BATON_P_MAXLEN;
+		if (mpr_uint(c->r, &u) != 0)
+			return (fail(c, "where: bad maxlen"));
+		p->maxlen = u;
+		return (0);
+	}
+	return (fail(c, "where: unknown predicate"));
+}
+
+static int
+get_toolgrant(struct bctx *c, struct baton_toolgrant *tg)
+{
+	const char		*key;
+	struct baton_argrule	*ar;
+	uint32_t		 n, i, k, np;
+	uint64_t		 u;
+
+	if (mpr_map(c->r, &n) != 0)
+		return (fail(c, "grants: tool entry must be a map"));
+	for (i = 0; i < n; i++) {
+		if (get_str(c, &key, 16, "grants: bad key") != 0)
+			return (-1);
+		if (strcmp(key, "actions") == 0) {
+			if (get_strs(c, &tg->actions, &tg->nactions, MAX_LIST,
+			    "grants: bad actions") != 0)
+				return (-1);
+		} else if (strcmp(key, "limits") == 0) {
+			if (mpr_map(c->r, &k) != 0 || k > MAX_LIST)
+				return (fail(c, "grants: bad limits"));
+			tg->limits = alloc(c, k, sizeof *tg->limits);
+			tg->nlimits = k;
+			while (k-- > 0) {
+				if (get_str(c, &tg->limits[k].name, MAX_NAME,
+				    "grants: bad limit name") != 0 ||
+				    mpr_uint(c->r, &u) != 0)
+					return (fail(c, "grants: bad limit"));
+				tg->limits[k].max = u;
+			}
+		} else if (strcmp(key, "where") == 0) {
+			if (mpr_map(c->r, &k) != 0 || k > MAX_LIST)
+				return (fail(c, "grants: bad where"));
+			tg->where = alloc(c, k, sizeof *tg->where);
+			tg->nwhere = k;
+			while (k-- > 0) {
+				ar = &tg->where[k];
+				if (get_str(c, &ar->arg, MAX_NAME,
+				    "where: bad argument name") != 0)
+					return (-1);
+				if (mpr_array(c->r, &np) != 0 || np == 0 ||
+				    np > MAX_VALS)
+					return (fail(c, "where: bad rule"));
+				ar->preds = alloc(c, np, sizeof *ar->preds);
+				ar->npreds = np;
+				while (np-- > 0)
+					if (get_pred(c, &ar->preds[np]) != 0)
+						return (-1);
+			}
+		} else
+			return (fail(c, "grants: unknown key in a tool entry"));
+	}
+	return (0);
+}
+
+static int
+cmp_tool(const void *a, const void *b)
+{
+	return (strcmp(((const struct baton_toolgrant *)a)->tool,
+	    ((const struct baton_toolgrant *)b)->tool));
+}
+
+static int
+get_grants(struct bctx *c, struct baton_grants *g)
+{
+	const char	*s;
+	uint32_t	 n, i;
+
+	if (mpr_peek(c->r) == MPR_STR) {
+		if (get_str(c, &s, 1, "grants: bad wildcard") != 0 ||
+		    strcmp(s, "*") != 0)
+			return (fail(c, "grants: a string grant must be \"*\""));
+		g->wildcard = 1;
+		return (0);
+	}
+	if (mpr_map(c->r, &n) != 0 || n == 0 || n > MAX_TOOLS)
+		return (fail(c, "grants: need \"*\" or a map of 1 to 64 tools"));
+	g->tools = alloc(c, n, sizeof *g->tools);
+	g->ntools = n;
+	for (i = 0; i < n; i++) {
+		if (get_str(c, &g->tools[i].tool, MAX_NAME,
+		    "grants: bad tool name") != 0 ||
+		    get_toolgrant(c, &g->tools[i]) != 0)
+			return (-1);
+	}
+	qsort(g->tools, n, sizeof *g->tools, cmp_tool);
+	for (i = 1; i < n; i++)
+		if (strcmp(g->tools[i - 1].tool, g->tools[i].tool) == 0)
+			return (fail(c, "grants: duplicate tool"));
+	return (0);
+}
+
+static int
+get_bool(struct bctx *c, int *out, const char *what)
+{
+	if (mpr_bool(c->r, out) != 0)
+		return (fail(c, what));
+	return (0);
+}
+
+static int
+get_uint(struct bctx *c, uint64_t *out, int *has, const char *what)
+{
+	if (mpr_uint(c->r, out) != 0)
+		return (fail(c, what));
+	if (has != NULL)
+		*has = 1;
+	return (0);
+}
+
+int
+body_parse(struct body *b, struct mpr *r, char **cause)
+{
+	struct bctx	 c = { r, NULL, cause };
+	const char	*key, *s;
+	const uint8_t	*bin;
+	uint32_t	 n, i, k, len;
+	int		 rc = -1;
+
+	memset(b, 0, sizeof *b);
+	if ((b->arena = baton_arena_new()) == NULL)
+		fatalx("arena");
+	c.a = b->arena;
+	*cause = NULL;
+	if (mpr_map(r, &n) != 0)
+		return (fail(&c, "body must be a map"));
+	for (i = 0; i < n; i++) {
+		if (get_str(&c, &key, 64, "body keys must be strings") != 0)
+			goto out;
+		if (strcmp(key, "token") == 0) {
+			if (mpr_str(r, &s, &len) != 0 || len == 0 ||
+			    len > BATON_MAX_TEXT) {
+				fail(&c, "token must be a string");
+				goto out;
+			}
+			b->token = s;
+			b->tokenlen = len;
+		} else if (strcmp(key, "as") == 0) {
+			if (get_str(&c, &b->as, MAX_NAME, "as: bad agent id"))
+				goto out;
+		} else if (strcmp(key, "sub") == 0) {
+			if (get_str(&c, &b->sub, MAX_NAME, "sub: bad subject"))
+				goto out;
+		} else if (strcmp(key, "tool") == 0) {
+			if (get_str(&c, &b->tool, MAX_NAME, "tool: bad name"))
+				goto out;
+		} else if (strcmp(key, "action") == 0) {
+			if (get_str(&c, &b->action, MAX_NAME, "action: bad"))
+				goto out;
+		} else if (strcmp(key, "holder") == 0) {
+			if (get_str(&c, &b->holder, MAX_NAME, "holder: bad"))
+				goto out;
+		} else if (strcmp(key, "format") == 0) {
+			if (get_str(&c, &b->format, 32, "format: bad"))
+				goto out;
+		} else if (strcmp(key, "client") == 0) {
+			if (get_str(&c, &s, MAX_NAME, "client: bad"))
+				goto out;
+		} else if (strcmp(key, "aud") == 0) {
+			if (mpr_peek(r) == MPR_STR) {
+				if (get_str(&c, &b->aud1, MAX_NAME, "aud: bad"))
+					goto out;
+			} else {
+				if (get_strs(&c, &b->aud, &b->naud, MAX_VALS,
+				    "aud: need a string or a list of strings"))
+					goto out;
+				b->has_aud = 1;
+			}
+		} else if (strcmp(key, "ttl") == 0) {
+			if (get_uint(&c, &b->ttl, &b->has_ttl, "ttl: bad"))
+				goto out;
+		} else if (strcmp(key, "nbf") == 0) {
+			if (get_uint(&c, &b->nbf, &b->has_nbf, "nbf: bad"))
+				goto out;
+		} else if (strcmp(key, "max_depth") == 0) {
+			if (get_uint(&c, &b->max_depth, &b->has_max_depth,
+			    "max_depth: bad"))
+				goto out;
+		} else if (strcmp(key, "block") == 0) {
+			if (get_uint(&c, &b->block, &b->has_block,
+			    "block: bad"))
+				goto out;
+		} else if (strcmp(key, "version") == 0) {
+			if (get_uint(&c, &b->version, &b->has_version,
+			    "version: bad"))
+				goto out;
+		} else if (strcmp(key, "single_use") == 0) {
+			if (get_bool(&c, &b->single_use, "single_use: bad"))
+				goto out;
+			b->has_single_use = 1;
+		} else if (strcmp(key, "grants") == 0) {
+			if (get_grants(&c, &b->grants) != 0)
+				goto out;
+			b->has_grants = 1;
+		} else if (strcmp(key, "ctx") == 0) {
+			if (mpr_map(r, &k) != 0 || k > MAX_VALS) {
+				fail(&c, "ctx: need a map of strings");
+				goto out;
+			}
+			b->ctx = alloc(&c, k, sizeof *b->ctx);
+			b->nctx = k;
+			while (k-- > 0)
+				if (get_str(&c, &b->ctx[k].key, MAX_NAME,
+				    "ctx: bad key") || get_str(&c,
+				    &b->ctx[k].value, 1024, "ctx: bad value"))
+					goto out;
+		} else if (strcmp(key, "args") == 0) {
+			if (mpr_map(r, &k) != 0 || k > MAX_LIST) {
+				fail(&c, "args: need a map");
+				goto out;
+			}
+			b->args = alloc(&c, k, sizeof *b->args);
+			b->nargs = k;
+			while (k-- > 0)
+				if (get_str(&c, &b->args[k].name, MAX_NAME,
+				    "args: bad name") || get_value(&c,
+				    &b->args[k].value, "args: bad value"))
+					goto out;
+		} else if (strcmp(key, "usage") == 0) {
+			if (mpr_map(r, &k) != 0 || k > MAX_LIST) {
+				fail(&c, "usage: need a map");
+				goto out;
+			}
+			b->usage = alloc(&c, k, sizeof *b->usage);
+			b->nusage = k;
+			while (k-- > 0)
+				if (get_str(&c, &b->usage[k].name, MAX_NAME,
+				    "usage: bad name") || get_uint(&c,
+				    &b->usage[k].value, NULL, "usage: bad value"))
+					goto out;
+		} else if (strcmp(key, "jti") == 0) {
+			if (mpr_bin_exact(r, &bin, BATON_JTI_LEN) != 0) {
+				fail(&c, "jti: need 16 bytes of bin");
+				goto out;
+			}
+			b->jti = bin;
+		} else if (mpr_skip(r) != 0) {
+			fail(&c, "malformed body");
+			goto out;
+		}
+	}
+	if (mpr_done(r) != 0) {
+		fail(&c, "trailing bytes after the message");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0 && *cause == NULL)
+		xasprintf(cause, "malformed body");
+	return (rc);
+}
+
+void
+body_free(struct body *b)
+{
+	baton_arena_free(b->arena);
+	b->arena = NULL;
+}
+
+void
+pack_strs(msgpack_packer *pk, const char *const *v, size_t n)
+{
+	size_t	i;
+
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		baton_pack_str(pk, v[i]);
+}
+
+void
+pack_ctx(msgpack_packer *pk, const struct baton_kv *kv, size_t n)
+{
+	size_t	i;
+
+	msgpack_pack_map(pk, n);
+	for (i = 0; i < n; i++) {
+		baton_pack_str(pk, kv[i].key);
+		baton_pack_str(pk, kv[i].value);
+	}
+}
+
+static void
+pack_value(msgpack_packer *pk, const struct baton_value *v)
+{
+	switch (v->type) {
+	case BATON_V_STR:
+		baton_pack_strn(pk, v->s, v->len);
+		break;
+	case BATON_V_INT:
+		msgpack_pack_int64(pk, v->i);
+		break;
+	case BATON_V_BOOL:
+		if (v->i)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+static void
+pack_pred(msgpack_packer *pk, const struct baton_pred *p)
+{
+	size_t	i;
+
+	switch (p->op) {
+	case BATON_P_EQ:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, "eq");
+		pack_value(pk, &p->vals[0]);
+		break;
+	case BATON_P_IN:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, "in");
+		msgpack_pack_array(pk, p->nvals);
+		for (i = 0; i < p->nvals; i++)
+			pack_value(pk, &p->vals[i]);
+		break;
+	case BATON_P_PREFIX:
+	case BATON_P_GLOB:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, p->op == BATON_P_PREFIX ? "prefix" : "glob");
+		pack_value(pk, &p->vals[0]);
+		break;
+	case BATON_P_RANGE:
+		msgpack_pack_array(pk, 3);
+		baton_pack_str(pk, "range");
+		msgpack_pack_int64(pk, p->lo);
+		msgpack_pack_int64(pk, p->hi);
+		break;
+	case BATON_P_MAXLEN:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, "maxlen");
+		msgpack_pack_uint64(pk, p->maxlen);
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+void
+pack_grants(msgpack_packer *pk, const struct baton_grants *g)
+{
+	const struct baton_toolgrant	*tg;
+	size_t				 i, k, p;
+
+	if (g->wildcard) {
+		baton_pack_str(pk, "*");
+		return;
+	}
+	msgpack_pack_map(pk, g->ntools);
+	for (i = 0; i < g->ntools; i++) {
+		tg = &g->tools[i];
+		baton_pack_str(pk, tg->tool);
+		msgpack_pack_map(pk, 3);
+		baton_pack_str(pk, "actions");
+		pack_strs(pk, tg->actions, tg->nactions);
+		baton_pack_str(pk, "limits");
+		msgpack_pack_map(pk, tg->nlimits);
+		for (k = 0; k < tg->nlimits; k++) {
+			baton_pack_str(pk, tg->limits[k].name);
+			msgpack_pack_uint64(pk, tg->limits[k].max);
+		}
+		baton_pack_str(pk, "where");
+		msgpack_pack_map(pk, tg->nwhere);
+		for (k = 0; k < tg->nwhere; k++) {
+			baton_pack_str(pk, tg->where[k].arg);
+			msgpack_pack_array(pk, tg->where[k].npreds);
+			for (p = 0; p < tg->where[k].npreds; p++)
+				pack_pred(pk, &tg->where[k].preds[p]);
+		}
+	}
+}

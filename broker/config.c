@@ -1,0 +1,423 @@
+/* config.c: strict parsers for baton.conf(5) and the agents map. */
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batond.h"
+
+#define CONFIG_FILE_MAX	(1024 * 1024)
+
+struct config *
+config_default(void)
+{
+	struct config	*cfg;
+
+	cfg = xcalloc(1, sizeof *cfg);
+	cfg->socket_path = xstrdup(BATOND_SOCKET);
+	cfg->state_dir = xstrdup(BATOND_STATE_DIR);
+	cfg->max_conns = 1024;
+	cfg->max_conns_per_uid = 256;
+	cfg->rate_limit = 0;
+	cfg->idle_timeout = 60;
+	cfg->max_ttl = 86400;
+	cfg->workers = 2;
+	return (cfg);
+}
+
+void
+agents_free(struct agents *a)
+{
+	size_t	i, j;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n; i++) {
+		free(a->list[i].id);
+		free(a->list[i].exe);
+		for (j = 0; j < a->list[i].nverify; j++)
+			free(a->list[i].verify[j]);
+		free(a->list[i].verify);
+	}
+	free(a->list);
+	free(a);
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->socket_path);
+	free(cfg->state_dir);
+	free(cfg->agents_file);
+	agents_free(cfg->agents);
+	free(cfg);
+}
+
+/* Read a whole small file; rejects non-regular and oversized files. */
+static char *
+read_file(const char *path, size_t *lenp, char **cause)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		xasprintf(cause, "%s: file too large", path);
+		goto fail;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "%s: read failed", path);
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*lenp = len;
+	return (buf);
+
+fail:
+	free(buf);
+	close(fd);
+	return (NULL);
+}
+
+/*
+ * Split a buffer into lines and the lines into words; calls fn for each
+ * non-empty, non-comment line.  Rejects NUL bytes and long lines.
+ */
+typedef int (*line_fn)(void *, char **, int, const char *, unsigned,
+    char **);
+
+#define MAX_WORDS	16
+
+static int
+parse_lines(const char *buf, size_t len, const char *name, line_fn fn,
+    void *arg, char **cause)
+{
+	char		 line[BATOND_LINE_MAX + 1], *words[MAX_WORDS], *p, *last;
+	const char	*s = buf, *end = buf + len, *nl;
+	size_t		 ll;
+	unsigned	 lineno = 0;
+	int		 nwords;
+
+	if (memchr(buf, '\0', len) != NULL) {
+		for (nl = buf; nl < end && *nl != '\0'; nl++)
+			if (*nl == '\n')
+				lineno++;
+		xasprintf(cause, "%s:%u: NUL byte in file", name, lineno + 1);
+		return (-1);
+	}
+	while (s < end) {
+		lineno++;
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		ll = (size_t)(nl - s);
+		if (ll > BATOND_LINE_MAX) {
+			xasprintf(cause, "%s:%u: line longer than %d bytes",
+			    name, lineno, BATOND_LINE_MAX);
+			return (-1);
+		}
+		memcpy(line, s, ll);
+		line[ll] = '\0';
+		s = nl + 1;
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		nwords = 0;
+		for (p = strtok_r(line, " \t\r", &last); p != NULL;
+		    p = strtok_r(NULL, " \t\r", &last)) {
+			if (nwords == MAX_WORDS) {
+				xasprintf(cause, "%s:%u: too many words", name,
+				    lineno);
+				return (-1);
+			}
+			words[nwords++] = p;
+		}
+		if (nwords == 0)
+			continue;
+		if (fn(arg, words, nwords, name, lineno, cause) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+static int
+parse_number(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	unsigned long long	 v;
+	char			*ep;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &ep, 10);
+	if (errno != 0 || *ep != '\0' || v < lo || v > hi)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+static int
+check_name(const char *s)
+{
+	size_t	len = strlen(s);
+
+	if (len == 0 || len > 255)
+		return (-1);
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x21 || *s == 0x7f || *s == ',')
+			return (-1);
+	}
+	return (0);
+}
+
+static const struct {
+	const char	*name;
+	uint64_t	 lo, hi;
+	size_t		 off;
+	int		 wide;
+} numbers[] = {
+	{ "max-connections", 1, 1000000,
+	    offsetof(struct config, max_conns), 0 },
+	{ "max-connections-per-uid", 1, 1000000,
+	    offsetof(struct config, max_conns_per_uid), 0 },
+	{ "rate-limit", 0, 1000000, offsetof(struct config, rate_limit), 0 },
+	{ "idle-timeout", 1, 86400, offsetof(struct config, idle_timeout), 0 },
+	{ "max-ttl", 1, 366 * 86400ULL, offsetof(struct config, max_ttl), 1 },
+	{ "workers", 1, 64, offsetof(struct config, workers), 0 },
+};
+
+static int
+config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
+    char **cause)
+{
+	struct config	*cfg = arg;
+	struct group	*gr;
+	uint64_t	 v;
+	size_t		 i;
+	char		**sp = NULL;
+
+	if (nw != 2) {
+		xasprintf(cause, "%s:%u: expected \"keyword value\"", name,
+		    lineno);
+		return (-1);
+	}
+	for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+		if (strcmp(w[0], numbers[i].name) != 0)
+			continue;
+		if (parse_number(w[1], numbers[i].lo, numbers[i].hi, &v) != 0) {
+			xasprintf(cause, "%s:%u: %s: bad number \"%s\" "
+			    "(%llu to %llu)", name, lineno, w[0], w[1],
+			    (unsigned long long)numbers[i].lo,
+			    (unsigned long long)numbers[i].hi);
+			return (-1);
+		}
+		if (numbers[i].wide)
+			*(uint64_t *)(void *)((char *)cfg + numbers[i].off) = v;
+		else
+			*(unsigned *)(void *)((char *)cfg + numbers[i].off) =
+			    (unsigned)v;
+		return (0);
+	}
+	if (strcmp(w[0], "socket") == 0)
+		sp = &cfg->socket_path;
+	else if (strcmp(w[0], "state-dir") == 0)
+		sp = &cfg->state_dir;
+	else if (strcmp(w[0], "agents-file") == 0)
+		sp = &cfg->agents_file;
+	if (sp != NULL) {
+		if (w[1][0] != '/' || strlen(w[1]) >= 108) {
+			xasprintf(cause, "%s:%u: %s: need an absolute path "
+			    "shorter than 108 bytes", name, lineno, w[0]);
+			return (-1);
+		}
+		free(*sp);
+		*sp = xstrdup(w[1]);
+		return (0);
+	}
+	if (strcmp(w[0], "admin-group") == 0) {
+		if (parse_number(w[1], 0, INT_MAX, &v) == 0)
+			cfg->admin_gid = (gid_t)v;
+		else if ((gr = getgrnam(w[1])) != NULL)
+			cfg->admin_gid = gr->gr_gid;
+		else {
+			xasprintf(cause, "%s:%u: admin-group: unknown group "
+			    "\"%s\"", name, lineno, w[1]);
+			return (-1);
+		}
+		cfg->has_admin_gid = 1;
+		return (0);
+	}
+	if (strcmp(w[0], "log") == 0) {
+		if (strcmp(w[1], "syslog") == 0)
+			cfg->log_syslog = 1;
+		else if (strcmp(w[1], "stderr") == 0)
+			cfg->log_syslog = 0;
+		else {
+			xasprintf(cause, "%s:%u: log: expected syslog or "
+			    "stderr", name, lineno);
+			return (-1);
+		}
+		return (0);
+	}
+	xasprintf(cause, "%s:%u: unknown keyword \"%.64s\"", name, lineno,
+	    w[0]);
+	return (-1);
+}
+
+int
+config_parse(struct config *cfg, const char *buf, size_t len,
+    const char *name, char **cause)
+{
+	return (parse_lines(buf, len, name, config_line, cfg, cause));
+}
+
+struct config *
+config_load(const char *path, char **cause)
+{
+	struct config	*cfg;
+	char		*buf;
+	size_t		 len;
+
+	cfg = config_default();
+	if (path != NULL) {
+		if ((buf = read_file(path, &len, cause)) == NULL)
+			goto fail;
+		if (config_parse(cfg, buf, len, path, cause) != 0) {
+			free(buf);
+			goto fail;
+		}
+		free(buf);
+		cfg->path = xstrdup(path);
+	}
+	if (cfg->agents_file != NULL &&
+	    (cfg->agents = agents_load(cfg->agents_file, cause)) == NULL)
+		goto fail;
+	return (cfg);
+
+fail:
+	config_free(cfg);
+	return (NULL);
+}
+
+static int
+agents_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
+    char **cause)
+{
+	struct agents	*a = arg;
+	struct agent	*ag;
+	struct passwd	*pw;
+	uint64_t	 v;
+	char		*p, *q;
+	int		 i, have_uid = 0;
+
+	if (strcmp(w[0], "agent") != 0) {
+		xasprintf(cause, "%s:%u: unknown keyword \"%.64s\"", name,
+		    lineno, w[0]);
+		return (-1);
+	}
+	if (nw < 3 || check_name(w[1]) != 0) {
+		xasprintf(cause, "%s:%u: expected \"agent ID uid=N|user=NAME "
+		    "[exe=PATH] [verify=AUD,...]\"", name, lineno);
+		return (-1);
+	}
+	a->list = xreallocarray(a->list, a->n + 1, sizeof *a->list);
+	ag = &a->list[a->n++];
+	memset(ag, 0, sizeof *ag);
+	ag->id = xstrdup(w[1]);
+	for (i = 2; i < nw; i++) {
+		if (strncmp(w[i], "uid=", 4) == 0 && !have_uid) {
+			if (parse_number(w[i] + 4, 0, INT_MAX, &v) != 0)
+				goto bad;
+			ag->uid = (uid_t)v;
+			have_uid = 1;
+		} else if (strncmp(w[i], "user=", 5) == 0 && !have_uid) {
+			if ((pw = getpwnam(w[i] + 5)) == NULL) {
+				xasprintf(cause, "%s:%u: unknown user \"%s\"",
+				    name, lineno, w[i] + 5);
+				return (-1);
+			}
+			ag->uid = pw->pw_uid;
+			have_uid = 1;
+		} else if (strncmp(w[i], "exe=", 4) == 0 && ag->exe == NULL) {
+			if (w[i][4] != '/')
+				goto bad;
+			ag->exe = xstrdup(w[i] + 4);
+		} else if (strncmp(w[i], "verify=", 7) == 0 &&
+		    ag->verify == NULL) {
+			p = w[i] + 7;
+			ag->verify = xcalloc(BATOND_MAX_VERIFY,
+			    sizeof *ag->verify);
+			while ((q = strsep(&p, ",")) != NULL) {
+				if (check_name(q) != 0 ||
+				    ag->nverify == BATOND_MAX_VERIFY)
+					goto bad;
+				ag->verify[ag->nverify++] = xstrdup(q);
+			}
+		} else
+			goto bad;
+	}
+	if (!have_uid) {
+		xasprintf(cause, "%s:%u: agent %s: uid= or user= is required",
+		    name, lineno, w[1]);
+		return (-1);
+	}
+	return (0);
+
+bad:
+	xasprintf(cause, "%s:%u: bad or repeated attribute \"%.64s\"", name,
+	    lineno, w[i]);
+	return (-1);
+}
+
+int
+agents_parse(struct agents *a, const char *buf, size_t len, const char *name,
+    char **cause)
+{
+	return (parse_lines(buf, len, name, agents_line, a, cause));
+}
+
+struct agents *
+agents_load(const char *path, char **cause)
+{
+	struct agents	*a;
+	char		*buf;
+	size_t		 len;
+
+	if ((buf = read_file(path, &len, cause)) == NULL)
+		return (NULL);
+	a = xcalloc(1, sizeof *a);
+	if (agents_parse(a, buf, len, path, cause) != 0) {
+		agents_free(a);
+		a = NULL;
+	}
+	free(buf);
+	return (a);
+}

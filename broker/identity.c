@@ -1,0 +1,102 @@
+/*
+ * identity.c: who is on the other end of a connection, from the kernel.
+ *
+ * SO_PEERCRED gives uid, gid and pid as of connect().  A pid alone can be
+ * recycled before we read /proc, so where the kernel has SO_PEERPIDFD
+ * (Linux 6.5) we take a pidfd first, read /proc/PID/exe and cgroup, and
+ * then check the pidfd has not exited: a live pidfd means the pid still
+ * names the same process, so what /proc said belongs to our peer.  Without
+ * a pidfd the /proc facts are best effort and marked unpinned.  cmdline
+ * and comm are never used: the process writes them itself.
+ */
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batond.h"
+
+#if defined(__linux__) && !defined(SO_PEERPIDFD)
+#define SO_PEERPIDFD	77	/* Linux 6.5; older kernels say ENOPROTOOPT */
+#endif
+
+static void
+read_proc(pid_t pid, struct peer *p)
+{
+	char	path[64];
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+	n = readlink(path, p->exe, sizeof p->exe - 1);
+	p->exe[n > 0 ? n : 0] = '\0';
+
+	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, p->cgroup, sizeof p->cgroup - 1);
+		p->cgroup[n > 0 ? n : 0] = '\0';
+		/* cgroup v2: "0::/path\n"; keep the path, one line. */
+		p->cgroup[strcspn(p->cgroup, "\n")] = '\0';
+		if (strncmp(p->cgroup, "0::", 3) == 0)
+			memmove(p->cgroup, p->cgroup + 3,
+			    strlen(p->cgroup + 3) + 1);
+		close(fd);
+	}
+}
+
+/* A pidfd polls readable once its process has exited. */
+static int
+pidfd_alive(int pidfd)
+{
+	struct pollfd	pfd = { .fd = pidfd, .events = POLLIN };
+
+	return (poll(&pfd, 1, 0) == 0);
+}
+
+int
+peer_identify(int fd, struct peer *p)
+{
+	struct ucred	uc;
+	socklen_t	len = sizeof uc;
+	int		pidfd;
+
+	memset(p, 0, sizeof *p);
+	p->pidfd = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0)
+		return (BATON_EIO);
+	p->uid = uc.uid;
+	p->gid = uc.gid;
+	p->pid = uc.pid;
+#ifdef SO_PEERPIDFD
+	len = sizeof pidfd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0)
+		p->pidfd = pidfd;
+#endif
+	if (p->pid <= 0)
+		return (0);
+	read_proc(p->pid, p);
+	if (p->pidfd != -1) {
+		if (pidfd_alive(p->pidfd))
+			p->pinned = 1;
+		else {
+			/* Gone: what /proc said may be another process. */
+			p->exe[0] = '\0';
+			p->cgroup[0] = '\0';
+		}
+	}
+	return (0);
+}
+
+void
+peer_release(struct peer *p)
+{
+	if (p->pidfd != -1)
+		close(p->pidfd);
+	p->pidfd = -1;
+}

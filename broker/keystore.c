@@ -1,0 +1,338 @@
+/*
+ * keystore.c: the broker's signing keys on disk and in memory.
+ *
+ * STATE/keys must be a directory of mode 0700 and every key file 0600, all
+ * owned by the broker's uid; anything else refuses start, since a key
+ * others can read or replace is no key.  A key file KIDHEX.key is 52
+ * bytes: "BTK1" | u64be created | u64be not_after (0: signing) | seed[32],
+ * written atomically (tmp, fsync, rename, fsync dir).
+ */
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "batond.h"
+
+#define KEY_MAGIC	"BTK1"
+#define KEY_FILE_LEN	(4 + 8 + 8 + BATON_SEED_LEN)
+
+static pthread_rwlock_t		 ks_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct baton_keyring	 ks_ring;
+static uint64_t			 ks_created[BATON_KEYRING_MAX];
+static char			*ks_dir;
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
+static int
+check_owner(const char *path, const struct stat *st, mode_t mode,
+    char **cause)
+{
+	if (st->st_uid != geteuid()) {
+		xasprintf(cause, "%s: owned by uid %u, not the broker's uid "
+		    "%u", path, (unsigned)st->st_uid, (unsigned)geteuid());
+		return (-1);
+	}
+	if ((st->st_mode & 07777) != mode) {
+		xasprintf(cause, "%s: mode %04o, must be %04o", path,
+		    (unsigned)(st->st_mode & 07777), (unsigned)mode);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+key_write(const struct baton_key *k, uint64_t created, char **cause)
+{
+	uint8_t	 buf[KEY_FILE_LEN];
+	char	 hex[BATON_KID_LEN * 2 + 1], *path, *tmp;
+	int	 fd, rc = -1;
+
+	baton_hex(hex, k->kid, BATON_KID_LEN);
+	xasprintf(&path, "%s/%s.key", ks_dir, hex);
+	xasprintf(&tmp, "%s/.%s.tmp", ks_dir, hex);
+	memcpy(buf, KEY_MAGIC, 4);
+	put64(buf + 4, created);
+	put64(buf + 12, k->not_after);
+	memcpy(buf + 20, baton_key_seed(k), BATON_SEED_LEN);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1 || fchmod(fd, 0600) != 0 ||
+	    write(fd, buf, sizeof buf) != (ssize_t)sizeof buf ||
+	    fsync(fd) != 0 || rename(tmp, path) != 0) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if ((fd = open(ks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+		fd = -1;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	sodium_memzero(buf, sizeof buf);
+	free(path);
+	free(tmp);
+	return (rc);
+}
+
+static int
+key_read(const char *path, struct baton_key **kp, uint64_t *created,
+    char **cause)
+{
+	struct stat	 st;
+	uint8_t		 buf[KEY_FILE_LEN + 1];
+	ssize_t		 n;
+	int		 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "%s: not a regular file", path);
+		goto out;
+	}
+	if (check_owner(path, &st, 0600, cause) != 0)
+		goto out;
+	n = read(fd, buf, sizeof buf);
+	if (n != KEY_FILE_LEN || memcmp(buf, KEY_MAGIC, 4) != 0) {
+		xasprintf(cause, "%s: not a baton key file", path);
+		goto out;
+	}
+	if (baton_key_from_seed(kp, buf + 20) != 0) {
+		xasprintf(cause, "%s: cannot load key", path);
+		goto out;
+	}
+	*created = get64(buf + 4);
+	(*kp)->not_after = get64(buf + 12);
+	rc = 0;
+out:
+	sodium_memzero(buf, sizeof buf);
+	close(fd);
+	return (rc);
+}
+
+/* Make the newest key without an end the signer.  Write-locked. */
+static void
+pick_signer(void)
+{
+	size_t	i, best = SIZE_MAX;
+
+	for (i = 0; i < ks_ring.nkeys; i++) {
+		ks_ring.keys[i]->can_sign = 0;
+		if (ks_ring.keys[i]->not_after != 0)
+			continue;
+		if (best == SIZE_MAX || ks_created[i] > ks_created[best])
+			best = i;
+	}
+	if (best != SIZE_MAX) {
+		ks_ring.signer = best;
+		ks_ring.keys[best]->can_sign = 1;
+	} else
+		ks_ring.signer = SIZE_MAX;
+}
+
+static int
+add_key(struct baton_key *k, uint64_t created, char **cause)
+{
+	size_t	n = ks_ring.nkeys;
+
+	/* baton_keyring_add frees the key when it refuses it. */
+	if (baton_keyring_add(&ks_ring, k) != 0) {
+		xasprintf(cause, "keyring full (%d keys) or duplicate key",
+		    BATON_KEYRING_MAX);
+		return (-1);
+	}
+	ks_created[n] = created;
+	return (0);
+}
+
+static int
+new_key(uint64_t now, uint8_t *kid, char **cause)
+{
+	struct baton_key	*k;
+
+	if (baton_key_generate(&k) != 0) {
+		xasprintf(cause, "cannot generate a key");
+		return (-1);
+	}
+	k->not_after = 0;
+	if (key_write(k, now, cause) != 0) {
+		baton_key_free(k);
+		return (-1);
+	}
+	if (kid != NULL)
+		memcpy(kid, k->kid, BATON_KID_LEN);
+	if (add_key(k, now, cause) != 0)
+		return (-1);
+	pick_signer();
+	return (0);
+}
+
+int
+keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
+{
+	struct stat		 st;
+	struct dirent		*de;
+	struct baton_key	*k;
+	DIR			*d;
+	char			*path;
+	uint64_t		 created, now = (uint64_t)time(NULL);
+	size_t			 len;
+	int			 rc = -1;
+
+	(void)max_ttl;
+	baton_keyring_init(&ks_ring);
+	xasprintf(&ks_dir, "%s/keys", state_dir);
+	if (mkdir(ks_dir, 0700) != 0 && errno != EEXIST) {
+		xasprintf(cause, "%s: %s", ks_dir, strerror(errno));
+		return (-1);
+	}
+	if (lstat(ks_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "%s: not a directory", ks_dir);
+		return (-1);
+	}
+	if (check_owner(ks_dir, &st, 0700, cause) != 0)
+		return (-1);
+	if ((d = opendir(ks_dir)) == NULL) {
+		xasprintf(cause, "%s: %s", ks_dir, strerror(errno));
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len != BATON_KID_LEN * 2 + 4 ||
+		    strcmp(de->d_name + len - 4, ".key") != 0)
+			continue;
+		xasprintf(&path, "%s/%s", ks_dir, de->d_name);
+		if (key_read(path, &k, &created, cause) != 0) {
+			free(path);
+			goto out;
+		}
+		if (k->not_after != 0 && k->not_after < now) {
+			/* Every token it signed has expired. */
+			log_info("key %s retired", de->d_name);
+			baton_key_free(k);
+			unlink(path);
+			free(path);
+			continue;
+		}
+		free(path);
+		if (add_key(k, created, cause) != 0)
+			goto out;
+	}
+	pick_signer();
+	if (ks_ring.signer == SIZE_MAX) {
+		log_info("no signing key in %s: generating one", ks_dir);
+		if (new_key(now, NULL, cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	closedir(d);
+	return (rc);
+}
+
+/* A new signing key; the old one verifies until now + max_ttl. */
+int
+keystore_rotate(uint64_t max_ttl, uint8_t *kid, char **cause)
+{
+	struct baton_key	*old;
+	uint64_t		 now = (uint64_t)time(NULL);
+	size_t			 i, o;
+	int			 rc = -1;
+
+	pthread_rwlock_wrlock(&ks_lock);
+	/* Forget keys that can no longer verify anything. */
+	for (i = 0; i < ks_ring.nkeys; ) {
+		if (ks_ring.keys[i]->not_after != 0 &&
+		    ks_ring.keys[i]->not_after < now) {
+			baton_key_free(ks_ring.keys[i]);
+			for (o = i; o + 1 < ks_ring.nkeys; o++) {
+				ks_ring.keys[o] = ks_ring.keys[o + 1];
+				ks_created[o] = ks_created[o + 1];
+			}
+			ks_ring.nkeys--;
+		} else
+			i++;
+	}
+	pick_signer();
+	if (ks_ring.nkeys == BATON_KEYRING_MAX) {
+		xasprintf(cause, "keyring full: %d keys still verifying",
+		    BATON_KEYRING_MAX);
+		goto out;
+	}
+	o = ks_ring.signer;
+	old = o == SIZE_MAX ? NULL : ks_ring.keys[o];
+	if (old != NULL)
+		old->not_after = now + max_ttl + BATOND_LEEWAY;
+	if (new_key(now, kid, cause) != 0) {
+		if (old != NULL)
+			old->not_after = 0;
+		pick_signer();
+		goto out;
+	}
+	/* If this fails the old key just never retires from disk: harmless. */
+	if (old != NULL && key_write(old, ks_created[o], cause) != 0) {
+		log_warnx("rotate: %s", *cause);
+		free(*cause);
+		*cause = NULL;
+	}
+	rc = 0;
+out:
+	pthread_rwlock_unlock(&ks_lock);
+	return (rc);
+}
+
+void
+keystore_close(void)
+{
+	pthread_rwlock_wrlock(&ks_lock);
+	baton_keyring_clear(&ks_ring);
+	free(ks_dir);
+	ks_dir = NULL;
+	pthread_rwlock_unlock(&ks_lock);
+}
+
+const struct baton_keyring *
+keystore_lock(void)
+{
+	pthread_rwlock_rdlock(&ks_lock);
+	return (&ks_ring);
+}
+
+void
+keystore_unlock(void)
+{
+	pthread_rwlock_unlock(&ks_lock);
+}

@@ -1,0 +1,248 @@
+/*
+ * metrics.c: counters and latency histograms, named after the AgentTrust
+ * set, read through status as a map or as Prometheus text.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batond.h"
+
+static const char *const counter_names[] = {
+	"minted", "attenuated", "presented", "verified", "rejected",
+	"replay_detected", "policy_evaluated", "revoked", "connections",
+	"connections_refused", "frames_refused"
+};
+#define NCOUNTERS (sizeof counter_names / sizeof counter_names[0])
+
+static const uint64_t buckets[] = {	/* microseconds */
+	25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000
+};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+static const char *const hist_names[HIST_MAX] = {
+	"mint_duration", "verify_duration", "policy_duration"
+};
+
+struct hist {
+	uint64_t	b[NBUCKETS + 1];
+	uint64_t	sum, count;
+};
+
+static struct {
+	pthread_mutex_t	 lock;
+	uint64_t	 ops[BATON_OP_MAX + 1];
+	uint64_t	 errors[BATON_WIRE_EMAX + 1];
+	uint64_t	 reasons[BATON_R_MAX + 1];
+	uint64_t	 counters[NCOUNTERS];
+	struct hist	 hist[HIST_MAX];
+} m = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+uint64_t
+clock_usec(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+void
+metrics_op(int op, int status)
+{
+	pthread_mutex_lock(&m.lock);
+	if (op >= 0 && op <= BATON_OP_MAX)
+		m.ops[op]++;
+	if (status > 0 && status <= BATON_WIRE_EMAX)
+		m.errors[status]++;
+	pthread_mutex_unlock(&m.lock);
+}
+
+void
+metrics_reason(int reason)
+{
+	pthread_mutex_lock(&m.lock);
+	if (reason >= 0 && reason <= BATON_R_MAX)
+		m.reasons[reason]++;
+	pthread_mutex_unlock(&m.lock);
+}
+
+void
+metrics_count(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NCOUNTERS; i++)
+		if (strcmp(counter_names[i], name) == 0)
+			break;
+	if (i == NCOUNTERS)
+		return;
+	pthread_mutex_lock(&m.lock);
+	m.counters[i]++;
+	pthread_mutex_unlock(&m.lock);
+}
+
+void
+metrics_time(enum metric_hist h, uint64_t usec)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&m.lock);
+	for (i = 0; i < NBUCKETS && usec > buckets[i]; i++)
+		;
+	m.hist[h].b[i]++;
+	m.hist[h].sum += usec;
+	m.hist[h].count++;
+	pthread_mutex_unlock(&m.lock);
+}
+
+/* Count of map entries metrics_pack writes. */
+static size_t
+nonzero(const uint64_t *v, size_t n)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += v[i] != 0;
+	return (k);
+}
+
+void
+metrics_pack(msgpack_packer *pk)
+{
+	char	name[96];
+	size_t	i, n;
+	int	h;
+
+	pthread_mutex_lock(&m.lock);
+	n = NCOUNTERS + nonzero(m.ops, BATON_OP_MAX + 1) +
+	    nonzero(m.errors, BATON_WIRE_EMAX + 1) +
+	    nonzero(m.reasons, BATON_R_MAX + 1) + 2 * HIST_MAX;
+	msgpack_pack_map(pk, n);
+	for (i = 0; i < NCOUNTERS; i++) {
+		baton_pack_str(pk, counter_names[i]);
+		msgpack_pack_uint64(pk, m.counters[i]);
+	}
+	for (i = 1; i <= BATON_OP_MAX; i++) {
+		if (m.ops[i] == 0)
+			continue;
+		snprintf(name, sizeof name, "op_%s", baton_op_name((int)i));
+		baton_pack_str(pk, name);
+		msgpack_pack_uint64(pk, m.ops[i]);
+	}
+	if (m.ops[0] != 0) {
+		baton_pack_str(pk, "op_unknown");
+		msgpack_pack_uint64(pk, m.ops[0]);
+	}
+	for (i = 0; i <= BATON_WIRE_EMAX; i++) {
+		if (m.errors[i] == 0)
+			continue;
+		snprintf(name, sizeof name, "error_%s",
+		    baton_wire_err_name((int)i));
+		baton_pack_str(pk, name);
+		msgpack_pack_uint64(pk, m.errors[i]);
+	}
+	for (i = 0; i <= BATON_R_MAX; i++) {
+		if (m.reasons[i] == 0)
+			continue;
+		snprintf(name, sizeof name, "rejected_%s",
+		    baton_reason_name((int)i));
+		baton_pack_str(pk, name);
+		msgpack_pack_uint64(pk, m.reasons[i]);
+	}
+	for (h = 0; h < HIST_MAX; h++) {
+		snprintf(name, sizeof name, "%s_count", hist_names[h]);
+		baton_pack_str(pk, name);
+		msgpack_pack_uint64(pk, m.hist[h].count);
+		snprintf(name, sizeof name, "%s_usec_sum", hist_names[h]);
+		baton_pack_str(pk, name);
+		msgpack_pack_uint64(pk, m.hist[h].sum);
+	}
+	pthread_mutex_unlock(&m.lock);
+}
+
+static void
+append(char **buf, size_t *len, size_t *size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+append(char **buf, size_t *len, size_t *size, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(*buf + *len, *size - *len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("vsnprintf");
+		if ((size_t)n < *size - *len) {
+			*len += (size_t)n;
+			return;
+		}
+		*size *= 2;
+		*buf = xreallocarray(*buf, *size, 1);
+	}
+}
+
+char *
+metrics_prometheus(void)
+{
+	size_t		 len = 0, size = 4096, i;
+	char		*b = xmalloc(size);
+	uint64_t	 cum;
+	int		 h;
+
+	b[0] = '\0';
+	pthread_mutex_lock(&m.lock);
+	for (i = 0; i < NCOUNTERS; i++) {
+		append(&b, &len, &size, "# TYPE baton_%s_total counter\n"
+		    "baton_%s_total %llu\n", counter_names[i], counter_names[i],
+		    (unsigned long long)m.counters[i]);
+	}
+	append(&b, &len, &size, "# TYPE baton_requests_total counter\n");
+	for (i = 1; i <= BATON_OP_MAX; i++)
+		append(&b, &len, &size, "baton_requests_total{op=\"%s\"} "
+		    "%llu\n", baton_op_name((int)i),
+		    (unsigned long long)m.ops[i]);
+	append(&b, &len, &size, "# TYPE baton_errors_total counter\n");
+	for (i = 1; i <= BATON_WIRE_EMAX; i++)
+		append(&b, &len, &size, "baton_errors_total{error=\"%s\"} "
+		    "%llu\n", baton_wire_err_name((int)i),
+		    (unsigned long long)m.errors[i]);
+	append(&b, &len, &size,
+	    "# TYPE baton_rejected_by_reason_total counter\n");
+	for (i = 1; i <= BATON_R_MAX; i++) {
+		if (m.reasons[i] == 0)
+			continue;
+		append(&b, &len, &size, "baton_rejected_by_reason_total"
+		    "{reason=\"%s\"} %llu\n", baton_reason_name((int)i),
+		    (unsigned long long)m.reasons[i]);
+	}
+	for (h = 0; h < HIST_MAX; h++) {
+		append(&b, &len, &size, "# TYPE baton_%s_seconds histogram\n",
+		    hist_names[h]);
+		cum = 0;
+		for (i = 0; i <= NBUCKETS; i++) {
+			cum += m.hist[h].b[i];
+			if (i < NBUCKETS)
+				append(&b, &len, &size, "baton_%s_seconds_bucket"
+				    "{le=\"%g\"} %llu\n", hist_names[h],
+				    (double)buckets[i] / 1e6,
+				    (unsigned long long)cum);
+			else
+				append(&b, &len, &size, "baton_%s_seconds_bucket"
+				    "{le=\"+Inf\"} %llu\n", hist_names[h],
+				    (unsigned long long)cum);
+		}
+		append(&b, &len, &size, "baton_%s_seconds_sum %g\n"
+		    "baton_%s_seconds_count %llu\n", hist_names[h],
+		    (double)m.hist[h].sum / 1e6, hist_names[h],
+		    (unsigned long long)m.hist[h].count);
+	}
+	pthread_mutex_unlock(&m.lock);
+	return (b);
+}

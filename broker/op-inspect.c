@@ -1,0 +1,129 @@
+/* op-inspect.c: the whole chain of a token, for people and audits. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond.h"
+
+static void
+pack_block(msgpack_packer *pk, const struct baton_block *blk, size_t i)
+{
+	size_t	n;
+
+	n = 6 + (i == 0 ? 3 : 1) + (blk->holder != NULL) +
+	    (blk->has_aud != 0) + (blk->has_grants != 0) +
+	    (blk->has_max_depth != 0);
+	msgpack_pack_map(pk, n);
+	baton_pack_str(pk, "jti");
+	baton_pack_bin(pk, blk->jti, BATON_JTI_LEN);
+	baton_pack_str(pk, "kind");
+	baton_pack_str(pk, i == 0 ? "root" : blk->kind == BATON_BLOCK_PRESENT ?
+	    "present" : "attenuate");
+	baton_pack_str(pk, "iat");
+	msgpack_pack_uint64(pk, blk->iat);
+	baton_pack_str(pk, "exp");
+	msgpack_pack_uint64(pk, blk->exp);
+	baton_pack_str(pk, "single_use");
+	if (blk->single_use)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	baton_pack_str(pk, "ctx");
+	pack_ctx(pk, blk->ctx, blk->nctx);
+	if (i == 0) {
+		baton_pack_str(pk, "nbf");
+		msgpack_pack_uint64(pk, blk->nbf);
+		baton_pack_str(pk, "iss");
+		baton_pack_str(pk, blk->iss != NULL ? blk->iss : "");
+		baton_pack_str(pk, "sub");
+		baton_pack_str(pk, blk->sub != NULL ? blk->sub : "");
+	} else {
+		baton_pack_str(pk, "delegator");
+		baton_pack_str(pk, blk->delegator != NULL ? blk->delegator : "");
+	}
+	if (blk->holder != NULL) {
+		baton_pack_str(pk, "holder");
+		baton_pack_str(pk, blk->holder);
+	}
+	if (blk->has_aud) {
+		baton_pack_str(pk, "aud");
+		pack_strs(pk, blk->aud, blk->naud);
+	}
+	if (blk->has_grants) {
+		baton_pack_str(pk, "grants");
+		pack_grants(pk, &blk->grants);
+	}
+	if (blk->has_max_depth) {
+		baton_pack_str(pk, "max_depth");
+		msgpack_pack_uint64(pk, blk->max_depth);
+	}
+}
+
+static int
+op_inspect(struct request *r)
+{
+	struct body			 b;
+	struct baton_token		 tok;
+	const struct baton_keyring	*ring;
+	char				*cause = NULL;
+	enum baton_reason		 why, dwhy;
+	size_t				 i;
+	int				 rc = -1, revoked = 0;
+
+	memset(&tok, 0, sizeof tok);
+	if (body_parse(&b, &r->body, &cause) != 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		goto out;
+	}
+	if (b.token == NULL) {
+		req_error(r, BATON_WIRE_EBADREQ, "token is required");
+		goto out;
+	}
+	ring = keystore_lock();
+	why = baton_token_open(&tok, b.token, b.tokenlen, ring,
+	    BATON_CHECK_TAG);
+	keystore_unlock();
+	dwhy = why;
+	if (why != BATON_R_OK) {
+		/* Show what it claims, clearly marked as unverified. */
+		baton_token_free(&tok);
+		memset(&tok, 0, sizeof tok);
+		dwhy = baton_token_open_unchecked(&tok, b.token, b.tokenlen);
+	}
+	if (dwhy == BATON_R_OK)
+		revoked = token_revoked(&tok);
+	req_begin(r);
+	msgpack_pack_map(&r->pk, dwhy == BATON_R_OK ? 6 : 4);
+	baton_pack_str(&r->pk, "verified");
+	if (why == BATON_R_OK)
+		msgpack_pack_true(&r->pk);
+	else
+		msgpack_pack_false(&r->pk);
+	baton_pack_str(&r->pk, "reason");
+	msgpack_pack_uint32(&r->pk, (uint32_t)why);
+	baton_pack_str(&r->pk, "reason_name");
+	baton_pack_str(&r->pk, baton_reason_name(why));
+	baton_pack_str(&r->pk, "chain");
+	msgpack_pack_array(&r->pk, dwhy == BATON_R_OK ? tok.nblocks : 0);
+	for (i = 0; dwhy == BATON_R_OK && i < tok.nblocks; i++)
+		pack_block(&r->pk, &tok.blocks[i], i);
+	if (dwhy == BATON_R_OK) {
+		baton_pack_str(&r->pk, "kid");
+		baton_pack_bin(&r->pk, tok.env.kid, BATON_KID_LEN);
+		baton_pack_str(&r->pk, "revoked");
+		if (revoked)
+			msgpack_pack_true(&r->pk);
+		else
+			msgpack_pack_false(&r->pk);
+	}
+	rc = 0;
+out:
+	free(cause);
+	baton_token_free(&tok);
+	body_free(&b);
+	return (rc);
+}
+
+const struct op_entry op_inspect_entry = {
+	BATON_OP_INSPECT, "inspect", 0, op_inspect
+};

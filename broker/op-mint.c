@@ -1,0 +1,104 @@
+/* op-mint.c: a new token, block 0, issued as a checked agent. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "batond.h"
+
+static int
+op_mint(struct request *r)
+{
+	struct body		 b;
+	struct baton_block	 blk;
+	struct config		*cfg;
+	struct decision		 d;
+	char			*cause = NULL, iss[256];
+	uint64_t		 ttl, max_ttl, start, t0 = clock_usec();
+	int			 why, rc = -1;
+
+	if (body_parse(&b, &r->body, &cause) != 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		goto out;
+	}
+	if (!b.has_grants) {
+		req_error(r, BATON_WIRE_EBADREQ, "grants is required");
+		goto out;
+	}
+	if (identity_resolve(r, b.as, iss, sizeof iss) != 0)
+		goto out;
+	cfg = broker_config();
+	max_ttl = cfg->max_ttl;
+	broker_config_release();
+	ttl = b.has_ttl ? b.ttl : BATOND_DEFAULT_TTL;
+	if (ttl == 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "ttl must be positive");
+		goto out;
+	}
+	if (ttl > max_ttl) {
+		/* Refused, never clamped: the caller learns the cap. */
+		req_deny(r, BATON_R_TTL_TOO_LONG);
+		goto out;
+	}
+	if (b.has_max_depth && b.max_depth > BATON_MAX_BLOCKS - 1) {
+		req_error(r, BATON_WIRE_EBADREQ, "max_depth is at most %d",
+		    BATON_MAX_BLOCKS - 1);
+		goto out;
+	}
+	start = b.has_nbf && b.nbf > r->now ? b.nbf : r->now;
+	if (start - r->now > max_ttl) {
+		req_error(r, BATON_WIRE_EBADREQ, "nbf too far in the future");
+		goto out;
+	}
+
+	memset(&blk, 0, sizeof blk);
+	blk.version = BATON_VERSION;
+	randombytes_buf(blk.jti, sizeof blk.jti);
+	blk.iat = r->now;
+	blk.nbf = start;
+	blk.exp = start + ttl;
+	blk.iss = iss;
+	blk.sub = b.sub != NULL ? b.sub : iss;
+	if (b.aud1 != NULL) {
+		blk.has_aud = 1;
+		blk.aud = &b.aud1;
+		blk.naud = 1;
+	} else if (b.has_aud) {
+		blk.has_aud = 1;
+		blk.aud = b.aud;
+		blk.naud = b.naud;
+	}
+	blk.has_grants = 1;
+	blk.grants = b.grants;
+	blk.has_max_depth = 1;
+	blk.max_depth = b.has_max_depth ? b.max_depth : BATOND_DEFAULT_DEPTH;
+	blk.single_use = b.single_use;
+	blk.holder = b.holder;
+	blk.ctx = b.ctx;
+	blk.nctx = b.nctx;
+	blk.kind = BATON_BLOCK_ATTENUATE;
+
+	memset(&d, 0, sizeof d);
+	d.service = "issue";
+	d.op = BATON_OP_MINT;
+	d.peer = r->peer;
+	d.agent = iss;
+	if ((why = authorize(&d)) != BATON_R_OK) {
+		req_deny(r, why);
+		goto out;
+	}
+	if (issue_reply(r, NULL, &blk, blk.exp) != 0)
+		goto out;
+	metrics_count("minted");
+	metrics_time(HIST_MINT, clock_usec() - t0);
+	rc = 0;
+out:
+	free(cause);
+	body_free(&b);
+	return (rc);
+}
+
+const struct op_entry op_mint_entry = {
+	BATON_OP_MINT, "mint", 0, op_mint
+};

@@ -1,0 +1,84 @@
+/*
+ * op-revoke.c: revoke one block's jti, and with it every token holding
+ * that block.  With a token, its possessor may revoke any of its blocks;
+ * a bare jti takes an admin.  Durable before the answer.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond.h"
+
+static int
+op_revoke(struct request *r)
+{
+	struct body		 b;
+	struct baton_token	 tok;
+	struct config		*cfg;
+	const uint8_t		*jti;
+	uint8_t			 buf[BATON_JTI_LEN];
+	char			*cause = NULL;
+	uint64_t		 exp, max_ttl;
+	size_t			 idx;
+	int			 admin, rc = -1, err;
+
+	memset(&tok, 0, sizeof tok);
+	if (body_parse(&b, &r->body, &cause) != 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		goto out;
+	}
+	cfg = broker_config();
+	admin = broker_is_admin(cfg, r->peer);
+	max_ttl = cfg->max_ttl;
+	broker_config_release();
+	if (b.token != NULL) {
+		/* Expired tokens may be revoked too: no time check here. */
+		if (token_read(r, &b, &tok) != 0)
+			goto out;
+		idx = b.has_block ? (size_t)b.block : tok.nblocks - 1;
+		if (!b.has_block || b.block < tok.nblocks) {
+			memcpy(buf, tok.blocks[idx].jti, BATON_JTI_LEN);
+			jti = buf;
+			/* Descendants of a block never outlive it. */
+			exp = tok.blocks[idx].exp + BATOND_LEEWAY;
+		} else {
+			req_error(r, BATON_WIRE_EBADREQ, "block %llu: the "
+			    "token has %zu blocks", (unsigned long long)b.block,
+			    tok.nblocks);
+			goto out;
+		}
+	} else if (b.jti != NULL) {
+		if (!admin) {
+			req_error(r, BATON_WIRE_EPERM, "revoking a bare jti "
+			    "needs root or the admin group; send the token");
+			goto out;
+		}
+		jti = b.jti;
+		/* Unknown lifetime: no token outlives the TTL cap from now. */
+		exp = r->now + max_ttl + BATOND_LEEWAY;
+	} else {
+		req_error(r, BATON_WIRE_EBADREQ, "revoke needs jti or token");
+		goto out;
+	}
+	if ((err = broker.src->revoke(jti, exp, &cause)) != 0) {
+		req_error(r, BATON_WIRE_EUNAVAIL, "revocation not recorded: %s",
+		    cause != NULL ? cause : baton_strerror(err));
+		goto out;
+	}
+	metrics_count("revoked");
+	req_begin(r);
+	msgpack_pack_map(&r->pk, 1);
+	baton_pack_str(&r->pk, "revoked");
+	msgpack_pack_array(&r->pk, 1);
+	baton_pack_bin(&r->pk, jti, BATON_JTI_LEN);
+	rc = 0;
+out:
+	free(cause);
+	baton_token_free(&tok);
+	body_free(&b);
+	return (rc);
+}
+
+const struct op_entry op_revoke_entry = {
+	BATON_OP_REVOKE, "revoke", 0, op_revoke
+};

@@ -1,0 +1,72 @@
+/* op-status.c: counters and histograms, also as Prometheus text. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batond.h"
+
+static int
+op_status(struct request *r)
+{
+	struct body	 b;
+	struct config	*cfg;
+	char		*cause = NULL, *text = NULL;
+	size_t		 revoked, spent;
+	unsigned	 conns;
+	int		 dev;
+
+	if (body_parse(&b, &r->body, &cause) != 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		free(cause);
+		body_free(&b);
+		return (-1);
+	}
+	if (b.format != NULL) {
+		if (strcmp(b.format, "prometheus") != 0) {
+			req_error(r, BATON_WIRE_EBADREQ, "format: only "
+			    "\"prometheus\" is known");
+			body_free(&b);
+			return (-1);
+		}
+		text = metrics_prometheus();
+	}
+	body_free(&b);
+	journal_counts(&revoked, &spent);
+	pthread_mutex_lock(&broker.conns_lock);
+	conns = broker.nconns;
+	pthread_mutex_unlock(&broker.conns_lock);
+	cfg = broker_config();
+	dev = cfg->agents == NULL;
+	broker_config_release();
+
+	req_begin(r);
+	msgpack_pack_map(&r->pk, 7 + (text != NULL));
+	baton_pack_str(&r->pk, "version");
+	baton_pack_str(&r->pk, PACKAGE_VERSION);
+	baton_pack_str(&r->pk, "uptime");
+	msgpack_pack_uint64(&r->pk, (uint64_t)(time(NULL) - broker.started));
+	baton_pack_str(&r->pk, "connections");
+	msgpack_pack_uint32(&r->pk, conns);
+	baton_pack_str(&r->pk, "revoked");
+	msgpack_pack_uint64(&r->pk, revoked);
+	baton_pack_str(&r->pk, "spent");
+	msgpack_pack_uint64(&r->pk, spent);
+	baton_pack_str(&r->pk, "dev_mode");
+	if (dev)
+		msgpack_pack_true(&r->pk);
+	else
+		msgpack_pack_false(&r->pk);
+	baton_pack_str(&r->pk, "counters");
+	metrics_pack(&r->pk);
+	if (text != NULL) {
+		baton_pack_str(&r->pk, "text");
+		baton_pack_str(&r->pk, text);
+		free(text);
+	}
+	return (0);
+}
+
+const struct op_entry op_status_entry = {
+	BATON_OP_STATUS, "status", 0, op_status
+};

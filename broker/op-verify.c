@@ -1,0 +1,215 @@
+/*
+ * op-verify.c: the decision a tool server asks for on every call.  The
+ * order is fixed (DESIGN.md section 3): envelope, tag or signature, strict
+ * decode (all in baton_token_open), time, chain rules and request binding
+ * (baton_evaluate), revocation, the authorize stack, consumption of
+ * single-use jtis, then the decision observers.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond.h"
+
+static void
+pack_facts(msgpack_packer *pk, const struct baton_token *tok,
+    const struct baton_effective *eff, const struct baton_tool_facts *tf)
+{
+	size_t	i, n;
+
+	n = 14 + (eff->holder != NULL) + (eff->has_aud != 0);
+	msgpack_pack_map(pk, n);
+	baton_pack_str(pk, "wildcard");
+	if (eff->wildcard)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	baton_pack_str(pk, "tools");
+	pack_strs(pk, eff->wildcard ? NULL : eff->tools,
+	    eff->wildcard ? 0 : eff->ntools);
+	baton_pack_str(pk, "any_action");
+	if (tf != NULL && tf->any_action)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	baton_pack_str(pk, "actions");
+	pack_strs(pk, tf != NULL ? tf->actions : NULL,
+	    tf != NULL ? tf->nactions : 0);
+	baton_pack_str(pk, "limits");
+	msgpack_pack_map(pk, tf != NULL ? tf->nlimits : 0);
+	for (i = 0; tf != NULL && i < tf->nlimits; i++) {
+		baton_pack_str(pk, tf->limits[i].name);
+		msgpack_pack_uint64(pk, tf->limits[i].max);
+	}
+	baton_pack_str(pk, "depth");
+	msgpack_pack_uint64(pk, tok->nblocks - 1);
+	baton_pack_str(pk, "iss");
+	baton_pack_str(pk, eff->iss != NULL ? eff->iss : "");
+	baton_pack_str(pk, "sub");
+	baton_pack_str(pk, eff->sub != NULL ? eff->sub : "");
+	if (eff->holder != NULL) {
+		baton_pack_str(pk, "holder");
+		baton_pack_str(pk, eff->holder);
+	}
+	if (eff->has_aud) {
+		baton_pack_str(pk, "aud");
+		pack_strs(pk, eff->aud, eff->naud);
+	}
+	baton_pack_str(pk, "exp");
+	msgpack_pack_uint64(pk, eff->exp);
+	baton_pack_str(pk, "kid");
+	baton_pack_bin(pk, tok->env.kid, BATON_KID_LEN);
+	baton_pack_str(pk, "delegators");
+	msgpack_pack_array(pk, tok->nblocks);
+	for (i = 0; i < tok->nblocks; i++)
+		baton_pack_str(pk, i == 0 ? tok->blocks[0].iss :
+		    tok->blocks[i].delegator);
+	baton_pack_str(pk, "jtis");
+	msgpack_pack_array(pk, tok->nblocks);
+	for (i = 0; i < tok->nblocks; i++)
+		baton_pack_bin(pk, tok->blocks[i].jti, BATON_JTI_LEN);
+	baton_pack_str(pk, "ctx");
+	pack_ctx(pk, eff->ctx, eff->nctx);
+	baton_pack_str(pk, "presented");
+	if (eff->presented)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* Spend every single-use jti in the chain, atomically, or none. */
+static int
+consume(const struct baton_token *tok, const struct baton_effective *eff)
+{
+	uint8_t		 jtis[BATON_MAX_BLOCKS][BATON_JTI_LEN];
+	uint64_t	 exps[BATON_MAX_BLOCKS];
+	char		*cause = NULL;
+	size_t		 i, k;
+	int		 rc;
+
+	for (i = 0; i < eff->nsingle_use; i++) {
+		memcpy(jtis[i], eff->single_use[i], BATON_JTI_LEN);
+		/* Remember it as long as a token holding it can verify. */
+		exps[i] = eff->exp + BATOND_LEEWAY;
+		for (k = 0; k < tok->nblocks; k++)
+			if (memcmp(tok->blocks[k].jti, jtis[i],
+			    BATON_JTI_LEN) == 0)
+				exps[i] = tok->blocks[k].exp + BATOND_LEEWAY;
+	}
+	rc = broker.src->consume((const uint8_t (*)[BATON_JTI_LEN])jtis, exps,
+	    eff->nsingle_use, &cause);
+	if (rc == BATON_EDENIED)
+		return (BATON_R_REPLAYED);
+	if (rc != 0) {
+		log_warnx("single-use state: %s", cause != NULL ? cause : "?");
+		free(cause);
+		return (BATON_R_UNAVAILABLE);	/* fail closed */
+	}
+	return (BATON_R_OK);
+}
+
+static int
+op_verify(struct request *r)
+{
+	struct body		 b;
+	struct baton_token	 tok;
+	struct baton_effective	 eff, feff;
+	struct baton_tool_facts	 tf, ftf;
+	struct baton_request	 q;
+	struct decision		 d;
+	struct config		*cfg;
+	const struct baton_keyring *ring;
+	char			*cause = NULL;
+	uint64_t		 t0 = clock_usec();
+	int			 why, decoded = 0, have_tf = 0, allowed, rc = -1;
+
+	memset(&tok, 0, sizeof tok);
+	if (body_parse(&b, &r->body, &cause) != 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		goto out;
+	}
+	if (b.token == NULL || b.tool == NULL) {
+		req_error(r, BATON_WIRE_EBADREQ, "verify needs token and tool");
+		goto out;
+	}
+	if (b.has_aud) {
+		/* A list here would silently mean "no audience". */
+		req_error(r, BATON_WIRE_EBADREQ, "aud: one string (the "
+		    "caller's own service)");
+		goto out;
+	}
+	cfg = broker_config();
+	allowed = broker.src->verify_allowed(cfg, r->peer, b.aud1);
+	broker_config_release();
+	if (allowed != 0) {
+		req_error(r, BATON_WIRE_EPERM, "uid %u may not verify%s%s",
+		    (unsigned)r->peer->uid, b.aud1 != NULL ? " for " : "",
+		    b.aud1 != NULL ? b.aud1 : "");
+		goto out;
+	}
+
+	ring = keystore_lock();
+	why = baton_token_open(&tok, b.token, b.tokenlen, ring,
+	    BATON_CHECK_TAG);
+	keystore_unlock();
+	if (why == BATON_R_OK) {
+		decoded = 1;
+		memset(&q, 0, sizeof q);
+		q.tool = b.tool;
+		q.action = b.action;
+		q.audience = b.aud1;
+		q.args = b.args;
+		q.nargs = b.nargs;
+		q.usage = b.usage;
+		q.nusage = b.nusage;
+		q.now = r->now;
+		q.leeway = 0;	/* our own clock wrote the times */
+		why = baton_evaluate(&tok, &q, &eff, &tf);
+	}
+	if (why == BATON_R_OK && token_revoked(&tok))
+		why = BATON_R_REVOKED;
+	memset(&d, 0, sizeof d);
+	d.service = b.aud1 != NULL ? b.aud1 : "default";
+	d.op = BATON_OP_VERIFY;
+	d.peer = r->peer;
+	d.tok = decoded ? &tok : NULL;
+	d.req = decoded ? &q : NULL;
+	if (why == BATON_R_OK)
+		why = authorize(&d);
+	if (why == BATON_R_OK && eff.nsingle_use > 0)
+		why = consume(&tok, &eff);
+
+	/* Facts describe the token whatever the answer, once it decoded. */
+	if (decoded && baton_effective(&tok, &feff) == BATON_R_OK)
+		have_tf = baton_tool_facts(&tok, b.tool, &ftf) == BATON_R_OK;
+	else
+		decoded = 0;
+	req_begin(r);
+	msgpack_pack_map(&r->pk, decoded ? 4 : 3);
+	baton_pack_str(&r->pk, "allow");
+	if (why == BATON_R_OK)
+		msgpack_pack_true(&r->pk);
+	else
+		msgpack_pack_false(&r->pk);
+	baton_pack_str(&r->pk, "reason");
+	msgpack_pack_uint32(&r->pk, (uint32_t)why);
+	baton_pack_str(&r->pk, "reason_name");
+	baton_pack_str(&r->pk, baton_reason_name(why));
+	if (decoded) {
+		baton_pack_str(&r->pk, "facts");
+		pack_facts(&r->pk, &tok, &feff, have_tf ? &ftf : NULL);
+	}
+	d.reason = why;
+	d.usec = clock_usec() - t0;
+	observe(&d);
+	rc = 0;
+out:
+	free(cause);
+	baton_token_free(&tok);
+	body_free(&b);
+	return (rc);
+}
+
+const struct op_entry op_verify_entry = {
+	BATON_OP_VERIFY, "verify", 0, op_verify
+};

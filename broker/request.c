@@ -1,0 +1,253 @@
+/*
+ * request.c: steps shared by several operations: reading the caller's
+ * token, turning the caller's kernel identity into an agent id, and
+ * writing a child block (attenuate and present).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "batond.h"
+
+/* Open a token from the request against the keyring (held by the caller). */
+int
+token_read(struct request *r, const struct body *b, struct baton_token *tok)
+{
+	const struct baton_keyring	*ring;
+	enum baton_reason		 why;
+
+	memset(tok, 0, sizeof *tok);
+	if (b->token == NULL)
+		return (req_error(r, BATON_WIRE_EBADREQ, "token is required"));
+	ring = keystore_lock();
+	why = baton_token_open(tok, b->token, b->tokenlen, ring,
+	    BATON_CHECK_TAG);
+	keystore_unlock();
+	if (why != BATON_R_OK)
+		return (req_deny(r, why));
+	return (0);
+}
+
+/*
+ * The agent id the caller acts as: "as" if its identity may act as that
+ * agent, else the first agent it maps to.  Never trusted from the request
+ * alone.
+ */
+int
+identity_resolve(struct request *r, const char *as, char *buf, size_t len)
+{
+	struct config	*cfg;
+	int		 rc;
+
+	cfg = broker_config();
+	if (as != NULL) {
+		rc = broker.src->agent_allowed(cfg, r->peer, as);
+		if (rc == 0 && strlen(as) >= len)
+			rc = BATON_EDENIED;
+		if (rc == 0)
+			snprintf(buf, len, "%s", as);
+	} else
+		rc = broker.src->agent_default(cfg, r->peer, buf, len);
+	broker_config_release();
+	if (rc == BATON_EUNAVAIL)
+		return (req_error(r, BATON_WIRE_EUNAVAIL, "agents source "
+		    "unavailable"));
+	if (rc != 0)
+		return (req_deny(r, BATON_R_IDENTITY_DENIED));
+	return (0);
+}
+
+/* The jtis of every block, for the revocation source. */
+size_t
+token_jtis(const struct baton_token *tok, uint8_t (*out)[BATON_JTI_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < tok->nblocks; i++)
+		memcpy(out[i], tok->blocks[i].jti, BATON_JTI_LEN);
+	return (tok->nblocks);
+}
+
+int
+token_revoked(const struct baton_token *tok)
+{
+	uint8_t	jtis[BATON_MAX_BLOCKS][BATON_JTI_LEN];
+	size_t	n;
+
+	n = token_jtis(tok, jtis);
+	return (broker.src->revoked((const uint8_t (*)[BATON_JTI_LEN])jtis,
+	    n));
+}
+
+static void
+reply_token(struct request *r, const char *text, const uint8_t *jti,
+    uint64_t exp)
+{
+	req_begin(r);
+	msgpack_pack_map(&r->pk, 3);
+	baton_pack_str(&r->pk, "token");
+	baton_pack_str(&r->pk, text);
+	baton_pack_str(&r->pk, "jti");
+	baton_pack_bin(&r->pk, jti, BATON_JTI_LEN);
+	baton_pack_str(&r->pk, "exp");
+	msgpack_pack_uint64(&r->pk, exp);
+}
+
+/* Seal the encoded blocks and answer; the signer is taken here. */
+int
+issue_reply(struct request *r, const struct baton_token *parent,
+    const struct baton_block *blk, uint64_t exp)
+{
+	const struct baton_keyring	*ring;
+	const struct baton_key		*key;
+	const uint8_t			*p[1];
+	size_t				 lens[1];
+	uint8_t				*enc = NULL;
+	size_t				 enclen;
+	char				*text = NULL;
+	int				 rc;
+
+	if (baton_block_encode(blk, parent == NULL, &enc, &enclen) != 0)
+		return (req_error(r, BATON_WIRE_EBADREQ, "the block cannot be "
+		    "encoded: names must be 1-255 bytes, actions lower case, "
+		    "payload at most %d bytes", BATON_MAX_PAYLOAD));
+	ring = keystore_lock();
+	if ((key = baton_keyring_signer(ring)) == NULL) {
+		keystore_unlock();
+		free(enc);
+		return (req_error(r, BATON_WIRE_EUNAVAIL, "no signing key"));
+	}
+	if (parent == NULL) {
+		p[0] = enc;
+		lens[0] = enclen;
+		rc = baton_token_seal(&text, key, p, lens, 1);
+	} else
+		rc = baton_token_extend(&text, parent, key, enc, enclen);
+	keystore_unlock();
+	free(enc);
+	if (rc == BATON_ETOOBIG)
+		return (req_error(r, BATON_WIRE_EBADREQ, "token would be too "
+		    "large"));
+	if (rc != 0)
+		return (req_error(r, BATON_WIRE_EINTERNAL, "cannot seal the "
+		    "token: %s", baton_strerror(rc)));
+	reply_token(r, text, blk->jti, exp);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return (0);
+}
+
+/* attenuate and present: append one block to a checked parent. */
+int
+issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
+{
+	struct baton_token	 tok;
+	struct baton_effective	 eff;
+	struct baton_restrict	 rs;
+	struct baton_block	 child;
+	struct baton_toolgrant	 tg;
+	struct decision		 d;
+	char			 agent[256];
+	uint8_t			 jti[BATON_JTI_LEN];
+	const char		*as;
+	enum baton_reason	 why;
+	int			 rc = -1;
+	uint64_t		 exp;
+
+	memset(&tok, 0, sizeof tok);
+	if (token_read(r, b, &tok) != 0)
+		goto out;
+	if ((why = baton_effective(&tok, &eff)) != BATON_R_OK) {
+		req_deny(r, why);
+		goto out;
+	}
+	if (token_revoked(&tok)) {
+		req_deny(r, BATON_R_REVOKED);
+		goto out;
+	}
+	/* A bound token is extended by its holder, as that holder. */
+	as = b->as != NULL ? b->as : eff.holder;
+	if (identity_resolve(r, as, agent, sizeof agent) != 0) {
+		if (eff.holder != NULL && r->reason == BATON_R_IDENTITY_DENIED)
+			req_deny(r, BATON_R_HOLDER_MISMATCH);
+		goto out;
+	}
+
+	memset(&rs, 0, sizeof rs);
+	rs.kind = kind;
+	rs.ttl = b->has_ttl ? b->ttl : 0;
+	if (b->has_ttl && b->ttl == 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "ttl must be positive");
+		goto out;
+	}
+	if (kind == BATON_BLOCK_PRESENT) {
+		if (b->tool == NULL || b->action == NULL || b->aud1 == NULL ||
+		    b->has_aud) {
+			req_error(r, BATON_WIRE_EBADREQ, "present needs tool, "
+			    "action and aud (one string)");
+			goto out;
+		}
+		memset(&tg, 0, sizeof tg);
+		tg.tool = b->tool;
+		tg.actions = &b->action;
+		tg.nactions = 1;
+		rs.has_grants = 1;
+		rs.grants.tools = &tg;
+		rs.grants.ntools = 1;
+		rs.has_aud = 1;
+		rs.aud = &b->aud1;
+		rs.naud = 1;
+	} else {
+		if (b->aud1 != NULL) {
+			rs.has_aud = 1;
+			rs.aud = &b->aud1;
+			rs.naud = 1;
+		} else if (b->has_aud) {
+			rs.has_aud = 1;
+			rs.aud = b->aud;
+			rs.naud = b->naud;
+		}
+		if (b->has_grants) {
+			if (b->grants.wildcard) {
+				req_deny(r, BATON_R_BAD_RESTRICTION);
+				goto out;
+			}
+			rs.has_grants = 1;
+			rs.grants = b->grants;
+		}
+		rs.has_max_depth = b->has_max_depth;
+		rs.max_depth = b->max_depth;
+		rs.single_use = b->single_use;
+		rs.holder = b->holder;
+		rs.ctx = b->ctx;
+		rs.nctx = b->nctx;
+	}
+	/* Not child.jti: baton_attenuate clears the child before copying. */
+	randombytes_buf(jti, sizeof jti);
+	why = baton_attenuate(&tok, &rs, agent, jti, r->now, &child);
+	if (why != BATON_R_OK) {
+		req_deny(r, why);
+		goto out;
+	}
+	memset(&d, 0, sizeof d);
+	d.service = "issue";
+	d.op = (int)r->op;
+	d.peer = r->peer;
+	d.agent = agent;
+	d.tok = &tok;
+	if ((why = authorize(&d)) != BATON_R_OK) {
+		req_deny(r, why);
+		goto out;
+	}
+	exp = child.exp < eff.exp ? child.exp : eff.exp;
+	if (issue_reply(r, &tok, &child, exp) != 0)
+		goto out;
+	metrics_count(kind == BATON_BLOCK_PRESENT ? "presented" : "attenuated");
+	rc = 0;
+out:
+	baton_token_free(&tok);
+	return (rc);
+}

@@ -1,0 +1,668 @@
+/*
+ * server.c: sockets, worker threads and connections (the memcached model).
+ *
+ * The main thread accepts, identifies the peer from the kernel, applies
+ * the connection caps and hands the descriptor to a worker through that
+ * worker's pipe.  Each worker runs its own event_base, so signing and
+ * checking run on several cores and a slow client only ever holds its own
+ * connection.  A connection's state changes in one function, conn_set_state.
+ */
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "batond.h"
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+enum conn_state { CONN_READING, CONN_PAUSED, CONN_CLOSING };
+
+static const char *const state_names[] = { "reading", "paused", "closing" };
+
+struct worker;
+
+struct conn {
+	struct worker		*w;
+	struct bufferevent	*bev;
+	struct event		*resume;	/* budget spent: continue later */
+	struct event		*slow;		/* a frame has started */
+	int			 slow_armed;
+	int			 eof;		/* peer done sending */
+	enum conn_state		 state;
+	struct peer		 peer;
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+struct worker {
+	pthread_t		 thread;
+	struct event_base	*base;
+	int			 notify[2];
+	struct event		*notify_ev;
+	int			 draining;
+	TAILQ_HEAD(, conn)	 conns;
+};
+
+struct handoff {
+	int		fd;
+	struct peer	peer;
+};
+
+struct uidcount {
+	uid_t		uid;
+	unsigned	n;
+};
+
+static struct worker	*workers;
+static unsigned		 nworkers, next_worker;
+static struct uidcount	*uidcounts;
+static size_t		 nuidcounts;
+
+static void	conn_process(struct conn *);
+static void	conn_free(struct conn *);
+
+/* ---- per-uid connection counts (under broker.conns_lock) ---------------- */
+
+static struct uidcount *
+uidcount_find(uid_t uid, int create)
+{
+	size_t	i;
+
+	for (i = 0; i < nuidcounts; i++)
+		if (uidcounts[i].uid == uid)
+			return (&uidcounts[i]);
+	if (!create)
+		return (NULL);
+	for (i = 0; i < nuidcounts; i++)
+		if (uidcounts[i].n == 0) {
+			uidcounts[i].uid = uid;
+			return (&uidcounts[i]);
+		}
+	uidcounts = xreallocarray(uidcounts, nuidcounts + 1,
+	    sizeof *uidcounts);
+	uidcounts[nuidcounts].uid = uid;
+	uidcounts[nuidcounts].n = 0;
+	return (&uidcounts[nuidcounts++]);
+}
+
+static int
+conn_admit(uid_t uid)
+{
+	struct config	*cfg;
+	struct uidcount	*uc;
+	unsigned	 max, maxuid;
+	int		 ok = 0;
+
+	cfg = broker_config();
+	max = cfg->max_conns;
+	maxuid = cfg->max_conns_per_uid;
+	broker_config_release();
+	pthread_mutex_lock(&broker.conns_lock);
+	uc = uidcount_find(uid, 1);
+	if (broker.nconns < max && uc->n < maxuid) {
+		broker.nconns++;
+		uc->n++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&broker.conns_lock);
+	return (ok);
+}
+
+static void
+conn_release(uid_t uid)
+{
+	struct uidcount	*uc;
+
+	pthread_mutex_lock(&broker.conns_lock);
+	broker.nconns--;
+	if ((uc = uidcount_find(uid, 0)) != NULL && uc->n > 0)
+		uc->n--;
+	pthread_mutex_unlock(&broker.conns_lock);
+}
+
+/* ---- per-identity rate limits: token buckets ----------------------------- */
+
+#define RATE_SLOTS	256
+
+static struct {
+	pthread_mutex_t	lock;
+	struct {
+		char		key[64];
+		double		tokens;
+		uint64_t	last;
+	} s[RATE_SLOTS];
+} rl = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* 0 if a request may go ahead, -1 if the identity is over its rate. */
+int
+rate_take(const char *key, uint64_t now_us, unsigned rate)
+{
+	size_t	i, victim = 0;
+	int	rc = -1;
+
+	if (rate == 0)
+		return (0);
+	pthread_mutex_lock(&rl.lock);
+	for (i = 0; i < RATE_SLOTS; i++) {
+		if (strcmp(rl.s[i].key, key) == 0)
+			break;
+		if (rl.s[i].last < rl.s[victim].last)
+			victim = i;
+	}
+	if (i == RATE_SLOTS) {
+		/* Least recently seen slot; a full bucket for the newcomer. */
+		i = victim;
+		snprintf(rl.s[i].key, sizeof rl.s[i].key, "%s", key);
+		rl.s[i].tokens = rate;
+		rl.s[i].last = now_us;
+	}
+	rl.s[i].tokens += (double)(now_us - rl.s[i].last) * rate / 1e6;
+	if (rl.s[i].tokens > rate)
+		rl.s[i].tokens = rate;
+	rl.s[i].last = now_us;
+	if (rl.s[i].tokens >= 1.0) {
+		rl.s[i].tokens -= 1.0;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&rl.lock);
+	return (rc);
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+static void
+conn_set_state(struct conn *c, enum conn_state st)
+{
+	if (c->state == st)
+		return;
+	log_debug("conn pid %ld: %s -> %s", (long)c->peer.pid,
+	    state_names[c->state], state_names[st]);
+	if (c->state == CONN_CLOSING)
+		fatalx("connection leaves the closing state");
+	c->state = st;
+	switch (st) {
+	case CONN_READING:
+		if (!c->eof)
+			bufferevent_enable(c->bev, EV_READ);
+		break;
+	case CONN_PAUSED:
+		bufferevent_disable(c->bev, EV_READ);
+		break;
+	case CONN_CLOSING:
+		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->slow);
+		break;
+	}
+}
+
+/*
+ * Close once the answers already queued are written.  Never frees here:
+ * callers up the stack still hold c; the resume event frees it if there
+ * is nothing left to write.
+ */
+static void
+conn_close(struct conn *c)
+{
+	conn_set_state(c, CONN_CLOSING);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		event_active(c->resume, EV_TIMEOUT, 1);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	TAILQ_REMOVE(&w->conns, c, entry);
+	conn_release(c->peer.uid);
+	peer_release(&c->peer);
+	event_free(c->resume);
+	event_free(c->slow);
+	bufferevent_free(c->bev);
+	free(c);
+	if (w->draining && TAILQ_EMPTY(&w->conns))
+		event_base_loopexit(w->base, NULL);
+}
+
+/* An error answer outside any request (bad frame head): then close. */
+static void
+conn_fatal(struct conn *c, uint32_t id, int status, const char *msg)
+{
+	struct request	r;
+
+	memset(&r, 0, sizeof r);
+	r.conn = c;
+	r.peer = &c->peer;
+	r.op = 0;
+	r.id = id;
+	req_error(&r, status, "%s", msg);
+	if (baton_wire_finish(&r.sb) == 0)
+		bufferevent_write(c->bev, r.sb.data, r.sb.size);
+	msgpack_sbuffer_destroy(&r.sb);
+	free(r.errmsg);
+	metrics_count("frames_refused");
+	metrics_op(0, status);
+	conn_close(c);
+}
+
+static void
+conn_frame(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct request	r;
+	uint32_t	op, id;
+
+	memset(&r, 0, sizeof r);
+	r.conn = c;
+	r.peer = &c->peer;
+	mpr_init(&r.body, data, len);
+	if (baton_wire_read_request(&r.body, &op, &id) != 0) {
+		conn_fatal(c, 0, BATON_WIRE_EBADREQ,
+		    "unreadable message head: expected [op, id, body]");
+		return;
+	}
+	r.op = op;
+	r.id = id;
+	request_run(&r);
+	bufferevent_write(c->bev, r.sb.data, r.sb.size);
+	msgpack_sbuffer_destroy(&r.sb);
+	free(r.errmsg);
+}
+
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct timeval	 tv = { BATOND_SLOW_TIMEOUT, 0 };
+	uint8_t		 hdr[BATON_WIRE_HDR];
+	uint8_t		*data;
+	uint32_t	 len;
+	size_t		 avail;
+	int		 budget = BATOND_BUDGET;
+
+	while (c->state == CONN_READING) {
+		avail = evbuffer_get_length(in);
+		if (avail < BATON_WIRE_HDR)
+			break;
+		evbuffer_copyout(in, hdr, sizeof hdr);
+		if ((len = baton_wire_frame_len(hdr)) == 0) {
+			/* Decided from the header alone, before buffering. */
+			if (hdr[0] | hdr[1] | hdr[2] | hdr[3])
+				conn_fatal(c, 0, BATON_WIRE_ETOOBIG,
+				    "frame longer than 65536 bytes");
+			else
+				conn_fatal(c, 0, BATON_WIRE_EBADREQ,
+				    "zero-length frame");
+			return;
+		}
+		if (avail < BATON_WIRE_HDR + (size_t)len)
+			break;
+		if (budget-- == 0) {
+			/* Fairness: let the other connections run first. */
+			event_active(c->resume, EV_TIMEOUT, 1);
+			return;
+		}
+		data = evbuffer_pullup(in, BATON_WIRE_HDR + (ssize_t)len);
+		conn_frame(c, data + BATON_WIRE_HDR, len);
+		evbuffer_drain(in, BATON_WIRE_HDR + (size_t)len);
+		if (c->state == CONN_CLOSING)
+			return;
+		if (evbuffer_get_length(out) > BATOND_OUT_MAX)
+			conn_set_state(c, CONN_PAUSED);
+	}
+	if (c->state != CONN_READING)
+		return;
+	/* Half-closed: every whole frame is answered, then we close. */
+	if (c->eof) {
+		conn_close(c);
+		return;
+	}
+	/* A frame has begun: it must be complete within the slow timeout. */
+	if (evbuffer_get_length(in) > 0) {
+		if (!c->slow_armed) {
+			evtimer_add(c->slow, &tv);
+			c->slow_armed = 1;
+		}
+	} else if (c->slow_armed) {
+		evtimer_del(c->slow);
+		c->slow_armed = 0;
+	}
+	if (c->w->draining)
+		conn_close(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	conn_process(c);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if (c->state == CONN_CLOSING) {
+		conn_free(c);
+		return;
+	}
+	if (c->state == CONN_PAUSED) {
+		conn_set_state(c, CONN_READING);
+		conn_process(c);
+	}
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) && c->state == CONN_READING) {
+		/* Answer what it already sent before closing. */
+		c->eof = 1;
+		bufferevent_disable(c->bev, EV_READ);
+		conn_process(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		log_debug("conn pid %ld: timeout", (long)c->peer.pid);
+	/* Error or timeout: nothing more can be said to this peer. */
+	conn_free(c);
+}
+
+static void
+conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CONN_CLOSING)
+		conn_free(c);
+	else
+		conn_process(c);
+}
+
+static void
+conn_slow_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("conn pid %ld: frame not complete in time", (long)c->peer.pid);
+	conn_free(c);
+}
+
+static void
+conn_new(struct worker *w, struct handoff *h)
+{
+	struct conn	*c;
+	struct timeval	 idle = { 60, 0 }, slow = { BATOND_SLOW_TIMEOUT, 0 };
+	struct config	*cfg;
+
+	c = xcalloc(1, sizeof *c);
+	c->w = w;
+	c->peer = h->peer;
+	c->bev = bufferevent_socket_new(w->base, h->fd, BEV_OPT_CLOSE_ON_FREE);
+	c->resume = event_new(w->base, -1, 0, conn_resume_cb, c);
+	c->slow = evtimer_new(w->base, conn_slow_cb, c);
+	if (c->bev == NULL || c->resume == NULL || c->slow == NULL)
+		fatalx("cannot set up a connection");
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	cfg = broker_config();
+	idle.tv_sec = cfg->idle_timeout;
+	broker_config_release();
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* libevent stops reading once one whole maximal frame is buffered. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    BATON_WIRE_HDR + BATON_WIRE_MAX_FRAME);
+	bufferevent_set_timeouts(c->bev, &idle, &slow);
+	c->state = CONN_READING;
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ---- workers ------------------------------------------------------------- */
+
+static void
+worker_drain(struct worker *w)
+{
+	struct conn	*c, *next;
+
+	w->draining = 1;
+	if (TAILQ_EMPTY(&w->conns)) {
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	/* Answer what is already buffered, then close. */
+	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next) {
+		if (c->state == CONN_READING)
+			conn_process(c);
+		else if (c->state == CONN_PAUSED)
+			conn_set_state(c, CONN_CLOSING);
+	}
+}
+
+static void
+worker_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct handoff	*h;
+	ssize_t		 n;
+
+	(void)what;
+	for (;;) {
+		n = read(fd, &h, sizeof h);
+		if (n != (ssize_t)sizeof h)
+			return;
+		if (h == NULL) {
+			worker_drain(w);
+			continue;
+		}
+		conn_new(w, h);
+		free(h);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	event_base_dispatch(w->base);
+	return (NULL);
+}
+
+int
+server_start(unsigned n)
+{
+	unsigned	i;
+
+	evthread_use_pthreads();
+	nworkers = n;
+	workers = xcalloc(n, sizeof *workers);
+	for (i = 0; i < n; i++) {
+		TAILQ_INIT(&workers[i].conns);
+		if ((workers[i].base = event_base_new()) == NULL)
+			fatalx("event_base_new");
+		if (pipe2(workers[i].notify, O_CLOEXEC | O_NONBLOCK) != 0)
+			fatal("pipe2");
+		workers[i].notify_ev = event_new(workers[i].base,
+		    workers[i].notify[0], EV_READ | EV_PERSIST,
+		    worker_notify_cb, &workers[i]);
+		event_add(workers[i].notify_ev, NULL);
+		if (pthread_create(&workers[i].thread, NULL, worker_main,
+		    &workers[i]) != 0)
+			fatalx("pthread_create");
+	}
+	return (0);
+}
+
+static void
+worker_send(struct worker *w, struct handoff *h)
+{
+	ssize_t	n;
+
+	/* Pointer-sized writes to a pipe are atomic. */
+	do
+		n = write(w->notify[1], &h, sizeof h);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof h)
+		fatal("worker notify");
+}
+
+/* Called by the main loop when the listening socket is readable. */
+void
+server_accept(int lfd)
+{
+	struct handoff	*h;
+	struct peer	 p;
+	int		 fd, i;
+
+	for (i = 0; i < 64; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warnx("accept: %s", strerror(errno));
+			return;
+		}
+		if (broker.draining || peer_identify(fd, &p) != 0) {
+			close(fd);
+			continue;
+		}
+		if (!conn_admit(p.uid)) {
+			metrics_count("connections_refused");
+			log_info("connection from uid %u refused: over the cap",
+			    (unsigned)p.uid);
+			peer_release(&p);
+			close(fd);
+			continue;
+		}
+		metrics_count("connections");
+		h = xmalloc(sizeof *h);
+		h->fd = fd;
+		h->peer = p;
+		worker_send(&workers[next_worker++ % nworkers], h);
+	}
+}
+
+void
+server_drain(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < nworkers; i++)
+		worker_send(&workers[i], NULL);
+}
+
+void
+server_wait(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < nworkers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		event_free(workers[i].notify_ev);
+		event_base_free(workers[i].base);
+		close(workers[i].notify[0]);
+		close(workers[i].notify[1]);
+	}
+	free(workers);
+	free(uidcounts);
+}
+
+/* ---- listening sockets --------------------------------------------------- */
+
+int
+listen_socket(const char *path, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	char			*dir, *slash;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "%s: socket path too long", path);
+		return (-1);
+	}
+	strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		/* Our umask is 077; everyone must reach the socket. */
+		if (mkdir(dir, 0755) == 0)
+			(void)chmod(dir, 0755);
+		else if (errno != EEXIST)
+			log_warnx("mkdir %s: %s", dir, strerror(errno));
+	}
+	free(dir);
+	/* A stale socket from a crash; never remove anything else. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			xasprintf(cause, "%s: exists and is not a socket", path);
+			return (-1);
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0 ||
+	    chmod(path, 0666) != 0 || listen(fd, 128) != 0) {
+		/* Anyone may connect: identity comes from SO_PEERCRED. */
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* systemd socket activation without libsystemd: fd 3 when LISTEN_PID is us. */
+int
+listen_systemd(void)
+{
+	const char	*pid, *fds;
+	int		 fl;
+
+	pid = getenv("LISTEN_PID");
+	fds = getenv("LISTEN_FDS");
+	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid() ||
+	    atoi(fds) < 1)
+		return (-1);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if ((fl = fcntl(3, F_GETFL)) == -1)
+		return (-1);
+	fcntl(3, F_SETFL, fl | O_NONBLOCK);
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return (3);
+}

@@ -1,0 +1,148 @@
+/* wire.c: framing, names and message heads of the broker wire protocol. */
+
+#include <string.h>
+
+#include "wire.h"
+
+static const char *const err_names[] = {
+	"ok", "bad_request", "denied", "unavailable", "too_big", "version",
+	"unknown_op", "rate_limited", "permission", "internal", "shutdown"
+};
+
+/* Retry hints: what a client should do after each code. */
+static const char *const err_retry[] = {
+	"no", "no", "no", "later", "no", "no", "no", "later", "no", "later",
+	"reconnect"
+};
+
+static const char *const op_names[] = {
+	NULL, "hello", "mint", "attenuate", "present", "verify", "revoke",
+	"inspect", "pubkeys", "status", "rotate", "reload"
+};
+
+const char *
+baton_wire_err_name(int e)
+{
+	if (e < 0 || e > BATON_WIRE_EMAX)
+		return ("unknown");
+	return (err_names[e]);
+}
+
+const char *
+baton_wire_err_retry(int e)
+{
+	if (e < 0 || e > BATON_WIRE_EMAX)
+		return ("no");
+	return (err_retry[e]);
+}
+
+const char *
+baton_op_name(int op)
+{
+	if (op < 1 || op > BATON_OP_MAX)
+		return (NULL);
+	return (op_names[op]);
+}
+
+uint32_t
+baton_wire_frame_len(const uint8_t hdr[BATON_WIRE_HDR])
+{
+	uint32_t	len;
+
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3];
+	if (len == 0 || len > BATON_WIRE_MAX_FRAME)
+		return (0);
+	return (len);
+}
+
+void
+baton_wire_begin(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+	static const char zero[BATON_WIRE_HDR];
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	/* Placeholder for the length, filled in by baton_wire_finish. */
+	msgpack_sbuffer_write(sb, zero, sizeof zero);
+}
+
+int
+baton_wire_finish(msgpack_sbuffer *sb)
+{
+	size_t	len;
+
+	if (sb->data == NULL || sb->size < BATON_WIRE_HDR)
+		return (BATON_ENOMEM);
+	len = sb->size - BATON_WIRE_HDR;
+	if (len == 0 || len > BATON_WIRE_MAX_FRAME)
+		return (BATON_ETOOBIG);
+	sb->data[0] = (char)(len >> 24);
+	sb->data[1] = (char)(len >> 16);
+	sb->data[2] = (char)(len >> 8);
+	sb->data[3] = (char)len;
+	return (0);
+}
+
+void
+baton_pack_str(msgpack_packer *pk, const char *s)
+{
+	baton_pack_strn(pk, s, strlen(s));
+}
+
+void
+baton_pack_strn(msgpack_packer *pk, const char *s, size_t len)
+{
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+void
+baton_pack_bin(msgpack_packer *pk, const void *p, size_t len)
+{
+	msgpack_pack_bin(pk, len);
+	msgpack_pack_bin_body(pk, p, len);
+}
+
+int
+baton_wire_read_request(struct mpr *r, uint32_t *op, uint32_t *id)
+{
+	uint32_t	n;
+	uint64_t	v;
+
+	if (mpr_array(r, &n) != 0 || n != 3)
+		return (BATON_EMALFORMED);
+	if (mpr_uint(r, &v) != 0 || v < 1 || v > 127)
+		return (BATON_EMALFORMED);
+	*op = (uint32_t)v;
+	if (mpr_uint(r, &v) != 0 || v > UINT32_MAX)
+		return (BATON_EMALFORMED);
+	*id = (uint32_t)v;
+	if (mpr_peek(r) != MPR_MAP)
+		return (BATON_EMALFORMED);
+	return (0);
+}
+
+int
+baton_wire_read_response(struct mpr *r, uint32_t *op, uint32_t *id,
+    int *status)
+{
+	uint32_t	n;
+	uint64_t	v;
+
+	if (mpr_array(r, &n) != 0 || n != 4)
+		return (BATON_EMALFORMED);
+	if (mpr_uint(r, &v) != 0 || (v & BATON_WIRE_RESPONSE) == 0 ||
+	    v > 0xff)
+		return (BATON_EMALFORMED);
+	*op = (uint32_t)(v & ~BATON_WIRE_RESPONSE);
+	if (mpr_uint(r, &v) != 0 || v > UINT32_MAX)
+		return (BATON_EMALFORMED);
+	*id = (uint32_t)v;
+	if (mpr_uint(r, &v) != 0 || v > 0xffff)
+		return (BATON_EMALFORMED);
+	*status = (int)v;
+	if (mpr_peek(r) != MPR_MAP)
+		return (BATON_EMALFORMED);
+	return (0);
+}

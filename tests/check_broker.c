@@ -1,0 +1,1225 @@
+/*
+ * check_broker.c: integration tests that start the real batond on a socket
+ * in a temp dir and speak raw frames to it (no client library).
+ */
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "broker-util.h"
+
+static struct tb	T;
+
+/* Start a broker or fail the test. */
+static int
+up(const char *conf, const char *agents)
+{
+	int	fd;
+
+	tb_init(&T, conf, agents);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	ck_assert_int_ge(fd, 0);
+	return (fd);
+}
+
+/* Stop it: SIGTERM must drain and exit 0. */
+static void
+down(void)
+{
+	ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+}
+
+struct child_req {
+	const char	*token;
+	const char	*as;
+	const char	*tool;
+	const char	*action;
+	uint64_t	 limit;	/* 0: none */
+	uint64_t	 ttl;	/* 0: none */
+	const char	*extra_tool;	/* a second tool, for widening */
+	const char	*holder;
+};
+
+/* attenuate; returns the token, or NULL with *status and *reason set. */
+static char *
+attenuate(int fd, const struct child_req *c, int *status, int *reason)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 tok[BATON_MAX_TEXT + 1], *out = NULL;
+	size_t		 n;
+
+	n = 2 + (c->as != NULL) + (c->ttl != 0) + (c->holder != NULL);
+	msg_start(&m, BATON_OP_ATTENUATE, 7, n);
+	pk_kv_str(&m.pk, "token", c->token);
+	if (c->as != NULL)
+		pk_kv_str(&m.pk, "as", c->as);
+	if (c->ttl != 0)
+		pk_kv_uint(&m.pk, "ttl", c->ttl);
+	if (c->holder != NULL)
+		pk_kv_str(&m.pk, "holder", c->holder);
+	pk_str(&m.pk, "grants");
+	msgpack_pack_map(&m.pk, 1 + (c->extra_tool != NULL));
+	pk_str(&m.pk, c->tool);
+	msgpack_pack_map(&m.pk, 1 + (c->limit != 0));
+	pk_str(&m.pk, "actions");
+	msgpack_pack_array(&m.pk, 1);
+	pk_str(&m.pk, c->action);
+	if (c->limit != 0) {
+		pk_str(&m.pk, "limits");
+		msgpack_pack_map(&m.pk, 1);
+		pk_kv_uint(&m.pk, "max_rows", c->limit);
+	}
+	if (c->extra_tool != NULL) {
+		pk_str(&m.pk, c->extra_tool);
+		msgpack_pack_map(&m.pk, 0);
+	}
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	*status = r.status;
+	*reason = (int)get_uint(&r.body, "reason");
+	if (r.status == 0) {
+		ck_assert_int_eq(get_str(&r.body, "token", tok, sizeof tok), 0);
+		out = strdup(tok);
+	}
+	resp_free(&r);
+	return (out);
+}
+
+/* verify and return the reason (0 = allow), checking allow agrees. */
+static int
+verify_reason(int fd, const char *token, const char *tool, const char *action,
+    const char *aud)
+{
+	struct resp	r;
+	int		reason;
+
+	ck_assert_int_eq(tb_verify(fd, token, tool, action, aud, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	reason = (int)get_uint(&r.body, "reason");
+	ck_assert_int_eq(get_bool(&r.body, "allow"), reason == 0);
+	resp_free(&r);
+	return (reason);
+}
+
+/* A root token: db_query (read, max_rows 1000) and file_read, 1 h, depth 5. */
+static char *
+mint_root(int fd)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 tok[BATON_MAX_TEXT + 1];
+
+	msg_start(&m, BATON_OP_MINT, 1, 5);
+	pk_kv_str(&m.pk, "as", "orchestrator");
+	pk_kv_str(&m.pk, "sub", "alice");
+	pk_kv_uint(&m.pk, "ttl", 3600);
+	pk_kv_uint(&m.pk, "max_depth", 5);
+	pk_str(&m.pk, "grants");
+	msgpack_pack_map(&m.pk, 2);
+	pk_str(&m.pk, "db_query");
+	msgpack_pack_map(&m.pk, 2);
+	pk_str(&m.pk, "actions");
+	msgpack_pack_array(&m.pk, 1);
+	pk_str(&m.pk, "read");
+	pk_str(&m.pk, "limits");
+	msgpack_pack_map(&m.pk, 1);
+	pk_kv_uint(&m.pk, "max_rows", 1000);
+	pk_str(&m.pk, "file_read");
+	msgpack_pack_map(&m.pk, 0);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_ne(get_uint(&r.body, "exp"), UINT64_MAX);
+	ck_assert_int_eq(get_str(&r.body, "token", tok, sizeof tok), 0);
+	ck_assert(strncmp(tok, "bt1_", 4) == 0);
+	resp_free(&r);
+	return (strdup(tok));
+}
+
+static int
+simple_status(int fd, int op, struct resp *r)
+{
+	struct msg	m;
+
+	msg_start(&m, op, 42, 0);
+	ck_assert_int_eq(rpc(fd, &m, r), 0);
+	ck_assert_uint_eq(r->id, 42);
+	ck_assert_uint_eq(r->op, (uint32_t)op);
+	return (r->status);
+}
+
+/* ---- hello and version negotiation ---------------------------------------- */
+
+START_TEST(test_hello)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 buf[4096];
+	int		 fd = up(NULL, NULL);
+
+	msg_start(&m, BATON_OP_HELLO, 9, 2);
+	pk_kv_uint(&m.pk, "version", 7);
+	pk_kv_str(&m.pk, "client", "check");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(r.id, 9);
+	ck_assert_uint_eq(get_uint(&r.body, "version"), 1);
+	ck_assert_uint_eq(get_uint(&r.body, "max_frame"), 65536);
+	ck_assert_uint_eq(get_uint(&r.body, "uid"), getuid());
+	ck_assert_int_eq(get_bool(&r.body, "dev_mode"), 1);
+	/* Linux >= 6.5: the /proc facts are pinned by a pidfd. */
+	ck_assert_int_eq(get_bool(&r.body, "pinned"), 1);
+	ck_assert_int_eq(get_str(&r.body, "exe", buf, sizeof buf), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "check_broker"));
+	ck_assert_int_eq(get_str(&r.body, "agent", buf, sizeof buf), 0);
+	resp_free(&r);
+
+	/* Version 0 cannot be spoken. */
+	msg_start(&m, BATON_OP_HELLO, 10, 1);
+	baton_pack_str(&m.pk, "version");
+	msgpack_pack_int64(&m.pk, 0);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EVERSION);
+	ck_assert_int_eq(get_str(&r.body, "error", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "version");
+	resp_free(&r);
+	/* A negative version is malformed. */
+	msg_start(&m, BATON_OP_HELLO, 11, 1);
+	baton_pack_str(&m.pk, "version");
+	msgpack_pack_int64(&m.pk, -3);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+	ck_assert_int_eq(get_str(&r.body, "error", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "bad_request");
+	ck_assert_int_eq(get_str(&r.body, "retry", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "no");
+	resp_free(&r);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- the seed's multi-agent flow ------------------------------------------ */
+
+START_TEST(test_seed_flow)
+{
+	struct child_req c;
+	struct resp	 r;
+	struct mpr	 facts, lim, v;
+	char		*root, *ta, *tb, *tc, buf[64];
+	int		 fd = up(NULL, NULL), st, why;
+	uint32_t	 n;
+
+	root = mint_root(fd);
+	memset(&c, 0, sizeof c);
+	c.token = root;
+	c.as = "worker-a";
+	c.tool = "db_query";
+	c.action = "read";
+	c.limit = 100;
+	c.ttl = 1800;
+	ta = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(ta);
+	c.token = ta;
+	c.as = "worker-b";
+	c.limit = 0;
+	c.ttl = 900;
+	tb = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(tb);
+	/* A sibling of A's token, from the root. */
+	c.token = root;
+	c.as = "worker-c";
+	tc = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(tc);
+
+	ck_assert_int_eq(tb_verify(fd, tb, "db_query", "read", NULL, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 1);
+	ck_assert_int_eq(map_get(&r.body, "facts", &facts), 0);
+	ck_assert_uint_eq(get_uint(&facts, "depth"), 2);
+	ck_assert_int_eq(get_str(&facts, "iss", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "orchestrator");
+	ck_assert_int_eq(get_str(&facts, "sub", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "alice");
+	ck_assert_int_eq(map_get(&facts, "limits", &lim), 0);
+	/* 1000 -> 100, inherited by B: reported as 100. */
+	ck_assert_uint_eq(get_uint(&lim, "max_rows"), 100);
+	ck_assert_int_eq(map_get(&facts, "delegators", &v), 0);
+	ck_assert_int_eq(mpr_array(&v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(map_get(&facts, "jtis", &v), 0);
+	ck_assert_int_eq(mpr_array(&v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	resp_free(&r);
+
+	/* B's token does not grant file_read, nor write. */
+	ck_assert_int_eq(verify_reason(fd, tb, "file_read", NULL, NULL),
+	    BATON_R_TOOL_NOT_GRANTED);
+	ck_assert_int_eq(verify_reason(fd, tb, "db_query", "write", NULL),
+	    BATON_R_ACTION_NOT_GRANTED);
+
+	/* Revoking A's block kills B's token, not the sibling's. */
+	{
+		struct msg	m;
+
+		msg_start(&m, BATON_OP_REVOKE, 5, 1);
+		pk_kv_str(&m.pk, "token", ta);
+		ck_assert_int_eq(rpc(fd, &m, &r), 0);
+		ck_assert_int_eq(r.status, 0);
+		resp_free(&r);
+	}
+	ck_assert_int_eq(verify_reason(fd, tb, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, ta, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, tc, "db_query", "read", NULL), 0);
+	ck_assert_int_eq(verify_reason(fd, root, "file_read", NULL, NULL), 0);
+	/* A revoked parent cannot be attenuated either. */
+	c.token = ta;
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(st, BATON_WIRE_EDENIED);
+	ck_assert_int_eq(why, BATON_R_REVOKED);
+	free(root);
+	free(ta);
+	free(tb);
+	free(tc);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- refusals: TTL, widening, depth ----------------------------------------- */
+
+START_TEST(test_refusals)
+{
+	struct child_req c;
+	struct msg	 m;
+	struct resp	 r;
+	char		*root, *t;
+	int		 fd = up(NULL, NULL), st, why;
+
+	root = mint_root(fd);
+	memset(&c, 0, sizeof c);
+	c.token = root;
+	c.as = "worker-a";
+	c.tool = "db_query";
+	c.action = "read";
+
+	c.ttl = 7200;		/* longer than the parent's hour */
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(st, BATON_WIRE_EDENIED);
+	ck_assert_int_eq(why, BATON_R_TTL_TOO_LONG);
+
+	c.ttl = 60;
+	c.limit = 5000;		/* higher limit */
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(why, BATON_R_WIDEN_LIMIT);
+
+	c.limit = 0;
+	c.extra_tool = "shell";	/* a tool the parent lacks */
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(why, BATON_R_WIDEN_TOOL);
+
+	c.extra_tool = NULL;
+	c.action = "write";	/* an action the parent lacks */
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(why, BATON_R_WIDEN_ACTION);
+
+	/* Mint over the broker's TTL cap (86400 by default). */
+	msg_start(&m, BATON_OP_MINT, 3, 2);
+	pk_kv_uint(&m.pk, "ttl", 100000);
+	pk_kv_str(&m.pk, "grants", "*");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EDENIED);
+	ck_assert_uint_eq(get_uint(&r.body, "reason"), BATON_R_TTL_TOO_LONG);
+	resp_free(&r);
+
+	/* Mint without grants: a bad request. */
+	msg_start(&m, BATON_OP_MINT, 4, 1);
+	pk_kv_uint(&m.pk, "ttl", 10);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+	resp_free(&r);
+
+	/* Depth: max_depth 0 leaves no room for a child. */
+	msg_start(&m, BATON_OP_MINT, 5, 2);
+	pk_kv_uint(&m.pk, "max_depth", 0);
+	pk_kv_str(&m.pk, "grants", "*");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	{
+		char	tok[BATON_MAX_TEXT + 1];
+
+		ck_assert_int_eq(get_str(&r.body, "token", tok, sizeof tok), 0);
+		resp_free(&r);
+		c.token = tok;
+		c.action = "read";
+		t = attenuate(fd, &c, &st, &why);
+		ck_assert_ptr_null(t);
+		ck_assert_int_eq(why, BATON_R_NO_DEPTH_LEFT);
+	}
+	free(root);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- single use under concurrency --------------------------------------------- */
+
+START_TEST(test_single_use_concurrent)
+{
+	char	*tok;
+	pid_t	 kids[12];
+	int	 fd = up(NULL, NULL), i, status, allows = 0, replays = 0, why;
+	int	 go[2];
+	char	 c;
+
+	tok = tb_mint(fd, NULL, "db_query", "read", 0, 600, 1, NULL);
+	ck_assert_ptr_nonnull(tok);
+	ck_assert_int_eq(pipe(go), 0);
+	for (i = 0; i < 12; i++) {
+		if ((kids[i] = fork()) == 0) {
+			int	cfd = tb_connect(&T);
+			struct resp r;
+
+			close(go[1]);
+			/* All connected; start together. */
+			if (read(go[0], &c, 1) < 0)
+				_exit(3);
+			if (tb_verify(cfd, tok, "db_query", "read", NULL,
+			    &r) != 0 || r.status != 0)
+				_exit(3);
+			why = (int)get_uint(&r.body, "reason");
+			_exit(why == 0 ? 0 : why == BATON_R_REPLAYED ? 1 : 2);
+		}
+	}
+	close(go[0]);
+	usleep(100000);
+	close(go[1]);
+	for (i = 0; i < 12; i++) {
+		waitpid(kids[i], &status, 0);
+		ck_assert(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 0)
+			allows++;
+		else if (WEXITSTATUS(status) == 1)
+			replays++;
+	}
+	ck_assert_int_eq(allows, 1);
+	ck_assert_int_eq(replays, 11);
+	ck_assert_int_eq(verify_reason(fd, tok, "db_query", "read", NULL),
+	    BATON_R_REPLAYED);
+	free(tok);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- identities: holder binding, agents map, admin ops --------------------------- */
+
+#define AGENTS \
+	"# test agents\n" \
+	"agent orchestrator uid=0 verify=*\n" \
+	"agent holder-x uid=0\n" \
+	"agent stranger uid=65534 verify=tools.example\n"
+
+/* Run fn as uid 65534 in a child; its exit code is the answer. */
+static int
+as_nobody(int (*fn)(void *), void *arg)
+{
+	pid_t	pid;
+	int	status;
+
+	if ((pid = fork()) == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	waitpid(pid, &status, 0);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : 98);
+}
+
+static int
+nobody_present(void *arg)
+{
+	struct msg	m;
+	struct resp	r;
+	int		fd = tb_connect(&T);
+
+	msg_start(&m, BATON_OP_PRESENT, 1, 4);
+	pk_kv_str(&m.pk, "token", arg);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	pk_kv_str(&m.pk, "aud", "tools.example");
+	if (fd == -1 || rpc(fd, &m, &r) != 0)
+		return (90);
+	if (r.status != BATON_WIRE_EDENIED)
+		return (91);
+	return ((int)get_uint(&r.body, "reason"));
+}
+
+static int
+nobody_mint_as_orchestrator(void *arg)
+{
+	char	*t;
+	int	 fd = tb_connect(&T);
+
+	(void)arg;
+	t = tb_mint(fd, "orchestrator", "db_query", "read", 0, 60, 0, NULL);
+	return (t == NULL ? 0 : 1);
+}
+
+static int
+nobody_rotate(void *arg)
+{
+	struct resp	r;
+	int		fd = tb_connect(&T);
+
+	(void)arg;
+	return (simple_status(fd, BATON_OP_ROTATE, &r));
+}
+
+static int
+nobody_verify(void *arg)
+{
+	struct resp	r;
+	int		fd = tb_connect(&T);
+
+	if (tb_verify(fd, arg, "db_query", "read", "other.example", &r) != 0)
+		return (90);
+	return (r.status);
+}
+
+START_TEST(test_holder_and_identity)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 conf[512], ptok[BATON_MAX_TEXT + 1], *tok;
+	int		 fd;
+
+	char		 self[256], agents[1024];
+	ssize_t		 n;
+
+	/* Agents bound to an executable: ours, and one we are not. */
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	snprintf(agents, sizeof agents, "%sagent exe-good uid=0 exe=%s\n"
+	    "agent exe-bad uid=0 exe=/usr/bin/false\n", AGENTS, self);
+	tb_init(&T, "", agents);
+	snprintf(conf, sizeof conf, "agents-file %s\n", T.agents);
+	{
+		FILE *f = fopen(T.conf, "w");
+
+		fputs(conf, f);
+		fclose(f);
+	}
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+
+	/* exe= rules hold only for the pidfd-pinned executable. */
+	tok = tb_mint(fd, "exe-good", "db_query", "read", 0, 600, 0, NULL);
+	ck_assert_ptr_nonnull(tok);
+	free(tok);
+	ck_assert_ptr_null(tb_mint(fd, "exe-bad", "db_query", "read", 0, 600,
+	    0, NULL));
+	ck_assert_ptr_null(tb_mint(fd, "nobody-knows", "db_query", "read", 0,
+	    600, 0, NULL));
+
+	tok = tb_mint(fd, "orchestrator", "db_query", "read", 0, 600, 0,
+	    "holder-x");
+	ck_assert_ptr_nonnull(tok);
+	/* Bound: useless until presented by its holder. */
+	ck_assert_int_eq(verify_reason(fd, tok, "db_query", "read", NULL),
+	    BATON_R_NOT_PRESENTED);
+	ck_assert_int_eq(as_nobody(nobody_present, tok),
+	    BATON_R_HOLDER_MISMATCH);
+	ck_assert_int_eq(as_nobody(nobody_mint_as_orchestrator, NULL), 0);
+	ck_assert_int_eq(as_nobody(nobody_rotate, NULL), BATON_WIRE_EPERM);
+	ck_assert_int_eq(as_nobody(nobody_verify, tok), BATON_WIRE_EPERM);
+
+	/* Presentation longer than 120 s is refused. */
+	msg_start(&m, BATON_OP_PRESENT, 1, 5);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	pk_kv_str(&m.pk, "aud", "tools.example");
+	pk_kv_uint(&m.pk, "ttl", 300);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EDENIED);
+	ck_assert_uint_eq(get_uint(&r.body, "reason"), BATON_R_TTL_TOO_LONG);
+	resp_free(&r);
+
+	/* The holder presents: the per-call token verifies once. */
+	msg_start(&m, BATON_OP_PRESENT, 1, 4);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	pk_kv_str(&m.pk, "aud", "tools.example");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(get_str(&r.body, "token", ptok, sizeof ptok), 0);
+	resp_free(&r);
+	ck_assert_int_eq(verify_reason(fd, ptok, "db_query", "read",
+	    "other.example"), BATON_R_AUDIENCE_MISMATCH);
+	ck_assert_int_eq(verify_reason(fd, ptok, "db_query", "read",
+	    "tools.example"), 0);
+	ck_assert_int_eq(verify_reason(fd, ptok, "db_query", "read",
+	    "tools.example"), BATON_R_REPLAYED);
+
+	/* Root may rotate (admin), and reload. */
+	ck_assert_int_eq(simple_status(fd, BATON_OP_ROTATE, &r), 0);
+	resp_free(&r);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_RELOAD, &r), 0);
+	resp_free(&r);
+	free(tok);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- durability: kill -9, torn tail ------------------------------------------- */
+
+static void
+revoke_token(int fd, const char *tok)
+{
+	struct msg	m;
+	struct resp	r;
+
+	msg_start(&m, BATON_OP_REVOKE, 5, 1);
+	pk_kv_str(&m.pk, "token", tok);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	resp_free(&r);
+}
+
+START_TEST(test_kill9_and_torn_tail)
+{
+	char	*once, *revoked, *other, path[400];
+	int	 fd = up(NULL, NULL), jfd;
+	struct stat st;
+
+	once = tb_mint(fd, NULL, "db_query", "read", 0, 600, 1, NULL);
+	revoked = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+	other = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+	ck_assert_int_eq(verify_reason(fd, once, "db_query", "read", NULL), 0);
+	revoke_token(fd, revoked);
+	close(fd);
+	tb_kill9(&T);
+
+	/* A torn record at the tail, as a crash mid-write leaves it. */
+	snprintf(path, sizeof path, "%s/journal", T.state);
+	ck_assert_int_eq(stat(path, &st), 0);
+	jfd = open(path, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(jfd, 0);
+	ck_assert_int_eq(write(jfd, "\0\0\0\031\001garbage-torn", 17), 17);
+	close(jfd);
+
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert(tb_log_has(&T, "torn tail"));
+	fd = tb_connect(&T);
+	ck_assert_int_eq(verify_reason(fd, once, "db_query", "read", NULL),
+	    BATON_R_REPLAYED);
+	ck_assert_int_eq(verify_reason(fd, revoked, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, other, "db_query", "read", NULL), 0);
+	/* New records after the cut tail survive another crash. */
+	revoke_token(fd, other);
+	close(fd);
+	tb_kill9(&T);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	ck_assert_int_eq(verify_reason(fd, other, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, revoked, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	free(once);
+	free(revoked);
+	free(other);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- configuration: SIGHUP, hostile files, key dir ------------------------------ */
+
+START_TEST(test_sighup_broken_config)
+{
+	struct resp	 r;
+	FILE		*f;
+	int		 fd = up("idle-timeout 30\n", NULL), i;
+
+	f = fopen(T.conf, "w");
+	fputs("idle-timeout 30\nthis is not a keyword\n", f);
+	fclose(f);
+	kill(T.pid, SIGHUP);
+	for (i = 0; i < 300 && !tb_log_has(&T, "reload refused"); i++)
+		usleep(10000);
+	ck_assert(tb_log_has(&T, "reload refused"));
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	resp_free(&r);
+	/* The reload operation says why, and keeps serving. */
+	ck_assert_int_eq(simple_status(fd, BATON_OP_RELOAD, &r),
+	    BATON_WIRE_EBADREQ);
+	resp_free(&r);
+	close(fd);
+	fd = tb_connect(&T);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_STATUS, &r), 0);
+	resp_free(&r);
+	close(fd);
+	down();
+}
+END_TEST
+
+static const struct {
+	const char	*text;
+	size_t		 len;
+	const char	*msg;
+} hostile[] = {
+	{ "bogus 1\n", 8, "unknown keyword" },
+	{ "max-ttl 12x\n", 12, "bad number" },
+	{ "max-ttl 99999999999999999999999\n", 32, "bad number" },
+	{ "max-connections 0\n", 18, "bad number" },
+	{ "idle-timeout -5\n", 16, "bad number" },
+	{ "socket\n", 7, "expected" },
+	{ "socket relative/path\n", 21, "absolute path" },
+	{ "log everywhere\n", 15, "log:" },
+	{ "idle-timeout 5\nmax\0-ttl 5\n", 26, "NUL byte" },
+	{ "agents-file /nonexistent/agents\n", 32, "No such file" },
+	{ NULL, 0, "longer than" },	/* an overlong line, built below */
+};
+
+START_TEST(test_hostile_config)
+{
+	char	*buf;
+	FILE	*f;
+	int	 i = _i;
+
+	tb_init(&T, "", NULL);
+	f = fopen(T.conf, "w");
+	if (hostile[i].text != NULL)
+		fwrite(hostile[i].text, 1, hostile[i].len, f);
+	else {
+		buf = malloc(5000);
+		memset(buf, 'a', 4999);
+		buf[4999] = '\n';
+		fwrite(buf, 1, 5000, f);
+		free(buf);
+	}
+	fclose(f);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert_msg(tb_log_has(&T, hostile[i].msg), "case %d: no \"%s\"", i,
+	    hostile[i].msg);
+	if (strstr(hostile[i].msg, "No such") == NULL)
+		ck_assert(tb_log_has(&T, "baton.conf:"));
+	tb_cleanup(&T);
+}
+END_TEST
+
+START_TEST(test_hostile_agents)
+{
+	char	path[400];
+
+	tb_init(&T, "", "agent x uid=0 frobnicate=1\n");
+	snprintf(path, sizeof path, "agents-file %s\n", T.agents);
+	{
+		FILE *f = fopen(T.conf, "w");
+
+		fputs(path, f);
+		fclose(f);
+	}
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert(tb_log_has(&T, "agents:1: bad or repeated attribute"));
+	tb_cleanup(&T);
+}
+END_TEST
+
+START_TEST(test_bad_key_dir)
+{
+	char	path[400];
+	int	fd = up(NULL, NULL);
+
+	close(fd);
+	down();
+	/* down() removed the dir: make a fresh one with a bad key dir. */
+	tb_init(&T, NULL, NULL);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_eq(tb_stop(&T), 0);
+	snprintf(path, sizeof path, "%s/keys", T.state);
+	chmod(path, 0755);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert(tb_log_has(&T, "mode 0755, must be 0700"));
+	chmod(path, 0700);
+	/* Right mode, wrong owner. */
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert(tb_log_has(&T, "owned by uid 65534"));
+	ck_assert_int_eq(chown(path, getuid(), getgid()), 0);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_eq(tb_stop(&T), 0);
+	/* A key file others can read. */
+	{
+		char	cmd[600];
+
+		snprintf(cmd, sizeof cmd, "chmod 0644 %s/*.key", path);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert(tb_log_has(&T, "mode 0644, must be 0600"));
+	tb_cleanup(&T);
+}
+END_TEST
+
+/* ---- hostile frames ------------------------------------------------------------ */
+
+START_TEST(test_bad_frames)
+{
+	static const uint8_t	 big[4] = { 0x00, 0x01, 0x00, 0x01 };
+	static const uint8_t	 zero[4] = { 0, 0, 0, 0 };
+	static const uint8_t	 garbage[] = { 0, 0, 0, 5, 0xc1, 0xff, 1, 2, 3 };
+	static const uint8_t	 trunc[] = { 0, 0, 0, 100, 0x93, 1, 2 };
+	struct resp		 r;
+	struct msg		 m;
+	int			 keep = up(NULL, NULL), fd;
+
+	/* Over 64 KiB by its header: too_big, then closed. */
+	fd = tb_connect(&T);
+	ck_assert_int_eq(send_raw(fd, big, 4), 0);
+	ck_assert_int_eq(resp_read(fd, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_ETOOBIG);
+	resp_free(&r);
+	ck_assert_int_eq(resp_read(fd, &r), -1);
+	close(fd);
+
+	fd = tb_connect(&T);
+	ck_assert_int_eq(send_raw(fd, zero, 4), 0);
+	ck_assert_int_eq(resp_read(fd, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+	resp_free(&r);
+	ck_assert_int_eq(resp_read(fd, &r), -1);
+	close(fd);
+
+	fd = tb_connect(&T);
+	ck_assert_int_eq(send_raw(fd, garbage, sizeof garbage), 0);
+	ck_assert_int_eq(resp_read(fd, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+	resp_free(&r);
+	ck_assert_int_eq(resp_read(fd, &r), -1);
+	close(fd);
+
+	/* Truncated: the peer goes away mid-frame. */
+	fd = tb_connect(&T);
+	ck_assert_int_eq(send_raw(fd, trunc, sizeof trunc), 0);
+	shutdown(fd, SHUT_WR);
+	ck_assert_int_eq(resp_read(fd, &r), -1);
+	close(fd);
+
+	/* Unknown op and trailing bytes: an error, the connection stays. */
+	fd = tb_connect(&T);
+	ck_assert_int_eq(simple_status(fd, 99, &r), BATON_WIRE_EUNKNOWNOP);
+	resp_free(&r);
+	{
+		static const uint8_t trail[] = { 0, 0, 0, 5, 0x93, 0x09, 0x01,
+		    0x80, 0xc0 };
+
+		ck_assert_int_eq(send_raw(fd, trail, sizeof trail), 0);
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+		resp_free(&r);
+	}
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	resp_free(&r);
+	close(fd);
+
+	/* A bad token is a deny, not an error. */
+	fd = tb_connect(&T);
+	ck_assert_int_eq(verify_reason(fd, "bt1_AAAA", "x", NULL, NULL) != 0,
+	    1);
+	ck_assert_int_eq(verify_reason(fd, "nope", "x", NULL, NULL),
+	    BATON_R_BAD_PREFIX);
+	close(fd);
+
+	/* Meanwhile the first connection was never disturbed. */
+	msg_start(&m, BATON_OP_STATUS, 77, 0);
+	ck_assert_int_eq(rpc(keep, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(r.id, 77);
+	resp_free(&r);
+	close(keep);
+	down();
+}
+END_TEST
+
+START_TEST(test_pipelining)
+{
+	struct msg	m[3];
+	struct resp	r;
+	msgpack_sbuffer	all;
+	int		fd = up(NULL, NULL), i;
+
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < 3; i++) {
+		msg_start(&m[i], BATON_OP_HELLO, 100 + (uint32_t)i, 0);
+		ck_assert_int_eq(baton_wire_finish(&m[i].sb), 0);
+		msgpack_sbuffer_write(&all, m[i].sb.data, m[i].sb.size);
+		msgpack_sbuffer_destroy(&m[i].sb);
+	}
+	ck_assert_int_eq(send_raw(fd, all.data, all.size), 0);
+	msgpack_sbuffer_destroy(&all);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_uint_eq(r.id, 100 + (uint32_t)i);
+		resp_free(&r);
+	}
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- keys, inspect, status, revoke by jti --------------------------------------- */
+
+START_TEST(test_keys_inspect_status)
+{
+	struct msg	 m;
+	struct resp	 r;
+	struct mpr	 keys, v;
+	char		*root, *t2, buf[8192], *text;
+	uint32_t	 n;
+	int		 fd = up(NULL, NULL), st, why;
+	struct child_req c;
+
+	root = mint_root(fd);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_PUBKEYS, &r), 0);
+	ck_assert_int_eq(map_get(&r.body, "keys", &keys), 0);
+	ck_assert_int_eq(mpr_array(&keys, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	resp_free(&r);
+
+	ck_assert_int_eq(simple_status(fd, BATON_OP_ROTATE, &r), 0);
+	resp_free(&r);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_PUBKEYS, &r), 0);
+	ck_assert_int_eq(map_get(&r.body, "keys", &keys), 0);
+	ck_assert_int_eq(mpr_array(&keys, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	resp_free(&r);
+	/* Tokens signed by the old key still verify and extend. */
+	ck_assert_int_eq(verify_reason(fd, root, "file_read", NULL, NULL), 0);
+	memset(&c, 0, sizeof c);
+	c.token = root;
+	c.as = "worker-a";
+	c.tool = "db_query";
+	c.action = "read";
+	t2 = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(t2);
+	ck_assert_int_eq(verify_reason(fd, t2, "db_query", "read", NULL), 0);
+
+	msg_start(&m, BATON_OP_INSPECT, 8, 1);
+	pk_kv_str(&m.pk, "token", t2);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(get_bool(&r.body, "verified"), 1);
+	ck_assert_int_eq(map_get(&r.body, "chain", &v), 0);
+	ck_assert_int_eq(mpr_array(&v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	resp_free(&r);
+
+	/* A tampered token: not verified, never an error. */
+	snprintf(buf, sizeof buf, "%s", t2);
+	/* In the payloads: the tag alone may fail, the signature holds. */
+	buf[strlen(buf) / 2] = buf[strlen(buf) / 2] == 'A' ? 'B' : 'A';
+	ck_assert_int_ne(verify_reason(fd, buf, "db_query", "read", NULL), 0);
+	msg_start(&m, BATON_OP_INSPECT, 8, 1);
+	pk_kv_str(&m.pk, "token", buf);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(get_bool(&r.body, "verified"), 0);
+	resp_free(&r);
+
+	/* Revoke by jti (root is an admin); no jti nor token is bad. */
+	msg_start(&m, BATON_OP_REVOKE, 9, 1);
+	baton_pack_str(&m.pk, "jti");
+	baton_pack_bin(&m.pk, "0123456789abcdef", 16);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	resp_free(&r);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_REVOKE, &r),
+	    BATON_WIRE_EBADREQ);
+	resp_free(&r);
+
+	msg_start(&m, BATON_OP_STATUS, 10, 1);
+	pk_kv_str(&m.pk, "format", "prometheus");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	text = malloc(65536);
+	ck_assert_int_eq(get_str(&r.body, "text", text, 65536), 0);
+	ck_assert_ptr_nonnull(strstr(text, "baton_minted_total 1"));
+	ck_assert_ptr_nonnull(strstr(text, "baton_verify_duration_seconds_count"));
+	ck_assert_ptr_nonnull(strstr(text, "baton_rejected_total"));
+	ck_assert_int_eq(map_get(&r.body, "counters", &v), 0);
+	ck_assert_uint_ge(get_uint(&v, "verified"), 2);
+	free(text);
+	resp_free(&r);
+	free(root);
+	free(t2);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- limits: rate, connection caps, usage ---------------------------------------- */
+
+START_TEST(test_rate_and_caps)
+{
+	struct resp	r;
+	int		fd = up("rate-limit 5\nmax-connections-per-uid 3\n", NULL);
+	int		i, limited = 0, f2, f3, f4;
+	char		*root;
+
+	for (i = 0; i < 20; i++) {
+		if (simple_status(fd, BATON_OP_HELLO, &r) ==
+		    BATON_WIRE_ERATELIMIT)
+			limited++;
+		resp_free(&r);
+	}
+	ck_assert_int_ge(limited, 10);
+	usleep(1100000);
+	/* Usage over a limit is a deny with limit_exceeded. */
+	root = mint_root(fd);
+	{
+		struct msg	m;
+
+		msg_start(&m, BATON_OP_VERIFY, 3, 4);
+		pk_kv_str(&m.pk, "token", root);
+		pk_kv_str(&m.pk, "tool", "db_query");
+		pk_kv_str(&m.pk, "action", "read");
+		baton_pack_str(&m.pk, "usage");
+		msgpack_pack_map(&m.pk, 1);
+		pk_kv_uint(&m.pk, "max_rows", 5000);
+		ck_assert_int_eq(rpc(fd, &m, &r), 0);
+		ck_assert_uint_eq(get_uint(&r.body, "reason"),
+		    BATON_R_LIMIT_EXCEEDED);
+		resp_free(&r);
+	}
+	/* Three connections per uid: the fourth is closed at once. */
+	f2 = tb_connect(&T);
+	f3 = tb_connect(&T);
+	f4 = tb_connect(&T);
+	ck_assert_int_ge(f4, 0);
+	ck_assert_int_eq(resp_read(f4, &r), -1);
+	close(f4);
+	close(f3);
+	close(f2);
+	free(root);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- connection life: idle timeout, half-close, drain, socket activation ---- */
+
+START_TEST(test_idle_and_halfclose)
+{
+	struct msg	m[2];
+	struct resp	r;
+	msgpack_sbuffer	all;
+	int		fd = up("idle-timeout 1\n", NULL), i;
+
+	/* Two requests, then the peer stops sending: both are answered. */
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < 2; i++) {
+		msg_start(&m[i], BATON_OP_PUBKEYS, 200 + (uint32_t)i, 0);
+		ck_assert_int_eq(baton_wire_finish(&m[i].sb), 0);
+		msgpack_sbuffer_write(&all, m[i].sb.data, m[i].sb.size);
+		msgpack_sbuffer_destroy(&m[i].sb);
+	}
+	ck_assert_int_eq(send_raw(fd, all.data, all.size), 0);
+	msgpack_sbuffer_destroy(&all);
+	shutdown(fd, SHUT_WR);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_uint_eq(r.id, 200 + (uint32_t)i);
+		resp_free(&r);
+	}
+	ck_assert_int_eq(resp_read(fd, &r), -1);
+	close(fd);
+
+	/* Silent for longer than idle-timeout: closed by the broker. */
+	fd = tb_connect(&T);
+	sleep(2);
+	ck_assert_int_eq(resp_read(fd, &r), -1);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_drain_answers_buffered)
+{
+	struct msg	m;
+	struct resp	r;
+	int		fd = up(NULL, NULL), i;
+
+	/* Requests already sent when SIGTERM arrives are still answered. */
+	for (i = 0; i < 8; i++) {
+		msg_start(&m, BATON_OP_STATUS, 300 + (uint32_t)i, 0);
+		ck_assert_int_eq(msg_send(fd, &m), 0);
+	}
+	usleep(50000);
+	kill(T.pid, SIGTERM);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_int_eq(r.status, 0);
+		resp_free(&r);
+	}
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_socket_activation)
+{
+	struct sockaddr_un	sun;
+	struct resp		r;
+	char			pid[32];
+	int			lfd, fd, status, i;
+	pid_t			p;
+
+	tb_init(&T, NULL, NULL);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(T.dir) + 5, sizeof sun.sun_path);
+	memcpy(sun.sun_path, T.dir, strlen(T.dir));
+	memcpy(sun.sun_path + strlen(T.dir), "/act", 5);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	if ((p = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(lfd, 3);
+		snprintf(pid, sizeof pid, "%ld", (long)getpid());
+		setenv("LISTEN_PID", pid, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		i = open(T.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(i, 2);
+		/* --socket names a path that must stay unused. */
+		execl(BATOND_PATH, "batond", "-f", "--socket", T.sock,
+		    "--state-dir", T.state, (char *)NULL);
+		_exit(127);
+	}
+	close(lfd);
+	snprintf(T.sock, sizeof T.sock, "%s/act", T.dir);
+	for (i = 0; i < 300 && (fd = tb_connect(&T)) == -1; i++)
+		usleep(10000);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	resp_free(&r);
+	close(fd);
+	kill(p, SIGTERM);
+	waitpid(p, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(tb_log_has(&T, "a socket from systemd"));
+	tb_cleanup(&T);
+}
+END_TEST
+
+/* Random bodies under real ops: answers or closes, never a crash. */
+START_TEST(test_random_frames)
+{
+	uint8_t		 buf[512];
+	struct resp	 r;
+	unsigned	 seed = 12345;
+	int		 fd = -1, i, k, len;
+
+	T.pid = 0;
+	tb_init(&T, NULL, NULL);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	for (i = 0; i < 3000; i++) {
+		if (fd == -1)
+			fd = tb_connect(&T);
+		ck_assert_int_ge(fd, 0);
+		len = 3 + (int)(rand_r(&seed) % 200);
+		buf[0] = 0;
+		buf[1] = 0;
+		buf[2] = 0;
+		buf[3] = (uint8_t)len;
+		for (k = 4; k < 4 + len; k++)
+			buf[k] = (uint8_t)rand_r(&seed);
+		if (i % 2 == 0) {
+			/* A valid head, so the body reaches an operation. */
+			buf[4] = 0x93;
+			buf[5] = (uint8_t)(1 + rand_r(&seed) % 11);
+			buf[6] = 0x01;
+			buf[7] = (uint8_t)(0x80 | (rand_r(&seed) % 6));
+		}
+		if (send_raw(fd, buf, 4 + (size_t)len) != 0 ||
+		    resp_read(fd, &r) != 0) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		resp_free(&r);
+	}
+	if (fd != -1)
+		close(fd);
+	fd = tb_connect(&T);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	resp_free(&r);
+	close(fd);
+	down();
+}
+END_TEST
+
+static Suite *
+broker_suite(void)
+{
+	Suite	*s = suite_create("broker");
+	TCase	*tc = tcase_create("broker");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_seed_flow);
+	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_single_use_concurrent);
+	tcase_add_test(tc, test_holder_and_identity);
+	tcase_add_test(tc, test_kill9_and_torn_tail);
+	tcase_add_test(tc, test_sighup_broken_config);
+	tcase_add_loop_test(tc, test_hostile_config, 0,
+	    sizeof hostile / sizeof hostile[0]);
+	tcase_add_test(tc, test_hostile_agents);
+	tcase_add_test(tc, test_bad_key_dir);
+	tcase_add_test(tc, test_bad_frames);
+	tcase_add_test(tc, test_pipelining);
+	tcase_add_test(tc, test_keys_inspect_status);
+	tcase_add_test(tc, test_rate_and_caps);
+	tcase_add_test(tc, test_idle_and_halfclose);
+	tcase_add_test(tc, test_drain_answers_buffered);
+	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_random_frames);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	sr = srunner_create(broker_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
