@@ -95,7 +95,7 @@ block_json(const struct baton_block *b, size_t i)
 
 /* "db_query [read,write] max_rows<=100 where table:eq,..." for the tree. */
 static void
-grants_line(FILE *f, const struct baton_grants *g)
+grants_line(FILE *f, const struct baton_grants *g, int root)
 {
 	const struct baton_toolgrant	*t;
 	size_t				 i, j;
@@ -115,8 +115,9 @@ grants_line(FILE *f, const struct baton_grants *g)
 				fprintf(f, "%s%s", j > 0 ? "," : "",
 				    t->actions[j]);
 			fputs("]", f);
-		} else
-			fputs(" [any action]", f);
+		} else	/* a later block without actions narrows none */
+			fputs(root ? " [any action]" : " [actions as before]",
+			    f);
 		for (j = 0; j < t->nlimits; j++)
 			fprintf(f, " %s<=%llu", t->limits[j].name,
 			    (unsigned long long)t->limits[j].max);
@@ -157,11 +158,11 @@ tree_text(const struct baton_token *tok, const struct baton_effective *e,
 			fprintf(f, " to %s, expires %s\n", b->aud[0], when);
 		else
 			fprintf(f, " -> %s, expires %s\n",
-			    b->holder ? b->holder : "any holder", when);
+			    b->holder ? b->holder : "bearer", when);
 		ind += i > 0 ? 3 : 0;
 		fprintf(f, "%*s    grants: ", ind, "");
 		if (b->has_grants)
-			grants_line(f, &b->grants);
+			grants_line(f, &b->grants, i == 0);
 		else
 			fputs("(inherited)", f);
 		fputc('\n', f);

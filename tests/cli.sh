@@ -121,7 +121,7 @@ grep_err "widen_tool"
 expect_in "attenuate higher limit" 1 "$T/b" "$BATON" attenuate --tool db_query:read --limit db_query.max_rows=5000 --as worker-b
 grep_err "widen_limit"
 expect_in "inspect chain" 0 "$T/b" "$BATON" inspect
-grep_out "attenuate by orchestrator -> any holder"
+grep_out "attenuate by orchestrator -> bearer"
 grep_out "attenuate by worker-a"
 
 # ---- holder binding: only a presentation by the holder is accepted -------------
