@@ -57,7 +57,8 @@ main(int argc, char **argv)
 	vo.action = "read";
 	vo.audience = "db";
 	err = baton_verify(&res, c, token, &vo);
-	memset(token, 0, sizeof(token));
+	/* a token is a secret; a plain memset could be optimized away */
+	explicit_bzero(token, sizeof(token));
 	if (err == BATON_EDENIED) {
 		printf("denied: %s\n", baton_verify_result_reason_name(res));
 		ret = 1;

@@ -63,6 +63,20 @@ usage_error(const char *fmt, ...)
 	return EX_ERROR;
 }
 
+/*
+ * getopt_long's complaint, in our words: optstrings start with ':' so that
+ * a missing argument (':') is told apart from an unknown option ('?').
+ */
+static int
+bad_option(int ch, char **argv)
+{
+	const char	*opt = optind > 0 ? argv[optind - 1] : "?";
+
+	if (ch == ':')
+		return usage_error("option '%s' needs an argument", opt);
+	return usage_error("unknown option '%s'", opt);
+}
+
 static int
 help(void)
 {
@@ -136,13 +150,22 @@ open_client(struct baton_client **c, const struct common *co)
 	o.client_name = "baton";
 	if ((ret = baton_client_open(c, &o)) == 0)
 		return 0;
+	/* the path the library tried, for the message: the same rules */
 	path = co->socket;
-	if (path == NULL && (path = getenv("BATON_SOCKET")) == NULL)
+	if (path == NULL || *path == '\0')
+		path = getenv("BATON_SOCKET");
+	if (path == NULL || *path == '\0')
 		path = baton_default_socket();
 	if (ret == BATON_EUNAVAIL)
 		warnx_("cannot reach the broker at %s (%s): start batond, or "
 		    "point --socket or BATON_SOCKET at its socket", path,
 		    baton_strerror(ret));
+	else if (ret == BATON_ETIMEOUT)
+		warnx_("the broker at %s did not answer in time: it may be "
+		    "overloaded or stuck; retry, or raise --timeout", path);
+	else if (ret == BATON_EPROTO)
+		warnx_("the socket %s does not speak the baton protocol: "
+		    "point --socket or BATON_SOCKET at batond's socket", path);
 	else
 		warnx_("cannot talk to the broker at %s: %s", path,
 		    baton_strerror(ret));
@@ -204,8 +227,13 @@ read_token(int argc, char **argv, int *err)
 	    (r = fread(buf + n, 1, MAX_TOKEN_TEXT + 1 - n, stdin)) > 0)
 		n += r;
 	if (ferror(stdin) || n > MAX_TOKEN_TEXT) {
-		warnx_("%s", ferror(stdin) ? "cannot read the token from "
-		    "stdin" : "token on stdin is too long");
+		if (ferror(stdin))
+			warnx_("cannot read the token from stdin: %s",
+			    strerror(errno));
+		else
+			warnx_("the token on stdin is over %d bytes, "
+			    "larger than any token", MAX_TOKEN_TEXT);
+		explicit_bzero(buf, n);
 		free(buf);
 		*err = EX_ERROR;
 		return NULL;
@@ -220,7 +248,20 @@ read_token(int argc, char **argv, int *err)
 		p++;
 	if (*p == '\0') {
 		free(buf);
-		*err = usage_error("no token given (argument or stdin)");
+		*err = usage_error("no token on stdin: give TOKEN, or pipe "
+		    "one in");
+		return NULL;
+	}
+	/*
+	 * Two tokens, or a token and more text, are a mistake in the pipe
+	 * that led here (cat of a whole file): refuse it rather than send
+	 * a guess to the broker.
+	 */
+	if (strpbrk(p, "\n\r") != NULL) {
+		explicit_bzero(buf, n);
+		free(buf);
+		*err = usage_error("stdin holds more than one line; give "
+		    "exactly one token");
 		return NULL;
 	}
 	if (p != buf)
@@ -259,6 +300,11 @@ struct restrict_opts {
 	int			 single_use;
 	const char		*holder;
 	int			 ntools;
+	int			 wildcard;	/* --tool '*' seen */
+	/* tools named by --tool, and by --limit and --where (in argv) */
+	const char		*tools[MAX_LIST];
+	const char		*refs[MAX_LIST];
+	int			 nrefs;
 };
 
 /* --tool NAME[:ACTION,...] */
@@ -269,8 +315,38 @@ opt_tool(struct restrict_opts *ro, char *arg)
 
 	if (colon != NULL)
 		*colon++ = '\0';
-	ro->ntools++;
+	if (ro->ntools == MAX_LIST)
+		return -1;
+	if (strcmp(arg, "*") == 0)
+		ro->wildcard = 1;
+	ro->tools[ro->ntools++] = arg;
 	return baton_grantset_add_tool(ro->gs, arg, colon);
+}
+
+/*
+ * The library adds a tool that --limit or --where names if no --tool did;
+ * on the command line that would silently grant "--limit shell.max_calls=1"
+ * the whole of shell, so every such tool must also be given with --tool.
+ */
+static int
+check_refs(const struct restrict_opts *ro)
+{
+	int	i, j;
+
+	if (ro->wildcard && ro->ntools > 1)
+		return usage_error("--tool '*' grants every tool: give no "
+		    "other --tool with it");
+	for (i = 0; i < ro->nrefs; i++) {
+		for (j = 0; j < ro->ntools; j++)
+			if (strcmp(ro->refs[i], ro->tools[j]) == 0)
+				break;
+		if (j == ro->ntools)
+			return usage_error("--limit or --where names tool "
+			    "'%s', which no --tool grants: add --tool %s%s",
+			    ro->refs[i], ro->refs[i], ro->wildcard ?
+			    " instead of --tool '*'" : "");
+	}
+	return 0;
 }
 
 /* Split "TOOL.NAME=VALUE": the name is after the last dot before '='. */
@@ -292,18 +368,46 @@ split_dotted(char *arg, char **tool, char **name, char **value)
 	return 0;
 }
 
+/* What a --where predicate of this kind should look like. */
+static const char *
+where_hint(const char *pred)
+{
+	static const struct {
+		const char	*kind;
+		const char	*hint;
+	} hints[] = {
+		{ "eq:", "eq:V wants a value" },
+		{ "in:", "in:A,B,... wants one or more values" },
+		{ "prefix:", "prefix:P wants a string" },
+		{ "glob:", "glob:G wants a pattern ('*' and '?')" },
+		{ "range:", "range:LO..HI wants two integers, LO <= HI" },
+		{ "maxlen:", "maxlen:N wants an integer >= 0" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (strncmp(pred, hints[i].kind, strlen(hints[i].kind)) == 0)
+			return hints[i].hint;
+	return "PRED is one of eq:V in:A,B,... prefix:P glob:G "
+	    "range:LO..HI maxlen:N";
+}
+
 /* 1: handled, 0: not a restriction option, -1: bad value (message given) */
 static int
 restrict_opt(struct restrict_opts *ro, int ch, char *arg)
 {
 	char		*tool, *name, *value, *eq;
+	char		 orig[256];
 	uint64_t	 v;
+
+	/* split_dotted cuts arg up: keep the text for the message */
+	snprintf(orig, sizeof(orig), "%s", arg);
 
 	switch (ch) {
 	case O_TOOL:
 		if (opt_tool(ro, arg) != 0) {
 			usage_error("bad --tool '%s': want NAME or "
-			    "NAME:ACTION,... (lowercase actions)", arg);
+			    "NAME:ACTION,... (lowercase actions)", orig);
 			return -1;
 		}
 		return 1;
@@ -316,7 +420,8 @@ restrict_opt(struct restrict_opts *ro, int ch, char *arg)
 		return 1;
 	case O_AUD:
 		if (baton_grantset_add_audience(ro->gs, arg) != 0) {
-			usage_error("bad --aud '%s'", arg);
+			usage_error("bad --aud '%s': want 1 to 128 printable "
+			    "characters", arg);
 			return -1;
 		}
 		return 1;
@@ -337,19 +442,33 @@ restrict_opt(struct restrict_opts *ro, int ch, char *arg)
 		if (split_dotted(arg, &tool, &name, &value) != 0 ||
 		    parse_u64(value, &v) != 0 ||
 		    baton_grantset_add_limit(ro->gs, tool, name, v) != 0) {
-			usage_error("bad --limit: want TOOL.NAME=MAX, "
-			    "e.g. db_query.max_rows=100");
+			usage_error("bad --limit '%s': want TOOL.NAME=MAX "
+			    "with MAX an unsigned integer, e.g. "
+			    "db_query.max_rows=100", orig);
 			return -1;
 		}
+		if (ro->nrefs == MAX_LIST) {
+			usage_error("too many --limit and --where");
+			return -1;
+		}
+		ro->refs[ro->nrefs++] = tool;
 		return 1;
 	case O_WHERE:
-		if (split_dotted(arg, &tool, &name, &value) != 0 ||
-		    baton_grantset_add_where(ro->gs, tool, name, value) != 0) {
-			usage_error("bad --where: want TOOL.ARG=PRED with PRED "
-			    "one of eq:V in:A,B prefix:P glob:G range:LO..HI "
-			    "maxlen:N");
+		if (split_dotted(arg, &tool, &name, &value) != 0) {
+			usage_error("bad --where '%s': want TOOL.ARG=PRED, "
+			    "e.g. db_query.table=in:orders,users", orig);
 			return -1;
 		}
+		if (baton_grantset_add_where(ro->gs, tool, name, value) != 0) {
+			usage_error("bad --where '%s': %s", orig,
+			    where_hint(value));
+			return -1;
+		}
+		if (ro->nrefs == MAX_LIST) {
+			usage_error("too many --limit and --where");
+			return -1;
+		}
+		ro->refs[ro->nrefs++] = tool;
 		return 1;
 	case O_SINGLE:
 		ro->single_use = 1;
@@ -364,7 +483,8 @@ restrict_opt(struct restrict_opts *ro, int ch, char *arg)
 		}
 		*eq = '\0';
 		if (baton_grantset_add_ctx(ro->gs, arg, eq + 1) != 0) {
-			usage_error("bad --ctx key '%s'", arg);
+			usage_error("bad --ctx '%s': the key must be 1 to 128 "
+			    "printable characters", orig);
 			return -1;
 		}
 		return 1;
@@ -437,7 +557,7 @@ cmd_mint(int argc, char **argv)
 	ro.max_depth = -1;
 	if (baton_grantset_new(&ro.gs) != 0)
 		return EX_ERROR;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP) {
 			ret = help();
 			goto out;
@@ -445,13 +565,14 @@ cmd_mint(int argc, char **argv)
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
 		if (r < 0) {
-			ret = usage_error("bad --timeout (milliseconds)");
+			ret = usage_error("bad --timeout '%s': want "
+			    "milliseconds > 0", optarg);
 			goto out;
 		}
 		if ((r = restrict_opt(&ro, ch, optarg)) == 1)
 			continue;
 		if (r == 0)
-			usage_error("unknown option");
+			ret = bad_option(ch, argv);
 		goto out;
 	}
 	if (optind != argc) {
@@ -462,6 +583,8 @@ cmd_mint(int argc, char **argv)
 		ret = usage_error("at least one --tool is needed");
 		goto out;
 	}
+	if ((ret = check_refs(&ro)) != 0)
+		goto out;
 	mo.grants = ro.gs;
 	mo.as = ro.as;
 	mo.subject = ro.subject;
@@ -503,7 +626,7 @@ cmd_attenuate(int argc, char **argv)
 	ro.max_depth = -1;
 	if (baton_grantset_new(&ro.gs) != 0)
 		return EX_ERROR;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP) {
 			ret = help();
 			goto out;
@@ -511,15 +634,23 @@ cmd_attenuate(int argc, char **argv)
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
 		if (r < 0) {
-			ret = usage_error("bad --timeout (milliseconds)");
+			ret = usage_error("bad --timeout '%s': want "
+			    "milliseconds > 0", optarg);
 			goto out;
 		}
 		if ((r = restrict_opt(&ro, ch, optarg)) == 1)
 			continue;
 		if (r == 0)
-			usage_error("unknown option");
+			ret = bad_option(ch, argv);
 		goto out;
 	}
+	if (ro.wildcard) {
+		ret = usage_error("--tool '*' cannot narrow a token: name the "
+		    "tools the child keeps");
+		goto out;
+	}
+	if ((ret = check_refs(&ro)) != 0)
+		goto out;
 	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
 		goto out;
 	ao.grants = ro.gs;
@@ -564,7 +695,7 @@ cmd_present(int argc, char **argv)
 	char			*tok = NULL;
 	int			 ch, r, ret = EX_ERROR;
 
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		switch (ch) {
 		case O_HELP:
 			return help();
@@ -589,7 +720,8 @@ cmd_present(int argc, char **argv)
 		}
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
-		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+		return r < 0 ? usage_error("bad --timeout '%s': want "
+		    "milliseconds > 0", optarg) : bad_option(ch, argv);
 	}
 	if (po.tool == NULL || po.action == NULL || po.audience == NULL)
 		return usage_error("--tool, --action and --aud are required");
@@ -685,7 +817,7 @@ cmd_verify(int argc, char **argv)
 	char			*tok = NULL, *eq;
 	int			 ch, r, ret = EX_ERROR, offline = 0;
 
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		switch (ch) {
 		case O_HELP:
 			return help();
@@ -702,21 +834,21 @@ cmd_verify(int argc, char **argv)
 			if (vo.nargs == MAX_LIST)
 				return usage_error("too many --arg");
 			if (baton_call_arg_parse(&args[vo.nargs], optarg) != 0)
-				return usage_error("bad --arg: want K=V");
+				return usage_error("bad --arg '%s': want K=V "
+				    "with a non-empty K", optarg);
 			vo.nargs++;
 			continue;
 		case O_USAGE:
 			if (vo.nusage == MAX_LIST)
 				return usage_error("too many --usage");
 			if ((eq = strchr(optarg, '=')) == NULL ||
-			    eq == optarg)
-				return usage_error("bad --usage: want "
-				    "NAME=N");
+			    eq == optarg ||
+			    parse_u64(eq + 1, &usage[vo.nusage].value) != 0)
+				return usage_error("bad --usage '%s': want "
+				    "NAME=N with N an unsigned integer",
+				    optarg);
 			*eq = '\0';
 			usage[vo.nusage].name = optarg;
-			if (parse_u64(eq + 1, &usage[vo.nusage].value) != 0)
-				return usage_error("bad --usage: want "
-				    "NAME=N");
 			vo.nusage++;
 			continue;
 		case O_OFFLINE:
@@ -733,7 +865,8 @@ cmd_verify(int argc, char **argv)
 		}
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
-		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+		return r < 0 ? usage_error("bad --timeout '%s': want "
+		    "milliseconds > 0", optarg) : bad_option(ch, argv);
 	}
 	vo.args = args;
 	vo.usage = usage;
@@ -747,9 +880,12 @@ cmd_verify(int argc, char **argv)
 		return ret;
 	ret = EX_ERROR;		/* until a decision says otherwise */
 	if (offline) {
+		errno = 0;
 		if ((r = baton_keybundle_load(&kb, keys)) != 0) {
+			/* for a file that cannot be read, errno says why */
 			warnx_("cannot use the key bundle %s: %s; write one "
 			    "with 'baton pubkeys --json > FILE'", keys,
+			    r == BATON_EIO && errno != 0 ? strerror(errno) :
 			    baton_strerror(r));
 			ret = EX_ERROR;
 			goto out;
@@ -808,7 +944,7 @@ cmd_revoke(int argc, char **argv)
 	char			*tok = NULL;
 	int			 ch, r, ret = EX_ERROR;
 
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP)
 			return help();
 		if (ch == O_JTI) {
@@ -817,12 +953,15 @@ cmd_revoke(int argc, char **argv)
 		}
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
-		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+		return r < 0 ? usage_error("bad --timeout '%s': want "
+		    "milliseconds > 0", optarg) : bad_option(ch, argv);
 	}
 	if (jti != NULL && optind != argc)
 		return usage_error("give --jti or a token, not both");
-	if (jti != NULL && strlen(jti) != 32)
-		return usage_error("bad --jti: want 32 hex digits");
+	if (jti != NULL && (strlen(jti) != 32 ||
+	    strspn(jti, "0123456789abcdefABCDEF") != 32))
+		return usage_error("bad --jti '%s': want 32 hex digits",
+		    jti);
 	if (jti == NULL &&
 	    (tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
 		return ret;
@@ -861,12 +1000,13 @@ cmd_inspect(int argc, char **argv)
 	char			*tok;
 	int			 ch, r, ret, reason;
 
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP)
 			return help();
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
-		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+		return r < 0 ? usage_error("bad --timeout '%s': want "
+		    "milliseconds > 0", optarg) : bad_option(ch, argv);
 	}
 	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
 		return ret;
@@ -905,12 +1045,13 @@ cmd_pubkeys(int argc, char **argv)
 	size_t			 i;
 	int			 ch, r, ret;
 
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP)
 			return help();
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
-		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+		return r < 0 ? usage_error("bad --timeout '%s': want "
+		    "milliseconds > 0", optarg) : bad_option(ch, argv);
 	}
 	if (optind != argc)
 		return usage_error("pubkeys takes no arguments");
@@ -984,7 +1125,7 @@ cmd_status(int argc, char **argv)
 	char			*s = NULL;
 	int			 ch, r, ret, prom = 0;
 
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP)
 			return help();
 		if (ch == O_PROM) {
@@ -993,7 +1134,8 @@ cmd_status(int argc, char **argv)
 		}
 		if ((r = common_opt(&co, ch, optarg)) == 1)
 			continue;
-		return usage_error(r < 0 ? "bad --timeout" : "unknown option");
+		return r < 0 ? usage_error("bad --timeout '%s': want "
+		    "milliseconds > 0", optarg) : bad_option(ch, argv);
 	}
 	if (optind != argc)
 		return usage_error("status takes no arguments");
@@ -1035,9 +1177,11 @@ out:
 "  --aud AUD          restrict to an audience (repeatable)\n" \
 "  --as AGENT         act as this agent id\n" \
 "  --max-depth N      how many more delegations may follow\n" \
-"  --limit TOOL.NAME=MAX   cap a resource, e.g. db_query.max_rows=100\n" \
-"  --where TOOL.ARG=PRED   constrain an argument; PRED is one of\n" \
-"                     eq:V in:A,B,... prefix:P glob:G range:LO..HI maxlen:N\n" \
+"  --limit TOOL.NAME=MAX   cap a resource of a tool given with --tool,\n" \
+"                     e.g. db_query.max_rows=100\n" \
+"  --where TOOL.ARG=PRED   constrain an argument of a --tool; PRED is one\n" \
+"                     of eq:V in:A,B,... prefix:P glob:G range:LO..HI\n" \
+"                     maxlen:N\n" \
 "  --single-use       the token (or its descendants) may be used once\n" \
 "  --holder AGENT     bind to an agent, which must present it\n" \
 "  --ctx KEY=VALUE    correlation context (signed, not a decision input)\n" \

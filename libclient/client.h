@@ -34,10 +34,15 @@ struct baton_client {
  * of one msgpack map, or NULL for an empty map).  On 0, *resp is the
  * response body as JSON (bin values as lowercase hex), owned by the
  * caller.  Takes the handle's mutex; reconnects once on a broken
- * connection.  Sets the handle's last error and reason.
+ * connection when the broker cannot have acted on the request, or the
+ * operation is idempotent (see conn.c).  Sets the handle's last error and
+ * reason.
  */
 int	bc_call(struct baton_client *, uint32_t op, const msgpack_sbuffer *body,
 	    json_t **resp);
+/* The same, and on BATON_EDENIED the decision reason, read under the lock. */
+int	bc_call_reason(struct baton_client *, uint32_t op,
+	    const msgpack_sbuffer *body, json_t **resp, int *reason);
 
 /* A response body or one msgpack value, bounded, to JSON. */
 int	bc_mp_to_json(const void *, size_t, json_t **);

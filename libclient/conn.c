@@ -26,8 +26,15 @@
 #define BATON_DEFAULT_SOCKET "/run/baton/batond.sock"
 #endif
 
-/* Internal result: the connection broke; the call may be retried once. */
+/*
+ * Internal results.  BC_EBROKEN: the connection broke before the whole
+ * request reached the broker (or the broker said it is shutting down), so
+ * the broker cannot have acted on it and it may be sent again.  BC_ELOST:
+ * the connection broke after the whole request was sent, so the broker may
+ * have carried it out; repeating it could spend a single-use token twice.
+ */
 #define BC_EBROKEN	(-1000)
+#define BC_ELOST	(-1001)
 
 const char *
 baton_default_socket(void)
@@ -407,7 +414,7 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 	msgpack_packer	 pk;
 	struct mpr	 r;
 	uint8_t		 hdr[BATON_WIRE_HDR], *buf = NULL;
-	uint32_t	 id, flen, rop, rid;
+	uint32_t	 id, flen = 0, rop, rid;
 	int		 ret, status;
 	json_t		*j = NULL;
 
@@ -431,8 +438,12 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 	    deadline)) != 0)
 		goto out;
 	for (;;) {
-		if ((ret = read_exact(c->fd, hdr, sizeof(hdr), deadline)) != 0)
+		/* from here on the broker may have acted on the request */
+		if ((ret = read_exact(c->fd, hdr, sizeof(hdr), deadline)) != 0) {
+			if (ret == BC_EBROKEN)
+				ret = BC_ELOST;
 			goto out;
+		}
 		if ((flen = baton_wire_frame_len(hdr)) == 0) {
 			bc_seterr(c, "broker sent a bad frame length");
 			ret = BATON_EPROTO;
@@ -442,16 +453,26 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 			ret = BATON_ENOMEM;
 			goto out;
 		}
-		if ((ret = read_exact(c->fd, buf, flen, deadline)) != 0)
+		if ((ret = read_exact(c->fd, buf, flen, deadline)) != 0) {
+			if (ret == BC_EBROKEN)
+				ret = BC_ELOST;
 			goto out;
+		}
 		mpr_init(&r, buf, flen);
 		if (baton_wire_read_response(&r, &rop, &rid, &status) != 0) {
 			bc_seterr(c, "broker sent a malformed response");
 			ret = BATON_EPROTO;
 			goto out;
 		}
-		/* an answer to an earlier, abandoned request: skip it */
-		if (rid != id) {
+		/*
+		 * An answer to an earlier, abandoned request: skip it.  Id 0
+		 * with an error is the broker refusing a frame it could not
+		 * read (PROTOCOL.md section 2): that is our answer.
+		 */
+		if (rid == 0 && rid != id && status != BATON_WIRE_OK)
+			rop = op;
+		else if (rid != id) {
+			sodium_memzero(buf, flen);
 			free(buf);
 			buf = NULL;
 			continue;
@@ -484,7 +505,12 @@ out:
 		bc_seterr(c, "the broker did not answer within %d ms",
 		    c->timeout_ms);
 	json_decref(j);
+	/* the frames carry tokens (requests and issued answers): wipe them */
+	if (buf != NULL)
+		sodium_memzero(buf, flen);
 	free(buf);
+	if (sb.data != NULL)
+		sodium_memzero(sb.data, sb.alloc);
 	msgpack_sbuffer_destroy(&sb);
 	return ret;
 }
@@ -551,14 +577,43 @@ stale(struct baton_client *c)
 	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+/*
+ * Operations the broker may carry out twice with the same effect.  mint,
+ * attenuate and present would issue a second token and lose the first;
+ * verify may consume a single-use block.
+ */
+static int
+idempotent(uint32_t op)
+{
+	switch (op) {
+	case BATON_OP_HELLO:
+	case BATON_OP_REVOKE:
+	case BATON_OP_INSPECT:
+	case BATON_OP_PUBKEYS:
+	case BATON_OP_STATUS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int
 bc_call(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
     json_t **resp)
+{
+	return bc_call_reason(c, op, body, resp, NULL);
+}
+
+int
+bc_call_reason(struct baton_client *c, uint32_t op,
+    const msgpack_sbuffer *body, json_t **resp, int *reason)
 {
 	int64_t	deadline;
 	int	ret, attempt;
 
 	*resp = NULL;
+	if (reason != NULL)
+		*reason = BATON_R_OK;
 	pthread_mutex_lock(&c->mu);
 	c->err[0] = '\0';
 	c->last_reason = BATON_R_OK;
@@ -569,25 +624,35 @@ bc_call(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 	if (c->fd == -1)
 		ret = reconnect(c, deadline);
 	/*
-	 * Retry once on a broken connection.  Every operation is safe to
-	 * repeat: mint and attenuate only issue another token, revoke is
-	 * idempotent and a repeated verify of a single-use token fails
-	 * closed as replayed.
+	 * Retry once on a broken connection, but only when the broker cannot
+	 * have acted on the request (it never got all of it), or when acting
+	 * twice does no harm.  A verify whose answer was lost is not
+	 * repeated: the first one may have spent a single-use token, and
+	 * the repeat would report "replayed" for a call that was allowed.
 	 */
-	for (attempt = 0; ret == 0 && attempt < 2; attempt++) {
+	for (attempt = 0; ret == 0; attempt++) {
 		ret = call_once(c, op, body, resp, deadline);
-		if (ret != BC_EBROKEN)
+		if (ret == BC_ELOST && idempotent(op))
+			ret = BC_EBROKEN;
+		if (ret != BC_EBROKEN || attempt > 0)
 			break;
-		if (attempt == 0 && (ret = reconnect(c, deadline)) != 0)
-			break;
-		ret = BC_EBROKEN;
+		ret = reconnect(c, deadline);
 	}
 	if (ret == BC_EBROKEN) {
 		disconnect(c);
 		bc_seterr(c, "the broker at %s closed the connection; "
 		    "is batond running?", c->path);
 		ret = BATON_EUNAVAIL;
+	} else if (ret == BC_ELOST) {
+		disconnect(c);
+		bc_seterr(c, "the broker at %s closed the connection after "
+		    "receiving the request, which may have been carried out; "
+		    "not repeated", c->path);
+		ret = BATON_EUNAVAIL;
 	}
+	/* read under the lock: another thread may use the handle next */
+	if (reason != NULL && ret == BATON_EDENIED)
+		*reason = c->last_reason;
 	pthread_mutex_unlock(&c->mu);
 	return ret;
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "common.h"
 #include "client.h"
 
@@ -227,6 +229,9 @@ baton_inspect_token(struct baton_inspect **out, const char *text, int *reasonp)
 	*out = NULL;
 	if (text == NULL)
 		return BATON_EINVAL;
+	/* the chain hash is BLAKE2b: libsodium must be set up first */
+	if (sodium_init() < 0)
+		return BATON_EIO;
 	memset(&tok, 0, sizeof(tok));
 	reason = baton_token_open_unchecked(&tok, text, strlen(text));
 	if (reason != BATON_R_OK) {

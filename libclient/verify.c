@@ -310,7 +310,7 @@ baton_verify(struct baton_verify_result **out, struct baton_client *c,
 	msgpack_packer	 pk;
 	json_t		*resp = NULL;
 	size_t		 i, n;
-	int		 ret;
+	int		 ret, reason;
 
 	if (out == NULL)
 		return BATON_EINVAL;
@@ -365,11 +365,11 @@ baton_verify(struct baton_verify_result **out, struct baton_client *c,
 			msgpack_pack_uint64(&pk, o->usage[i].value);
 		}
 	}
-	ret = bc_call(c, BATON_OP_VERIFY, &sb, &resp);
+	ret = bc_call_reason(c, BATON_OP_VERIFY, &sb, &resp, &reason);
 	sodium_memzero(sb.data, sb.alloc);
 	msgpack_sbuffer_destroy(&sb);
 	if (ret == BATON_EDENIED)	/* a refusal as a protocol error */
-		return result_deny(out, baton_client_last_reason(c), o->tool);
+		return result_deny(out, reason, o->tool);
 	if (ret != 0)
 		return ret;
 	if (!json_is_boolean(json_object_get(resp, "allow"))) {
@@ -401,6 +401,9 @@ baton_keybundle_parse(struct baton_keybundle **out, const char *text,
 		return BATON_EINVAL;
 	if (len > KB_MAX_FILE)
 		return BATON_ETOOBIG;
+	/* offline users may never open a client, which would init libsodium */
+	if (sodium_init() < 0)
+		return BATON_EIO;
 	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL)
 		return BATON_EMALFORMED;
@@ -515,6 +518,8 @@ baton_verify_offline(struct baton_verify_result **out,
 	*out = NULL;
 	if (kb == NULL || token == NULL || check_opts(o) != 0)
 		return BATON_EINVAL;
+	if (sodium_init() < 0)
+		return BATON_EIO;
 	memset(&tok, 0, sizeof(tok));
 	reason = baton_token_open(&tok, token, strlen(token), &kb->ring,
 	    BATON_CHECK_SIG);

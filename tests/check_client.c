@@ -13,6 +13,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -307,6 +308,363 @@ START_TEST(test_reconnect)
 	ck_assert_str_ne(baton_client_last_error(c), "");
 	baton_client_free(c);
 	broker_rm(&b2);
+}
+END_TEST
+
+/*
+ * A fake broker that answers hello, reads one more request, counts its op
+ * and closes without answering: the answer is lost after the broker may
+ * have acted on the request.
+ */
+struct lossy {
+	int	lfd;
+	int	nconn;		/* connections to serve */
+	int	ops[16];	/* requests seen after hello, by op */
+};
+
+static int
+read_full(int fd, uint8_t *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = read(fd, p, len)) <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read one frame: its op and request id; -1 on EOF or nonsense. */
+static int
+read_req(int fd, unsigned *op, uint32_t *id)
+{
+	uint8_t		hdr[4], body[65536];
+	uint32_t	len;
+
+	if (read_full(fd, hdr, 4) != 0)
+		return -1;
+	len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	if (len < 3 || len > sizeof(body) || read_full(fd, body, len) != 0 ||
+	    body[0] != 0x93 || body[1] > 0x7f)
+		return -1;
+	*op = body[1];
+	if (body[2] < 0x80)
+		*id = body[2];
+	else if (body[2] == 0xcc)
+		*id = body[3];
+	else if (body[2] == 0xcd)
+		*id = (uint32_t)body[3] << 8 | body[4];
+	else if (body[2] == 0xce)
+		*id = (uint32_t)body[3] << 24 | (uint32_t)body[4] << 16 |
+		    (uint32_t)body[5] << 8 | body[6];
+	else
+		return -1;
+	return 0;
+}
+
+static void *
+lossy_serve(void *arg)
+{
+	struct lossy	*l = arg;
+	struct pollfd	 pfd;
+	uint8_t		 resp[] = { 0, 0, 0, 19, 0x94, 0xcc, 0x81, 0xce,
+			    0, 0, 0, 0, 0x00, 0x81, 0xa7, 'v', 'e', 'r', 's', 'i',
+			    'o', 'n', 0x01 };
+	unsigned	 op;
+	uint32_t	 id;
+	int		 i, fd;
+
+	for (i = 0; i < l->nconn; i++) {
+		pfd.fd = l->lfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 3000) != 1 ||
+		    (fd = accept(l->lfd, NULL, NULL)) == -1)
+			break;
+		if (read_req(fd, &op, &id) == 0 && op == 1) {
+			resp[8] = id >> 24;
+			resp[9] = id >> 16;
+			resp[10] = id >> 8;
+			resp[11] = id;
+			if (write(fd, resp, sizeof(resp)) == (ssize_t)sizeof(resp) &&
+			    read_req(fd, &op, &id) == 0 && op < 16)
+				l->ops[op]++;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * The answer to a verify is lost after the broker read it: the library
+ * must not send it again (a single-use token would be spent twice and the
+ * allowed call reported as replayed).  Idempotent requests are retried.
+ */
+START_TEST(test_no_double_send)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	struct baton_verify_result	*res = NULL;
+	struct sockaddr_un		 sun;
+	struct lossy			 l;
+	pthread_t			 th;
+	char				 path[128], *s = NULL;
+
+	memset(&l, 0, sizeof(l));
+	l.nconn = 3;
+	snprintf(path, sizeof(path), "%s/lossy.sock", B.dir);
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	ck_assert_int_ne(l.lfd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(l.lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(l.lfd, 4), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, lossy_serve, &l), 0);
+	o.socket_path = path;
+	o.timeout_ms = 2000;
+	ck_assert_int_eq(baton_client_open(&c, &o), 0);
+	/* connection 1: verify, answer lost: not repeated */
+	ck_assert_int_eq(verify_tool(&res, c, "bt1_AAAA", "db_query", NULL),
+	    BATON_EUNAVAIL);
+	ck_assert_ptr_null(res);
+	ck_assert_ptr_nonnull(strstr(baton_client_last_error(c),
+	    "not repeated"));
+	/* connections 2 and 3: status, answer lost, retried once */
+	ck_assert_int_eq(baton_client_status(&s, c, 0), BATON_EUNAVAIL);
+	ck_assert_ptr_null(s);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(l.ops[5], 1);		/* verify: once */
+	ck_assert_msg(l.ops[9] == 2, "status sent %d times: %s", l.ops[9], baton_client_last_error(c));
+	baton_client_free(c);
+	close(l.lfd);
+	unlink(path);
+}
+END_TEST
+
+/* Every entry point refuses NULL and unknown option versions. */
+START_TEST(test_bad_args)
+{
+	struct baton_client		*c = client();
+	struct baton_grantset		*gs = NULL, *wild = NULL, *empty = NULL;
+	struct baton_issued		*t = NULL, *root;
+	struct baton_mint_opts		 mo = BATON_MINT_OPTS_INIT;
+	struct baton_attenuate_opts	 ao = BATON_ATTENUATE_OPTS_INIT;
+	struct baton_present_opts	 po = BATON_PRESENT_OPTS_INIT;
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_verify_result	*res = NULL;
+	struct baton_keybundle		*kb = NULL;
+	struct baton_inspect		*in = NULL;
+	struct baton_call_arg		 arg;
+	struct baton_call_usage		 use;
+	char				*s = NULL, *big;
+	uint64_t			 max;
+
+	root = mint_root(c);
+	ck_assert_int_eq(baton_grantset_new(NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_new(&gs), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(NULL, "t", NULL),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, NULL, NULL),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_limit(gs, NULL, "n", 1),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_where(gs, "t", NULL, "eq:1"),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_where(gs, "t", "a", NULL),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_audience(gs, NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_audience(gs, "a\nb"),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_ctx(gs, NULL, "v"), BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(gs, "db_query", "read"), 0);
+	ck_assert_int_eq(baton_grantset_new(&empty), 0);
+	ck_assert_int_eq(baton_grantset_new(&wild), 0);
+	ck_assert_int_eq(baton_grantset_add_tool(wild, "*", NULL), 0);
+
+	/* mint */
+	mo.grants = gs;
+	ck_assert_int_eq(baton_client_mint(NULL, c, &mo), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_mint(&t, NULL, &mo), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_mint(&t, c, NULL), BATON_EINVAL);
+	mo.version = BATON_MINT_OPTS_VERSION + 1;
+	ck_assert_int_eq(baton_client_mint(&t, c, &mo), BATON_EINVAL);
+	mo.version = BATON_MINT_OPTS_VERSION;
+	mo.grants = NULL;
+	ck_assert_int_eq(baton_client_mint(&t, c, &mo), BATON_EINVAL);
+	mo.grants = empty;
+	ck_assert_int_eq(baton_client_mint(&t, c, &mo), BATON_EINVAL);
+	ck_assert_int_eq(baton_grantset_add_tool(wild, "db_query", NULL), 0);
+	mo.grants = wild;	/* "*" and a named tool */
+	ck_assert_int_eq(baton_client_mint(&t, c, &mo), BATON_EINVAL);
+	ck_assert_ptr_null(t);
+
+	/* attenuate */
+	ao.grants = gs;
+	ck_assert_int_eq(baton_client_attenuate(NULL, c,
+	    baton_issued_token(root), &ao), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_attenuate(&t, NULL,
+	    baton_issued_token(root), &ao), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_attenuate(&t, c, NULL, &ao),
+	    BATON_EMALFORMED);
+	ck_assert_int_eq(baton_client_attenuate(&t, c, "", &ao),
+	    BATON_EMALFORMED);
+	ao.version = 0;
+	ck_assert_int_eq(baton_client_attenuate(&t, c,
+	    baton_issued_token(root), &ao), BATON_EINVAL);
+	ao.version = BATON_ATTENUATE_OPTS_VERSION;
+	ao.grants = wild;
+	ck_assert_int_eq(baton_client_attenuate(&t, c,
+	    baton_issued_token(root), &ao), BATON_EINVAL);
+	ck_assert_ptr_null(t);
+
+	/* present */
+	po.tool = "db_query";
+	po.action = "read";
+	po.audience = "db";
+	ck_assert_int_eq(baton_client_present(NULL, c,
+	    baton_issued_token(root), &po), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_present(&t, c,
+	    baton_issued_token(root), NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_present(&t, c, NULL, &po),
+	    BATON_EMALFORMED);
+	po.version = 7;
+	ck_assert_int_eq(baton_client_present(&t, c,
+	    baton_issued_token(root), &po), BATON_EINVAL);
+	po.version = BATON_PRESENT_OPTS_VERSION;
+	po.action = "";
+	ck_assert_int_eq(baton_client_present(&t, c,
+	    baton_issued_token(root), &po), BATON_EINVAL);
+	po.action = "read";
+	po.audience = NULL;
+	ck_assert_int_eq(baton_client_present(&t, c,
+	    baton_issued_token(root), &po), BATON_EINVAL);
+	ck_assert_ptr_null(t);
+
+	/* revoke, pubkeys, status */
+	ck_assert_int_eq(baton_client_revoke_jti(NULL,
+	    "00112233445566778899aabbccddeeff"), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_jti(c, NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_jti(c, "0011"), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_jti(c,
+	    "zz112233445566778899aabbccddeeff"), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_jti(c,
+	    "00112233445566778899aabbccddeeff00"), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_token(NULL,
+	    baton_issued_token(root)), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_revoke_token(c, NULL), BATON_EMALFORMED);
+	ck_assert_int_eq(baton_client_pubkeys(NULL, c), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_pubkeys(&s, NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_status(NULL, c, 0), BATON_EINVAL);
+	ck_assert_int_eq(baton_client_status(&s, NULL, 0), BATON_EINVAL);
+	ck_assert_ptr_null(s);
+
+	/* verify: every bad option is EINVAL with no result */
+	vo.tool = "db_query";
+	ck_assert_int_eq(baton_verify(NULL, c, baton_issued_token(root), &vo),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_verify(&res, NULL, baton_issued_token(root),
+	    &vo), BATON_EINVAL);
+	ck_assert_int_eq(baton_verify(&res, c, NULL, &vo), BATON_EINVAL);
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(root), NULL),
+	    BATON_EINVAL);
+	vo.version = BATON_VERIFY_OPTS_VERSION + 1;
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(root), &vo),
+	    BATON_EINVAL);
+	vo.version = BATON_VERIFY_OPTS_VERSION;
+	vo.tool = "";
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(root), &vo),
+	    BATON_EINVAL);
+	vo.tool = "db_query";
+	vo.nargs = 1;		/* args NULL */
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(root), &vo),
+	    BATON_EINVAL);
+	memset(&arg, 0, sizeof(arg));
+	arg.type = BATON_ARG_STR;
+	arg.name = "table";	/* str NULL */
+	vo.args = &arg;
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(root), &vo),
+	    BATON_EINVAL);
+	arg.name = NULL;
+	arg.str = "orders";
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(root), &vo),
+	    BATON_EINVAL);
+	vo.nargs = 0;
+	vo.args = NULL;
+	use.name = NULL;
+	use.value = 1;
+	vo.usage = &use;
+	vo.nusage = 1;
+	ck_assert_int_eq(baton_verify(&res, c, baton_issued_token(root), &vo),
+	    BATON_EINVAL);
+	vo.nusage = 0;
+	vo.usage = NULL;
+	ck_assert_ptr_null(res);
+	/* a token with a newline in it, and one over the size cap: denied */
+	ck_assert_int_eq(verify_tool(&res, c, "bt1_AAAA\nAAAA", "db_query",
+	    NULL), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_BAD_BASE64);
+	baton_verify_result_free(res);
+	res = NULL;
+	ck_assert_ptr_nonnull(big = malloc(200000));
+	memset(big, 'A', 199999);
+	memcpy(big, "bt1_", 4);
+	big[199999] = '\0';
+	ck_assert_int_eq(verify_tool(&res, c, big, "db_query", NULL),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_TOO_LARGE);
+	baton_verify_result_free(res);
+	res = NULL;
+	ck_assert_int_eq(narrow(&t, c, big, "a", 0, 0), BATON_EMALFORMED);
+	free(big);
+
+	/* offline and key bundles */
+	ck_assert_int_eq(baton_keybundle_parse(NULL, "{}", 2), BATON_EINVAL);
+	ck_assert_int_eq(baton_keybundle_parse(&kb, NULL, 0), BATON_EINVAL);
+	ck_assert_int_eq(baton_keybundle_load(NULL, "/dev/null"),
+	    BATON_EINVAL);
+	ck_assert_int_eq(baton_keybundle_load(&kb, NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_keybundle_load(&kb, "/dev/null"),
+	    BATON_EMALFORMED);
+	ck_assert_ptr_null(kb);
+	ck_assert_uint_eq(baton_keybundle_count(NULL), 0);
+	baton_keybundle_free(NULL);
+	ck_assert_int_eq(baton_verify_offline(&res, NULL,
+	    baton_issued_token(root), &vo), BATON_EINVAL);
+	ck_assert_int_eq(baton_verify_offline(NULL, NULL,
+	    baton_issued_token(root), &vo), BATON_EINVAL);
+	ck_assert_ptr_null(res);
+
+	/* inspection, arguments, getters on NULL */
+	ck_assert_int_eq(baton_inspect_token(NULL, "bt1_", NULL), BATON_EINVAL);
+	ck_assert_int_eq(baton_inspect_token(&in, NULL, NULL), BATON_EINVAL);
+	ck_assert_ptr_null(in);
+	ck_assert_int_eq(baton_call_arg_parse(NULL, s), BATON_EINVAL);
+	ck_assert_int_eq(baton_call_arg_parse(&arg, NULL), BATON_EINVAL);
+	ck_assert_ptr_null(baton_issued_token(NULL));
+	ck_assert_ptr_null(baton_issued_jti(NULL));
+	ck_assert_uint_eq(baton_issued_exp(NULL), 0);
+	ck_assert_int_eq(baton_verify_result_allowed(NULL), 0);
+	ck_assert_ptr_null(baton_verify_result_json(NULL));
+	ck_assert_ptr_null(baton_verify_result_iss(NULL));
+	ck_assert_ptr_null(baton_verify_result_ctx(NULL, "k"));
+	ck_assert_int_eq(baton_verify_result_limit(NULL, "n", &max),
+	    BATON_EINVAL);
+	ck_assert_ptr_null(baton_inspect_json(NULL));
+	ck_assert_ptr_null(baton_inspect_block_kind(NULL, 0));
+	ck_assert_ptr_null(baton_client_socket(NULL));
+	ck_assert_str_eq(baton_client_last_error(NULL), "");
+	baton_issued_free(NULL);
+	baton_verify_result_free(NULL);
+	baton_inspect_free(NULL);
+	baton_string_free(NULL);
+
+	baton_grantset_free(gs);
+	baton_grantset_free(wild);
+	baton_grantset_free(empty);
+	baton_issued_free(root);
+	baton_client_free(c);
 }
 END_TEST
 
@@ -996,6 +1354,8 @@ client_suite(void)
 	tcase_add_test(tc, test_broker_down);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_reconnect);
+	tcase_add_test(tc, test_no_double_send);
+	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_mint_verify);
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_widen_tool);

@@ -25,11 +25,11 @@ expect_in() {
 	check "$name" "$want" $?
 }
 grep_err() {
-	if grep -q "$1" "$T/err"; then echo "ok - stderr has '$1'"
+	if grep -q -e "$1" "$T/err"; then echo "ok - stderr has '$1'"
 	else echo "FAIL - stderr lacks '$1':"; cat "$T/err"; fails=$((fails + 1)); fi
 }
 grep_out() {
-	if grep -q "$1" "$T/out"; then echo "ok - stdout has '$1'"
+	if grep -q -e "$1" "$T/out"; then echo "ok - stdout has '$1'"
 	else echo "FAIL - stdout lacks '$1':"; cat "$T/out"; fails=$((fails + 1)); fi
 }
 same() {
@@ -59,6 +59,69 @@ expect "present without --aud" 2 "$BATON" present --tool t --action read bt1_x
 expect "revoke bad --jti" 2 "$BATON" revoke --jti 1234
 printf '' >"$T/empty"
 expect_in "inspect with empty stdin" 2 "$T/empty" "$BATON" inspect
+grep_err "no token on stdin"
+
+# ---- bad input: exit 2 and a message naming what was wrong --------------
+# bad NAME FRAGMENT CMD...: expect exit 2 and FRAGMENT on stderr
+bad() {
+	name=$1 frag=$2
+	shift 2
+	expect "$name" 2 "$@"
+	grep_err "$frag"
+}
+bad "missing option argument" "'--tool' needs an argument" "$BATON" mint --tool
+bad "unknown option named" "unknown option '--frob'" "$BATON" verify --frob
+bad "--ttl 0" "bad --ttl '0'" "$BATON" mint --tool t --ttl 0
+bad "--ttl negative" "bad --ttl '-5'" "$BATON" mint --tool t --ttl -5
+bad "--ttl overflow" "bad --ttl" "$BATON" mint --tool t --ttl 99999999999999999999999
+bad "--max-depth 16" "want 0..15" "$BATON" mint --tool t --max-depth 16
+bad "--max-depth word" "bad --max-depth 'x'" "$BATON" mint --tool t --max-depth x
+bad "--limit negative" "bad --limit 't.n=-1'" "$BATON" mint --tool t --limit t.n=-1
+bad "--limit no value" "want TOOL.NAME=MAX" "$BATON" mint --tool t --limit t.n
+bad "--limit no tool" "want TOOL.NAME=MAX" "$BATON" mint --tool t --limit .n=5
+bad "--limit on an ungranted tool" "no --tool grants" "$BATON" mint --tool t --limit shell.max_calls=1
+bad "--where on an ungranted tool" "add --tool shell" "$BATON" mint --tool t --where shell.cmd=eq:ls
+bad "--where with '*'" "instead of --tool '\*'" "$BATON" mint --tool '*' --limit t.n=1
+bad "'*' and another tool" "grants every tool" "$BATON" mint --tool '*' --tool t
+bad "attenuate to '*'" "cannot narrow" "$BATON" attenuate --tool '*' bt1_x
+bad "--where no dot" "want TOOL.ARG=PRED" "$BATON" mint --tool t --where ta=eq:1
+bad "--where unknown kind" "PRED is one of" "$BATON" mint --tool t --where t.a=regex:x
+bad "--where eq without colon" "PRED is one of" "$BATON" mint --tool t --where t.a=eq
+bad "--where in empty" "in:A,B,... wants" "$BATON" mint --tool t --where t.a=in:
+bad "--where range reversed" "range:LO..HI wants" "$BATON" mint --tool t --where t.a=range:5..1
+bad "--where range not numbers" "range:LO..HI wants" "$BATON" mint --tool t --where t.a=range:a..b
+bad "--where range one bound" "range:LO..HI wants" "$BATON" mint --tool t --where t.a=range:5
+bad "--where maxlen negative" "maxlen:N wants" "$BATON" mint --tool t --where t.a=maxlen:-1
+bad "--where maxlen word" "maxlen:N wants" "$BATON" mint --tool t --where t.a=maxlen:ten
+bad "--ctx without =" "bad --ctx 'novalue'" "$BATON" mint --tool t --ctx novalue
+bad "--ctx empty key" "want KEY=VALUE" "$BATON" mint --tool t --ctx =v
+bad "--aud empty" "bad --aud ''" "$BATON" mint --tool t --aud ''
+bad "--tool upper-case action" "lowercase actions" "$BATON" mint --tool t:READ
+bad "--tool empty action" "bad --tool" "$BATON" mint --tool t:read,
+bad "--timeout 0" "bad --timeout '0'" "$BATON" status --timeout 0
+bad "--arg without =" "bad --arg 'noeq'" "$BATON" verify --tool t --arg noeq bt1_x
+bad "--arg empty name" "bad --arg '=x'" "$BATON" verify --tool t --arg =x bt1_x
+bad "--usage not a number" "bad --usage 'n=x'" "$BATON" verify --tool t --usage n=x bt1_x
+bad "--usage negative" "bad --usage 'n=-1'" "$BATON" verify --tool t --usage n=-1 bt1_x
+bad "--now with no --offline" "--now only applies" "$BATON" verify --tool t --now 5 bt1_x
+bad "--keys without --offline" "go together" "$BATON" verify --tool t --keys k bt1_x
+bad "present --ttl over 120" "want 1..120" "$BATON" present --tool t --action a --aud x --ttl 121 bt1_x
+bad "present without --action" "are required" "$BATON" present --tool t --aud x bt1_x
+bad "revoke --jti not hex" "want 32 hex digits" "$BATON" revoke --jti zz112233445566778899aabbccddeeff
+bad "two tokens" "one token at most" "$BATON" inspect bt1_a bt1_b
+bad "mint takes no token" "takes no arguments" "$BATON" mint --tool t bt1_x
+bad "status takes no arguments" "takes no arguments" "$BATON" status extra
+printf 'bt1_aaaa\nbt1_bbbb\n' >"$T/two"
+expect_in "two lines on stdin" 2 "$T/two" "$BATON" inspect
+grep_err "more than one line"
+printf '   \n\n' >"$T/blank"
+expect_in "blank stdin" 2 "$T/blank" "$BATON" verify --tool t
+grep_err "no token on stdin"
+python3 -c 'import sys; sys.stdout.write("bt1_" + "A" * 100000)' >"$T/huge"
+expect_in "token over the cap on stdin" 2 "$T/huge" "$BATON" inspect
+grep_err "larger than any token"
+expect_in "token over the cap, verify" 2 "$T/huge" "$BATON" verify --tool t --offline --keys /dev/null
+grep_err "larger than any token"
 echo "not-a-token" >"$T/junk"
 expect_in "inspect junk" 1 "$T/junk" "$BATON" inspect
 grep_err "bad_prefix"
@@ -66,7 +129,24 @@ grep_err "bad_prefix"
 # ---- broker down: exit 2 with what to do ------------------------------------
 expect "status, broker down" 2 "$BATON" status
 grep_err "start batond"
+grep_err "$BATON_SOCKET"
+grep_err "BATON_SOCKET at its socket"
 expect "mint, broker down" 2 "$BATON" mint --tool t
+grep_err "cannot reach the broker at $BATON_SOCKET"
+expect "--socket, broker down" 2 "$BATON" pubkeys --socket "$T/other.sock"
+grep_err "$T/other.sock"
+expect_in "verify, broker down" 2 "$T/junk" "$BATON" verify --tool t
+grep_err "point --socket"
+# a socket that is not batond's: something listens but says nothing
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+time.sleep(10)' "$T/mute.sock" &
+mute_pid=$!
+i=0; while [ ! -S "$T/mute.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+expect "silent socket" 2 "$BATON" status --socket "$T/mute.sock" --timeout 200
+grep_err "did not answer in time"
+kill $mute_pid 2>/dev/null; wait $mute_pid 2>/dev/null
 
 start_broker
 
@@ -158,6 +238,19 @@ same "verify --json ctx" "$(json "$T/out" 'd["facts"]["ctx"]["workflow"]')" wf-7
 expect_in "verify --json deny" 1 "$T/b" "$BATON" verify --tool file_read --json
 same "verify --json deny reason" "$(json "$T/out" 'd["reason_name"]')" tool_not_granted
 expect_in "verify junk" 1 "$T/junk" "$BATON" verify --tool db_query
+grep_err "bad_prefix"
+# a valid token with bytes after it: a deny with the reason, not a usage error
+{ tr -d '\n' <"$T/root"; echo 'AAAA'; } >"$T/trailing"
+expect_in "verify trailing garbage" 1 "$T/trailing" "$BATON" verify --tool db_query --action read --arg table=orders
+grep_err "denied: "
+{ tr -d '\n' <"$T/root"; echo ' extra'; } >"$T/trailing2"
+expect_in "verify token and a word" 1 "$T/trailing2" "$BATON" verify --tool db_query --action read --arg table=orders
+grep_err "denied: "
+expect_in "attenuate junk" 1 "$T/junk" "$BATON" attenuate --tool db_query
+grep_err "not a baton token"
+expect_in "present junk" 1 "$T/junk" "$BATON" present --tool db_query --action read --aud db
+expect_in "present a tool not granted" 1 "$T/root" "$BATON" present --tool shell --action execute --aud db --as orchestrator
+grep_err "denied: "
 
 # ---- present: single use -------------------------------------------------------------
 "$BATON" present --tool db_query --action read --aud db --ttl 60 --as orchestrator \
@@ -176,8 +269,26 @@ expect_in "offline deny" 1 "$T/b" "$BATON" verify --offline --keys "$T/keys.json
 expect_in "offline expired" 1 "$T/b" "$BATON" verify --offline --keys "$T/keys.json" --tool db_query --action read --arg table=orders --now 4000000000
 grep_err "expired"
 expect_in "offline missing bundle" 2 "$T/b" "$BATON" verify --offline --keys "$T/nope.json" --tool db_query
+grep_err "No such file"
+grep_err "baton pubkeys --json"
 echo '{"keys": []}' >"$T/nokeys.json"
 expect_in "offline empty bundle" 2 "$T/b" "$BATON" verify --offline --keys "$T/nokeys.json" --tool db_query
+grep_err "no usable key"
+# bundle FILE CONTENT NAME: a broken bundle is exit 2, never a decision
+badkeys() {
+	printf '%s' "$2" >"$T/$1.json"
+	expect_in "offline bundle: $1" 2 "$T/b" "$BATON" verify --offline --keys "$T/$1.json" --tool db_query
+	grep_err "cannot use the key bundle"
+}
+pk=$(json "$T/keys.json" 'd["keys"][0]["pk"]')
+kid=$(json "$T/keys.json" 'd["keys"][0]["kid"]')
+badkeys empty ''
+badkeys notjson 'keys: none'
+badkeys notobject '[1, 2]'
+badkeys short-pk "{\"keys\": [{\"kid\": \"$kid\", \"pk\": \"${pk%??}\"}]}"
+badkeys long-kid "{\"keys\": [{\"kid\": \"${kid}00\", \"pk\": \"$pk\"}]}"
+badkeys nothex-pk "{\"keys\": [{\"kid\": \"$kid\", \"pk\": \"zz${pk#??}\"}]}"
+badkeys wrong-kid "{\"keys\": [{\"kid\": \"0000000000000000\", \"pk\": \"$pk\"}]}"
 sed 's/.$/A/' "$T/b" >"$T/b-tampered"
 cmp -s "$T/b" "$T/b-tampered" && sed 's/.$/B/' "$T/b" >"$T/b-tampered"
 expect_in "offline tampered" 1 "$T/b-tampered" "$BATON" verify --offline --keys "$T/keys.json" --tool db_query

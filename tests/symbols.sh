@@ -45,4 +45,27 @@ for want in baton_client_mint baton_client_attenuate baton_client_present \
 	nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-agent.so" |
 	    grep -q " $want@" || { echo "FAIL: no $want"; status=1; }
 done
+# Every function the headers declare is exported, and nothing else:
+# lib LIB HEADER... compares the two sets exactly.
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+api() {
+	so="$top_builddir/libclient/.libs/lib$1.so"
+	shift
+	# every prototype names its function on its BATON_EXTERN line
+	want=$(grep -h '^BATON_EXTERN' "$@" | grep -o 'baton_[a-z0-9_]*(' |
+	    tr -d '(' | sort -u)
+	have=$(nm -D --defined-only "$so" | awk '{print $3}' | sed 's/@.*//' |
+	    grep '^baton_' | sort -u)
+	printf '%s\n' "$want" >"$T1"
+	printf '%s\n' "$have" >"$T2"
+	missing=$(comm -23 "$T1" "$T2")
+	extra=$(comm -13 "$T1" "$T2")
+	[ -z "$missing" ] || { echo "FAIL: $so lacks:"; echo "$missing"; status=1; }
+	[ -z "$extra" ] || { echo "FAIL: $so exports undeclared:"; echo "$extra"; status=1; }
+}
+T1=$(mktemp) T2=$(mktemp)
+trap 'rm -f "$T1" "$T2"' EXIT
+inc="$top_srcdir/include/baton"
+api baton-agent "$inc/agent.h" "$inc/types.h"
+api baton-verify "$inc/verify.h" "$inc/types.h"
 exit $status

@@ -57,6 +57,11 @@ struct baton_client_opts {
  * BATON_EPROTO (not a baton broker or an unsupported version),
  * BATON_ENOMEM, BATON_EINVAL.  Free the handle with baton_client_free().
  * A broken connection is reopened once, transparently, by the next call.
+ * A request is sent again on the new connection only when the broker
+ * cannot have acted on it, or acting twice is harmless (revoke, pubkeys,
+ * status); otherwise the call fails with BATON_EUNAVAIL, since a repeated
+ * verify could spend a single-use token twice.  The timeout bounds each
+ * call as a whole: connecting, sending and receiving.
  */
 BATON_EXTERN int baton_client_open(struct baton_client **out,
     const struct baton_client_opts *opts);

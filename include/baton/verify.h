@@ -57,6 +57,11 @@ struct baton_client_opts {
  * BATON_EPROTO (not a baton broker or an unsupported version),
  * BATON_ENOMEM, BATON_EINVAL.  Free the handle with baton_client_free().
  * A broken connection is reopened once, transparently, by the next call.
+ * A request is sent again on the new connection only when the broker
+ * cannot have acted on it, or acting twice is harmless (revoke, pubkeys,
+ * status); otherwise the call fails with BATON_EUNAVAIL, since a repeated
+ * verify could spend a single-use token twice.  The timeout bounds each
+ * call as a whole: connecting, sending and receiving.
  */
 BATON_EXTERN int baton_client_open(struct baton_client **out,
     const struct baton_client_opts *opts);
@@ -148,7 +153,10 @@ struct baton_verify_result;
  * is denied; *out then holds the reason (and the facts the broker could
  * compute).  Any other negative code (BATON_EUNAVAIL, BATON_ETIMEOUT,
  * BATON_EPROTO, BATON_EINVAL, BATON_ENOMEM, BATON_EPERM) means no
- * decision was made and *out is NULL: treat it as a deny.
+ * decision was made and *out is NULL: treat it as a deny.  A verify is
+ * never sent twice: if the connection breaks after the request went out,
+ * the broker may have allowed it and spent a single-use token, so the
+ * answer is BATON_EUNAVAIL rather than a misleading "replayed".
  * Free *out with baton_verify_result_free().
  */
 BATON_EXTERN int baton_verify(struct baton_verify_result **out,
@@ -231,7 +239,8 @@ BATON_EXTERN const char *baton_verify_result_chain_jti(
     const struct baton_verify_result *r, size_t i);
 /*
  * The whole decision as JSON: {"allow", "reason", "reason_name",
- * "facts": {...}}.  Borrowed.
+ * "facts": {...}}.  Borrowed.  Built on first use, so a result must not
+ * be read from two threads at once.
  */
 BATON_EXTERN const char *baton_verify_result_json(
     const struct baton_verify_result *r);
