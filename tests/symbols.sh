@@ -66,6 +66,6 @@ api() {
 T1=$(mktemp) T2=$(mktemp)
 trap 'rm -f "$T1" "$T2"' EXIT
 inc="$top_srcdir/include/baton"
-api baton-agent "$inc/agent.h" "$inc/types.h"
-api baton-verify "$inc/verify.h" "$inc/types.h"
+api baton-agent "$inc/agent.h" "$inc/client.h" "$inc/types.h"
+api baton-verify "$inc/verify.h" "$inc/client.h" "$inc/types.h"
 exit $status
