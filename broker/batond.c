@@ -5,9 +5,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,9 +143,18 @@ load_config(char **cause)
 int
 broker_reload(char **cause)
 {
-	struct config	*cfg, *old;
+	static pthread_mutex_t	 reload_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct config		*cfg, *old;
 
-	if ((cfg = load_config(cause)) == NULL) {
+	/*
+	 * SIGHUP (main thread) and the reload operation (a worker) may come
+	 * together; the parsers use getpwnam and getgrnam, which are not
+	 * thread-safe.
+	 */
+	pthread_mutex_lock(&reload_lock);
+	cfg = load_config(cause);
+	pthread_mutex_unlock(&reload_lock);
+	if (cfg == NULL) {
 		log_warnx("reload refused, keeping the old configuration: %s",
 		    *cause);
 		return (-1);
@@ -169,11 +177,7 @@ broker_reload(char **cause)
 int
 broker_is_admin(const struct config *cfg, const struct peer *p)
 {
-	struct passwd	*pw;
-	struct group	*gr;
-	char		 buf[4096], gbuf[16384], **m;
-	struct passwd	 pwd;
-	struct group	 grp;
+	int	i;
 
 	if (p->uid == 0)
 		return (1);
@@ -181,15 +185,15 @@ broker_is_admin(const struct config *cfg, const struct peer *p)
 		return (1);
 	if (!cfg->has_admin_gid)
 		return (0);
+	/*
+	 * Kernel-attested groups only (SO_PEERCRED, SO_PEERGROUPS): no NSS
+	 * lookup on the request path, and a peer that dropped the group
+	 * for privilege separation does not keep its rights.
+	 */
 	if (p->gid == cfg->admin_gid)
 		return (1);
-	if (getpwuid_r(p->uid, &pwd, buf, sizeof buf, &pw) != 0 || pw == NULL)
-		return (0);
-	if (getgrgid_r(cfg->admin_gid, &grp, gbuf, sizeof gbuf, &gr) != 0 ||
-	    gr == NULL)
-		return (0);
-	for (m = gr->gr_mem; *m != NULL; m++)
-		if (strcmp(*m, pw->pw_name) == 0)
+	for (i = 0; i < p->ngroups; i++)
+		if (p->groups[i] == cfg->admin_gid)
 			return (1);
 	return (0);
 }
@@ -216,7 +220,7 @@ request_run(struct request *r)
 	}
 	cfg = broker_config();
 	rate = cfg->rate_limit;
-	admin = broker_is_admin(cfg, r->peer);
+	admin = e->admin && broker_is_admin(cfg, r->peer);
 	broker_config_release();
 	snprintf(key, sizeof key, "uid:%u", (unsigned)r->peer->uid);
 	if (rate_take(key, clock_usec(), rate) != 0) {
@@ -272,21 +276,28 @@ static int
 check_state_dir(const char *dir, char **cause)
 {
 	struct stat	st;
+	int		fd, rc = -1;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		xasprintf(cause, "%s: %s", dir, strerror(errno));
 		return (-1);
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	/* fstat what we opened: a path can change between stat and use. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		xasprintf(cause, "%s: not a directory", dir);
-		return (-1);
+		goto out;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
 		xasprintf(cause, "%s: must be owned by uid %u and not group- "
 		    "or world-writable", dir, (unsigned)geteuid());
-		return (-1);
+		goto out;
 	}
-	return (0);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	return (rc);
 }
 
 static void
@@ -453,7 +464,12 @@ main(int argc, char **argv)
 
 	event_base_dispatch(main_base);
 
-	/* Draining: no new connections; workers answer what they hold. */
+	/*
+	 * Draining: no new connections; workers answer what they hold.  A
+	 * second SIGTERM now must not kill us half-way through the exit once
+	 * libevent puts the default handlers back: hold the signals again.
+	 */
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	event_del(ev_listen);
 	close(lfd);
 	if (!activated)

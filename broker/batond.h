@@ -31,10 +31,11 @@
 #define BATOND_LINE_MAX		1024	/* config and agents lines */
 #define BATOND_BUDGET		16	/* requests per connection per event */
 #define BATOND_OUT_MAX		65536	/* queued answer bytes before pausing */
-#define BATOND_SLOW_TIMEOUT	10	/* seconds for one whole frame */
+#define BATOND_PEER_GROUPS	64	/* supplementary groups kept per peer */
 #define BATOND_DEFAULT_TTL	3600
 #define BATOND_DEFAULT_DEPTH	5
 #define BATOND_LEEWAY		30	/* seconds of clock skew accepted */
+#define BATOND_MAX_TTL_CEILING	(366 * 86400ULL)	/* highest max-ttl */
 #define BATOND_MAX_VERIFY	16	/* audiences per agent line */
 
 /* ---- configuration (config.c) ------------------------------------------ */
@@ -64,6 +65,8 @@ struct config {
 	unsigned	 max_conns_per_uid;
 	unsigned	 rate_limit;	/* requests per second, 0 = none */
 	unsigned	 idle_timeout;
+	unsigned	 slow_timeout;	/* seconds for one whole frame */
+	unsigned	 write_timeout;	/* seconds a peer may leave answers unread */
 	uint64_t	 max_ttl;
 	unsigned	 workers;
 	int		 log_syslog;
@@ -102,6 +105,8 @@ struct peer {
 	pid_t		 pid;
 	int		 pidfd;		/* -1 when the kernel has none */
 	int		 pinned;	/* /proc facts checked against the pidfd */
+	int		 ngroups;	/* SO_PEERGROUPS; -1 when unknown */
+	gid_t		 groups[BATOND_PEER_GROUPS];
 	char		 exe[256];	/* "" when unknown */
 	char		 cgroup[256];
 };
@@ -128,7 +133,11 @@ struct source {
 	/* may this peer verify for audience aud (NULL: any verify)? */
 	int	(*verify_allowed)(const struct config *, const struct peer *,
 		    const char *);
-	/* revocation: is any of these jtis revoked? (1 yes, 0 no) */
+	/*
+	 * revocation: is any of these jtis revoked?  1 yes, 0 no, or a
+	 * negative BATON_E* when the source cannot tell: callers then deny
+	 * with unavailable, never treat it as "not revoked".
+	 */
 	int	(*revoked)(const uint8_t (*)[BATON_JTI_LEN], size_t);
 	int	(*revoke)(const uint8_t *, uint64_t, char **);
 	/*
@@ -149,6 +158,7 @@ extern const struct source source_files;
 int	journal_open(const char *, char **);
 void	journal_close(void);
 int	journal_has(int, const uint8_t *);
+int	journal_has_any(int, const uint8_t (*)[BATON_JTI_LEN], size_t);
 int	journal_add(int, const uint8_t (*)[BATON_JTI_LEN], const uint64_t *,
 	    size_t, int, char **);
 int	journal_compact(char **);

@@ -53,6 +53,27 @@ get_str(struct bctx *c, const char **out, size_t max, const char *what)
 	return (0);
 }
 
+/*
+ * A name given twice is refused, not resolved: the caller and the broker
+ * could each pick a different one of the two values (a parser
+ * differential), so an argument checked here would not be the one used.
+ */
+static int
+dup_name(const char *name, const void *base, size_t size, size_t from,
+    size_t to)
+{
+	const char	*const *p;
+	size_t		 i;
+
+	for (i = from; i < to; i++) {
+		p = (const char *const *)(const void *)((const char *)base +
+		    i * size);
+		if (strcmp(*p, name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 static int
 get_strs(struct bctx *c, const char ***out, size_t *n, size_t max,
     const char *what)
@@ -261,13 +282,20 @@ get_uint(struct bctx *c, uint64_t *out, int *has, const char *what)
 	return (0);
 }
 
+static const char *const known[] = {
+	"token", "as", "sub", "tool", "action", "holder", "format", "client",
+	"aud", "ttl", "nbf", "max_depth", "block", "version", "single_use",
+	"grants", "ctx", "args", "usage", "jti"
+};
+#define NKNOWN	(sizeof known / sizeof known[0])
+
 int
 body_parse(struct body *b, struct mpr *r, char **cause)
 {
 	struct bctx	 c = { r, NULL, cause };
 	const char	*key, *s;
 	const uint8_t	*bin;
-	uint32_t	 n, i, k, len;
+	uint32_t	 n, i, k, len, seen = 0;
 	int		 rc = -1;
 
 	memset(b, 0, sizeof *b);
@@ -280,6 +308,17 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 	for (i = 0; i < n; i++) {
 		if (get_str(&c, &key, 64, "body keys must be strings") != 0)
 			goto out;
+		/* Known keys once each: which of two would a client expect? */
+		for (k = 0; k < NKNOWN; k++)
+			if (strcmp(key, known[k]) == 0)
+				break;
+		if (k < NKNOWN) {
+			if (seen & (1U << k)) {
+				fail(&c, "duplicate key in the body");
+				goto out;
+			}
+			seen |= 1U << k;
+		}
 		if (strcmp(key, "token") == 0) {
 			if (mpr_str(r, &s, &len) != 0 || len == 0 ||
 			    len > BATON_MAX_TEXT) {
@@ -364,11 +403,17 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 			}
 			b->args = alloc(&c, k, sizeof *b->args);
 			b->nargs = k;
-			while (k-- > 0)
+			while (k-- > 0) {
 				if (get_str(&c, &b->args[k].name, MAX_NAME,
 				    "args: bad name") || get_value(&c,
 				    &b->args[k].value, "args: bad value"))
 					goto out;
+				if (dup_name(b->args[k].name, b->args,
+				    sizeof *b->args, k + 1, b->nargs)) {
+					fail(&c, "args: duplicate name");
+					goto out;
+				}
+			}
 		} else if (strcmp(key, "usage") == 0) {
 			if (mpr_map(r, &k) != 0 || k > MAX_LIST) {
 				fail(&c, "usage: need a map");
@@ -376,11 +421,17 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 			}
 			b->usage = alloc(&c, k, sizeof *b->usage);
 			b->nusage = k;
-			while (k-- > 0)
+			while (k-- > 0) {
 				if (get_str(&c, &b->usage[k].name, MAX_NAME,
 				    "usage: bad name") || get_uint(&c,
 				    &b->usage[k].value, NULL, "usage: bad value"))
 					goto out;
+				if (dup_name(b->usage[k].name, b->usage,
+				    sizeof *b->usage, k + 1, b->nusage)) {
+					fail(&c, "usage: duplicate name");
+					goto out;
+				}
+			}
 		} else if (strcmp(key, "jti") == 0) {
 			if (mpr_bin_exact(r, &bin, BATON_JTI_LEN) != 0) {
 				fail(&c, "jti: need 16 bytes of bin");

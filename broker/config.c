@@ -29,6 +29,8 @@ config_default(void)
 	cfg->max_conns_per_uid = 256;
 	cfg->rate_limit = 0;
 	cfg->idle_timeout = 60;
+	cfg->slow_timeout = 10;
+	cfg->write_timeout = 10;
 	cfg->max_ttl = 86400;
 	cfg->workers = 2;
 	return (cfg);
@@ -81,6 +83,16 @@ read_file(const char *path, size_t *lenp, char **cause)
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		xasprintf(cause, "%s: not a regular file", path);
+		goto fail;
+	}
+	/*
+	 * The agents map says who may act as whom: a file another user can
+	 * write hands them every identity, so refuse it the way sshd does.
+	 */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & 022) != 0) {
+		xasprintf(cause, "%s: must be owned by root or uid %u and not "
+		    "group- or world-writable", path, (unsigned)geteuid());
 		goto fail;
 	}
 	if (st.st_size > CONFIG_FILE_MAX) {
@@ -210,7 +222,10 @@ static const struct {
 	    offsetof(struct config, max_conns_per_uid), 0 },
 	{ "rate-limit", 0, 1000000, offsetof(struct config, rate_limit), 0 },
 	{ "idle-timeout", 1, 86400, offsetof(struct config, idle_timeout), 0 },
-	{ "max-ttl", 1, 366 * 86400ULL, offsetof(struct config, max_ttl), 1 },
+	{ "slow-timeout", 1, 3600, offsetof(struct config, slow_timeout), 0 },
+	{ "write-timeout", 1, 3600, offsetof(struct config, write_timeout), 0 },
+	{ "max-ttl", 1, BATOND_MAX_TTL_CEILING, offsetof(struct config, max_ttl),
+	    1 },
 	{ "workers", 1, 64, offsetof(struct config, workers), 0 },
 };
 
@@ -335,7 +350,7 @@ agents_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 	struct agent	*ag;
 	struct passwd	*pw;
 	uint64_t	 v;
-	char		*p, *q;
+	char		*p, *q, *copy;
 	int		 i, have_uid = 0;
 
 	if (strcmp(w[0], "agent") != 0) {
@@ -372,15 +387,19 @@ agents_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 			ag->exe = xstrdup(w[i] + 4);
 		} else if (strncmp(w[i], "verify=", 7) == 0 &&
 		    ag->verify == NULL) {
-			p = w[i] + 7;
+			/* strsep cuts what it splits: keep w[i] whole for errors. */
+			copy = p = xstrdup(w[i] + 7);
 			ag->verify = xcalloc(BATOND_MAX_VERIFY,
 			    sizeof *ag->verify);
 			while ((q = strsep(&p, ",")) != NULL) {
 				if (check_name(q) != 0 ||
-				    ag->nverify == BATOND_MAX_VERIFY)
+				    ag->nverify == BATOND_MAX_VERIFY) {
+					free(copy);
 					goto bad;
+				}
 				ag->verify[ag->nverify++] = xstrdup(q);
 			}
+			free(copy);
 		} else
 			goto bad;
 	}

@@ -22,6 +22,9 @@
 
 #include "batond.h"
 
+#if defined(__linux__) && !defined(SO_PEERGROUPS)
+#define SO_PEERGROUPS	59	/* Linux 4.13 */
+#endif
 #if defined(__linux__) && !defined(SO_PEERPIDFD)
 #define SO_PEERPIDFD	77	/* Linux 6.5; older kernels say ENOPROTOOPT */
 #endif
@@ -34,8 +37,14 @@ read_proc(pid_t pid, struct peer *p)
 	int	fd;
 
 	snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
-	n = readlink(path, p->exe, sizeof p->exe - 1);
-	p->exe[n > 0 ? n : 0] = '\0';
+	n = readlink(path, p->exe, sizeof p->exe);
+	/*
+	 * readlink truncates silently: a longer path cut to 255 bytes could
+	 * equal some exe= rule, so a path that fills the buffer is unknown.
+	 */
+	if (n <= 0 || (size_t)n >= sizeof p->exe)
+		n = 0;
+	p->exe[n] = '\0';
 
 	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
@@ -73,6 +82,17 @@ peer_identify(int fd, struct peer *p)
 	p->uid = uc.uid;
 	p->gid = uc.gid;
 	p->pid = uc.pid;
+	/*
+	 * The groups the peer holds now, as the kernel says: a process that
+	 * dropped a group is not in it, whatever /etc/group lists.  More
+	 * than we keep: unknown, which denies group-based admin rights.
+	 */
+	p->ngroups = -1;
+#ifdef SO_PEERGROUPS
+	len = sizeof p->groups;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) == 0)
+		p->ngroups = (int)(len / sizeof p->groups[0]);
+#endif
 #ifdef SO_PEERPIDFD
 	len = sizeof pidfd;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0)

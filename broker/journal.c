@@ -218,15 +218,21 @@ write_all(int fd, const void *buf, size_t len)
 	return (0);
 }
 
-static void
+/*
+ * After a rename the new name is durable only once the directory is: if
+ * that fails, records appended to the new file could vanish with it after
+ * a crash, so the caller must not acknowledge anything more.
+ */
+static int
 fsync_dir(const char *dir)
 {
-	int	fd;
+	int	fd, rc;
 
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rc = fsync(fd);
+	close(fd);
+	return (rc);
 }
 
 /* Rewrite the file with only live entries: tmp, fsync, rename. Locked. */
@@ -256,7 +262,14 @@ compact_locked(char **cause)
 				k += J_REC;
 			}
 	xasprintf(&tmp, "%s.tmp", j.path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/*
+	 * O_APPEND: every record lands at the end, whatever happened before.
+	 * This descriptor is kept after the rename: reopening by name would
+	 * be a second lookup of a path that could have changed.
+	 */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd == -1 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
 		xasprintf(cause, "%s: %s", tmp, strerror(errno));
 		if (fd != -1)
@@ -275,14 +288,16 @@ compact_locked(char **cause)
 		return (BATON_EUNAVAIL);
 	}
 	free(tmp);
-	fsync_dir(j.dir);
 	if (j.fd != -1)
 		close(j.fd);
-	/* O_APPEND: every record lands at the end, whatever happened before. */
-	close(fd);
-	j.fd = open(j.path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (j.fd == -1) {
-		xasprintf(cause, "%s: %s", j.path, strerror(errno));
+	j.fd = fd;
+	if (fsync_dir(j.dir) != 0) {
+		/*
+		 * The rename may not survive a crash, and with it nothing
+		 * appended from now on: fail closed until restarted.
+		 */
+		xasprintf(cause, "fsync %s: %s", j.dir, strerror(errno));
+		j.broken = 1;
 		return (BATON_EUNAVAIL);
 	}
 	j.records = n;
@@ -387,6 +402,20 @@ journal_has(int type, const uint8_t *jti)
 	return (found);
 }
 
+/* Is any of n jtis in the set?  One lock for the whole chain. */
+int
+journal_has_any(int type, const uint8_t (*jtis)[BATON_JTI_LEN], size_t n)
+{
+	size_t	i;
+	int	found = 0;
+
+	pthread_mutex_lock(&j.lock);
+	for (i = 0; i < n && !found; i++)
+		found = jset_find(&j.sets[type - 1], jtis[i]) != NULL;
+	pthread_mutex_unlock(&j.lock);
+	return (found);
+}
+
 /*
  * Record n jtis of one type durably.  With exclusive set, refuse
  * (BATON_EDENIED) if any is already present, so check-and-spend is one
@@ -432,7 +461,12 @@ journal_add(int type, const uint8_t (*jtis)[BATON_JTI_LEN],
 	}
 	for (i = 0; i < n; i++)
 		rec_encode(buf + i * J_REC, type, jtis[i], exps[i]);
-	if (fstat(j.fd, &st) != 0 || write_all(j.fd, buf, n * J_REC) != 0) {
+	if (fstat(j.fd, &st) != 0) {
+		xasprintf(cause, "journal: %s", strerror(errno));
+		rc = BATON_EUNAVAIL;
+		goto out;
+	}
+	if (write_all(j.fd, buf, n * J_REC) != 0) {
 		xasprintf(cause, "journal write: %s", strerror(errno));
 		/* Cut a partial write so later records stay aligned. */
 		if (ftruncate(j.fd, st.st_size) != 0)

@@ -91,10 +91,11 @@ key_write(const struct baton_key *k, uint64_t created, char **cause)
 		unlink(tmp);
 		goto out;
 	}
-	if ((fd = open(ks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(fd);
-		close(fd);
-		fd = -1;
+	/* Unsynced, the new name could vanish in a crash with its key. */
+	if ((fd = open(ks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) != 0) {
+		xasprintf(cause, "fsync %s: %s", ks_dir, strerror(errno));
+		goto out;
 	}
 	rc = 0;
 out:
@@ -107,15 +108,17 @@ out:
 }
 
 static int
-key_read(const char *path, struct baton_key **kp, uint64_t *created,
-    char **cause)
+key_read(int dfd, const char *name, const char *path, struct baton_key **kp,
+    uint64_t *created, char **cause)
 {
 	struct stat	 st;
 	uint8_t		 buf[KEY_FILE_LEN + 1];
 	ssize_t		 n;
 	int		 fd, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	/* O_NONBLOCK: a FIFO planted here must not hang the start. */
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
@@ -210,7 +213,7 @@ keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
 	char			*path;
 	uint64_t		 created, now = (uint64_t)time(NULL);
 	size_t			 len;
-	int			 rc = -1;
+	int			 dfd, rc = -1;
 
 	(void)max_ttl;
 	baton_keyring_init(&ks_ring);
@@ -219,14 +222,29 @@ keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
 		xasprintf(cause, "%s: %s", ks_dir, strerror(errno));
 		return (-1);
 	}
-	if (lstat(ks_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		xasprintf(cause, "%s: not a directory", ks_dir);
+	/*
+	 * Check the directory we then read, not a path that could be
+	 * swapped between a stat and the opendir: open it without following
+	 * a link, fstat that descriptor, and open the keys relative to it.
+	 */
+	if ((dfd = open(ks_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", ks_dir, errno == ENOTDIR ||
+		    errno == ELOOP ? "not a directory" : strerror(errno));
 		return (-1);
 	}
-	if (check_owner(ks_dir, &st, 0700, cause) != 0)
+	if (fstat(dfd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "%s: not a directory", ks_dir);
+		close(dfd);
 		return (-1);
-	if ((d = opendir(ks_dir)) == NULL) {
+	}
+	if (check_owner(ks_dir, &st, 0700, cause) != 0) {
+		close(dfd);
+		return (-1);
+	}
+	if ((d = fdopendir(dfd)) == NULL) {
 		xasprintf(cause, "%s: %s", ks_dir, strerror(errno));
+		close(dfd);
 		return (-1);
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -235,7 +253,8 @@ keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
 		    strcmp(de->d_name + len - 4, ".key") != 0)
 			continue;
 		xasprintf(&path, "%s/%s", ks_dir, de->d_name);
-		if (key_read(path, &k, &created, cause) != 0) {
+		if (key_read(dfd, de->d_name, path, &k, &created,
+		    cause) != 0) {
 			free(path);
 			goto out;
 		}
@@ -243,7 +262,7 @@ keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
 			/* Every token it signed has expired. */
 			log_info("key %s retired", de->d_name);
 			baton_key_free(k);
-			unlink(path);
+			unlinkat(dfd, de->d_name, 0);
 			free(path);
 			continue;
 		}

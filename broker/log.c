@@ -24,9 +24,16 @@ log_open(int use_syslog, int verbose)
 static void
 log_vwrite(int pri, const char *fmt, va_list ap)
 {
-	char	buf[1024];
+	char	buf[1024], *p;
 
 	vsnprintf(buf, sizeof buf, fmt, ap);
+	/*
+	 * Tool names, agent ids and messages come from clients: a newline or
+	 * escape in one must not forge a log line or drive a terminal.
+	 */
+	for (p = buf; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (log_to_syslog)
 		syslog(pri, "%s", buf);
 	else

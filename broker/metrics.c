@@ -31,14 +31,20 @@ struct hist {
 	uint64_t	sum, count;
 };
 
+/*
+ * Relaxed atomics, not a lock: every request bumps several of these from
+ * every worker, and a shared mutex there is contention on the hot path.
+ * Readers may see a histogram a count or two apart from its sum.
+ */
+#define BUMP(x, v)	__atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
+
 static struct {
-	pthread_mutex_t	 lock;
 	uint64_t	 ops[BATON_OP_MAX + 1];
 	uint64_t	 errors[BATON_WIRE_EMAX + 1];
 	uint64_t	 reasons[BATON_R_MAX + 1];
 	uint64_t	 counters[NCOUNTERS];
 	struct hist	 hist[HIST_MAX];
-} m = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} m;
 
 uint64_t
 clock_usec(void)
@@ -52,21 +58,17 @@ clock_usec(void)
 void
 metrics_op(int op, int status)
 {
-	pthread_mutex_lock(&m.lock);
 	if (op >= 0 && op <= BATON_OP_MAX)
-		m.ops[op]++;
+		BUMP(m.ops[op], 1);
 	if (status > 0 && status <= BATON_WIRE_EMAX)
-		m.errors[status]++;
-	pthread_mutex_unlock(&m.lock);
+		BUMP(m.errors[status], 1);
 }
 
 void
 metrics_reason(int reason)
 {
-	pthread_mutex_lock(&m.lock);
 	if (reason >= 0 && reason <= BATON_R_MAX)
-		m.reasons[reason]++;
-	pthread_mutex_unlock(&m.lock);
+		BUMP(m.reasons[reason], 1);
 }
 
 void
@@ -79,9 +81,7 @@ metrics_count(const char *name)
 			break;
 	if (i == NCOUNTERS)
 		return;
-	pthread_mutex_lock(&m.lock);
-	m.counters[i]++;
-	pthread_mutex_unlock(&m.lock);
+	BUMP(m.counters[i], 1);
 }
 
 void
@@ -89,13 +89,11 @@ metrics_time(enum metric_hist h, uint64_t usec)
 {
 	size_t	i;
 
-	pthread_mutex_lock(&m.lock);
 	for (i = 0; i < NBUCKETS && usec > buckets[i]; i++)
 		;
-	m.hist[h].b[i]++;
-	m.hist[h].sum += usec;
-	m.hist[h].count++;
-	pthread_mutex_unlock(&m.lock);
+	BUMP(m.hist[h].b[i], 1);
+	BUMP(m.hist[h].sum, usec);
+	BUMP(m.hist[h].count, 1);
 }
 
 /* Count of map entries metrics_pack writes. */
@@ -109,58 +107,71 @@ nonzero(const uint64_t *v, size_t n)
 	return (k);
 }
 
+/* A copy to format from, so a count cannot change between two reads. */
+static void
+snapshot(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+#define SNAP(s)	snapshot((uint64_t *)(void *)&(s), \
+	    (const uint64_t *)(const void *)&m, sizeof m / sizeof(uint64_t))
+
 void
 metrics_pack(msgpack_packer *pk)
 {
-	char	name[96];
-	size_t	i, n;
-	int	h;
+	__typeof__(m)	 s;
+	char		 name[96];
+	size_t		 i, n;
+	int		 h;
 
-	pthread_mutex_lock(&m.lock);
-	n = NCOUNTERS + nonzero(m.ops, BATON_OP_MAX + 1) +
-	    nonzero(m.errors, BATON_WIRE_EMAX + 1) +
-	    nonzero(m.reasons, BATON_R_MAX + 1) + 2 * HIST_MAX;
+	SNAP(s);
+	n = NCOUNTERS + nonzero(s.ops, BATON_OP_MAX + 1) +
+	    nonzero(s.errors, BATON_WIRE_EMAX + 1) +
+	    nonzero(s.reasons, BATON_R_MAX + 1) + 2 * HIST_MAX;
 	msgpack_pack_map(pk, n);
 	for (i = 0; i < NCOUNTERS; i++) {
 		baton_pack_str(pk, counter_names[i]);
-		msgpack_pack_uint64(pk, m.counters[i]);
+		msgpack_pack_uint64(pk, s.counters[i]);
 	}
 	for (i = 1; i <= BATON_OP_MAX; i++) {
-		if (m.ops[i] == 0)
+		if (s.ops[i] == 0)
 			continue;
 		snprintf(name, sizeof name, "op_%s", baton_op_name((int)i));
 		baton_pack_str(pk, name);
-		msgpack_pack_uint64(pk, m.ops[i]);
+		msgpack_pack_uint64(pk, s.ops[i]);
 	}
-	if (m.ops[0] != 0) {
+	if (s.ops[0] != 0) {
 		baton_pack_str(pk, "op_unknown");
-		msgpack_pack_uint64(pk, m.ops[0]);
+		msgpack_pack_uint64(pk, s.ops[0]);
 	}
 	for (i = 0; i <= BATON_WIRE_EMAX; i++) {
-		if (m.errors[i] == 0)
+		if (s.errors[i] == 0)
 			continue;
 		snprintf(name, sizeof name, "error_%s",
 		    baton_wire_err_name((int)i));
 		baton_pack_str(pk, name);
-		msgpack_pack_uint64(pk, m.errors[i]);
+		msgpack_pack_uint64(pk, s.errors[i]);
 	}
 	for (i = 0; i <= BATON_R_MAX; i++) {
-		if (m.reasons[i] == 0)
+		if (s.reasons[i] == 0)
 			continue;
 		snprintf(name, sizeof name, "rejected_%s",
 		    baton_reason_name((int)i));
 		baton_pack_str(pk, name);
-		msgpack_pack_uint64(pk, m.reasons[i]);
+		msgpack_pack_uint64(pk, s.reasons[i]);
 	}
 	for (h = 0; h < HIST_MAX; h++) {
 		snprintf(name, sizeof name, "%s_count", hist_names[h]);
 		baton_pack_str(pk, name);
-		msgpack_pack_uint64(pk, m.hist[h].count);
+		msgpack_pack_uint64(pk, s.hist[h].count);
 		snprintf(name, sizeof name, "%s_usec_sum", hist_names[h]);
 		baton_pack_str(pk, name);
-		msgpack_pack_uint64(pk, m.hist[h].sum);
+		msgpack_pack_uint64(pk, s.hist[h].sum);
 	}
-	pthread_mutex_unlock(&m.lock);
 }
 
 static void
@@ -191,43 +202,44 @@ append(char **buf, size_t *len, size_t *size, const char *fmt, ...)
 char *
 metrics_prometheus(void)
 {
+	__typeof__(m)	 s;
 	size_t		 len = 0, size = 4096, i;
 	char		*b = xmalloc(size);
 	uint64_t	 cum;
 	int		 h;
 
 	b[0] = '\0';
-	pthread_mutex_lock(&m.lock);
+	SNAP(s);
 	for (i = 0; i < NCOUNTERS; i++) {
 		append(&b, &len, &size, "# TYPE baton_%s_total counter\n"
 		    "baton_%s_total %llu\n", counter_names[i], counter_names[i],
-		    (unsigned long long)m.counters[i]);
+		    (unsigned long long)s.counters[i]);
 	}
 	append(&b, &len, &size, "# TYPE baton_requests_total counter\n");
 	for (i = 1; i <= BATON_OP_MAX; i++)
 		append(&b, &len, &size, "baton_requests_total{op=\"%s\"} "
 		    "%llu\n", baton_op_name((int)i),
-		    (unsigned long long)m.ops[i]);
+		    (unsigned long long)s.ops[i]);
 	append(&b, &len, &size, "# TYPE baton_errors_total counter\n");
 	for (i = 1; i <= BATON_WIRE_EMAX; i++)
 		append(&b, &len, &size, "baton_errors_total{error=\"%s\"} "
 		    "%llu\n", baton_wire_err_name((int)i),
-		    (unsigned long long)m.errors[i]);
+		    (unsigned long long)s.errors[i]);
 	append(&b, &len, &size,
 	    "# TYPE baton_rejected_by_reason_total counter\n");
 	for (i = 1; i <= BATON_R_MAX; i++) {
-		if (m.reasons[i] == 0)
+		if (s.reasons[i] == 0)
 			continue;
 		append(&b, &len, &size, "baton_rejected_by_reason_total"
 		    "{reason=\"%s\"} %llu\n", baton_reason_name((int)i),
-		    (unsigned long long)m.reasons[i]);
+		    (unsigned long long)s.reasons[i]);
 	}
 	for (h = 0; h < HIST_MAX; h++) {
 		append(&b, &len, &size, "# TYPE baton_%s_seconds histogram\n",
 		    hist_names[h]);
 		cum = 0;
 		for (i = 0; i <= NBUCKETS; i++) {
-			cum += m.hist[h].b[i];
+			cum += s.hist[h].b[i];
 			if (i < NBUCKETS)
 				append(&b, &len, &size, "baton_%s_seconds_bucket"
 				    "{le=\"%g\"} %llu\n", hist_names[h],
@@ -240,9 +252,8 @@ metrics_prometheus(void)
 		}
 		append(&b, &len, &size, "baton_%s_seconds_sum %g\n"
 		    "baton_%s_seconds_count %llu\n", hist_names[h],
-		    (double)m.hist[h].sum / 1e6, hist_names[h],
-		    (unsigned long long)m.hist[h].count);
+		    (double)s.hist[h].sum / 1e6, hist_names[h],
+		    (unsigned long long)s.hist[h].count);
 	}
-	pthread_mutex_unlock(&m.lock);
 	return (b);
 }

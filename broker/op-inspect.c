@@ -90,8 +90,9 @@ op_inspect(struct request *r)
 		memset(&tok, 0, sizeof tok);
 		dwhy = baton_token_open_unchecked(&tok, b.token, b.tokenlen);
 	}
+	/* A source that cannot tell shows as revoked: never as clean. */
 	if (dwhy == BATON_R_OK)
-		revoked = token_revoked(&tok);
+		revoked = token_revoked(&tok) != 0;
 	req_begin(r);
 	msgpack_pack_map(&r->pk, dwhy == BATON_R_OK ? 6 : 4);
 	baton_pack_str(&r->pk, "verified");

@@ -46,9 +46,17 @@ op_mint(struct request *r)
 		    BATON_MAX_BLOCKS - 1);
 		goto out;
 	}
+	/*
+	 * No token may outlive now + max-ttl: key retirement after rotate
+	 * relies on it.  A future nbf
+	 * therefore uses up part of the ttl allowance (ttl <= max_ttl above,
+	 * so the subtraction cannot wrap).
+	 */
 	start = b.has_nbf && b.nbf > r->now ? b.nbf : r->now;
-	if (start - r->now > max_ttl) {
-		req_error(r, BATON_WIRE_EBADREQ, "nbf too far in the future");
+	if (start - r->now > max_ttl - ttl) {
+		req_error(r, BATON_WIRE_EBADREQ, "nbf too far in the future: "
+		    "the token must expire within max-ttl (%llu s) of now",
+		    (unsigned long long)max_ttl);
 		goto out;
 	}
 

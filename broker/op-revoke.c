@@ -18,7 +18,7 @@ op_revoke(struct request *r)
 	const uint8_t		*jti;
 	uint8_t			 buf[BATON_JTI_LEN];
 	char			*cause = NULL;
-	uint64_t		 exp, max_ttl;
+	uint64_t		 exp;
 	size_t			 idx;
 	int			 admin, rc = -1, err;
 
@@ -29,7 +29,6 @@ op_revoke(struct request *r)
 	}
 	cfg = broker_config();
 	admin = broker_is_admin(cfg, r->peer);
-	max_ttl = cfg->max_ttl;
 	broker_config_release();
 	if (b.token != NULL) {
 		/* Expired tokens may be revoked too: no time check here. */
@@ -54,8 +53,14 @@ op_revoke(struct request *r)
 			goto out;
 		}
 		jti = b.jti;
-		/* Unknown lifetime: no token outlives the TTL cap from now. */
-		exp = r->now + max_ttl + BATOND_LEEWAY;
+		/*
+		 * Unknown lifetime.  Not now + max-ttl: a token minted before
+		 * max-ttl was lowered (by reload or restart) could outlive
+		 * that, and a forgotten revocation would bring it back.  No
+		 * token outlives the highest max-ttl the broker accepts, and
+		 * bare-jti revocations are rare admin acts, cheap to keep.
+		 */
+		exp = r->now + BATOND_MAX_TTL_CEILING + BATOND_LEEWAY;
 	} else {
 		req_error(r, BATON_WIRE_EBADREQ, "revoke needs jti or token");
 		goto out;

@@ -121,7 +121,8 @@ op_verify(struct request *r)
 	const struct baton_keyring *ring;
 	char			*cause = NULL;
 	uint64_t		 t0 = clock_usec();
-	int			 why, decoded = 0, have_tf = 0, allowed, rc = -1;
+	int			 why, decoded = 0, evaluated = 0, have_tf = 0;
+	int			 allowed, rv, rc = -1;
 
 	memset(&tok, 0, sizeof tok);
 	if (body_parse(&b, &r->body, &cause) != 0) {
@@ -141,6 +142,10 @@ op_verify(struct request *r)
 	cfg = broker_config();
 	allowed = broker.src->verify_allowed(cfg, r->peer, b.aud1);
 	broker_config_release();
+	if (allowed == BATON_EUNAVAIL) {
+		req_error(r, BATON_WIRE_EUNAVAIL, "agents source unavailable");
+		goto out;
+	}
 	if (allowed != 0) {
 		req_error(r, BATON_WIRE_EPERM, "uid %u may not verify%s%s",
 		    (unsigned)r->peer->uid, b.aud1 != NULL ? " for " : "",
@@ -165,9 +170,10 @@ op_verify(struct request *r)
 		q.now = r->now;
 		q.leeway = 0;	/* our own clock wrote the times */
 		why = baton_evaluate(&tok, &q, &eff, &tf);
+		evaluated = why == BATON_R_OK;
 	}
-	if (why == BATON_R_OK && token_revoked(&tok))
-		why = BATON_R_REVOKED;
+	if (why == BATON_R_OK && (rv = token_revoked(&tok)) != 0)
+		why = rv > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE;
 	memset(&d, 0, sizeof d);
 	d.service = b.aud1 != NULL ? b.aud1 : "default";
 	d.op = BATON_OP_VERIFY;
@@ -179,8 +185,17 @@ op_verify(struct request *r)
 	if (why == BATON_R_OK && eff.nsingle_use > 0)
 		why = consume(&tok, &eff);
 
-	/* Facts describe the token whatever the answer, once it decoded. */
-	if (decoded && baton_effective(&tok, &feff) == BATON_R_OK)
+	/*
+	 * Facts describe the token whatever the answer, once it decoded.
+	 * When the evaluation went through, it already computed exactly
+	 * these (baton_effective, then baton_tool_facts for this tool):
+	 * reuse them rather than walk the chain twice per allowed verify.
+	 */
+	if (evaluated) {
+		feff = eff;
+		ftf = tf;
+		have_tf = 1;
+	} else if (decoded && baton_effective(&tok, &feff) == BATON_R_OK)
 		have_tf = baton_tool_facts(&tok, b.tool, &ftf) == BATON_R_OK;
 	else
 		decoded = 0;

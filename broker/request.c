@@ -164,10 +164,12 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 		req_deny(r, why);
 		goto out;
 	}
-	if (token_revoked(&tok)) {
-		req_deny(r, BATON_R_REVOKED);
+	if ((rc = token_revoked(&tok)) != 0) {
+		req_deny(r, rc > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE);
+		rc = -1;
 		goto out;
 	}
+	rc = -1;
 	/* A bound token is extended by its holder, as that holder. */
 	as = b->as != NULL ? b->as : eff.holder;
 	if (identity_resolve(r, as, agent, sizeof agent) != 0) {

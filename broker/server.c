@@ -45,6 +45,7 @@ struct conn {
 	struct bufferevent	*bev;
 	struct event		*resume;	/* budget spent: continue later */
 	struct event		*slow;		/* a frame has started */
+	struct timeval		 slow_tv;	/* slow-timeout at connect */
 	int			 slow_armed;
 	int			 eof;		/* peer done sending */
 	enum conn_state		 state;
@@ -204,7 +205,14 @@ conn_set_state(struct conn *c, enum conn_state st)
 			bufferevent_enable(c->bev, EV_READ);
 		break;
 	case CONN_PAUSED:
+		/*
+		 * We stopped reading, not the peer stopped sending: a frame
+		 * half read now must not count against the slow timeout.
+		 * conn_process arms it afresh once reading resumes.
+		 */
 		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->slow);
+		c->slow_armed = 0;
 		break;
 	case CONN_CLOSING:
 		bufferevent_disable(c->bev, EV_READ);
@@ -242,6 +250,32 @@ conn_free(struct conn *c)
 		event_base_loopexit(w->base, NULL);
 }
 
+/*
+ * Queue an answer.  When nothing is queued already, try the socket first:
+ * a verify answer nearly always fits, and handing it to the bufferevent
+ * costs an epoll_ctl to arm EV_WRITE, another wakeup and an epoll_ctl to
+ * disarm it, per request.  Whatever the socket does not take (or an error,
+ * which the bufferevent then reports) goes through the bufferevent, so
+ * order and the write timeout are unchanged.
+ */
+static void
+conn_send(struct conn *c, const char *data, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	ssize_t		 n = 0;
+
+	if (evbuffer_get_length(out) == 0) {
+		do
+			n = send(bufferevent_getfd(c->bev), data, len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n == -1 && errno == EINTR);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < len)
+		bufferevent_write(c->bev, data + n, len - (size_t)n);
+}
+
 /* An error answer outside any request (bad frame head): then close. */
 static void
 conn_fatal(struct conn *c, uint32_t id, int status, const char *msg)
@@ -255,7 +289,7 @@ conn_fatal(struct conn *c, uint32_t id, int status, const char *msg)
 	r.id = id;
 	req_error(&r, status, "%s", msg);
 	if (baton_wire_finish(&r.sb) == 0)
-		bufferevent_write(c->bev, r.sb.data, r.sb.size);
+		conn_send(c, r.sb.data, r.sb.size);
 	msgpack_sbuffer_destroy(&r.sb);
 	free(r.errmsg);
 	metrics_count("frames_refused");
@@ -281,7 +315,7 @@ conn_frame(struct conn *c, const uint8_t *data, size_t len)
 	r.op = op;
 	r.id = id;
 	request_run(&r);
-	bufferevent_write(c->bev, r.sb.data, r.sb.size);
+	conn_send(c, r.sb.data, r.sb.size);
 	msgpack_sbuffer_destroy(&r.sb);
 	free(r.errmsg);
 }
@@ -291,7 +325,6 @@ conn_process(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	struct timeval	 tv = { BATOND_SLOW_TIMEOUT, 0 };
 	uint8_t		 hdr[BATON_WIRE_HDR];
 	uint8_t		*data;
 	uint32_t	 len;
@@ -335,10 +368,16 @@ conn_process(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	/* A frame has begun: it must be complete within the slow timeout. */
+	/*
+	 * A frame has begun: it must be complete within the slow timeout.
+	 * The deadline is per frame: once a frame completed, the partial one
+	 * now buffered gets a fresh one, or a client streaming pipelined
+	 * requests (reads ending mid-frame) would be cut off while making
+	 * progress.
+	 */
 	if (evbuffer_get_length(in) > 0) {
-		if (!c->slow_armed) {
-			evtimer_add(c->slow, &tv);
+		if (!c->slow_armed || budget != BATOND_BUDGET) {
+			evtimer_add(c->slow, &c->slow_tv);
 			c->slow_armed = 1;
 		}
 	} else if (c->slow_armed) {
@@ -421,7 +460,7 @@ static void
 conn_new(struct worker *w, struct handoff *h)
 {
 	struct conn	*c;
-	struct timeval	 idle = { 60, 0 }, slow = { BATOND_SLOW_TIMEOUT, 0 };
+	struct timeval	 idle = { 60, 0 }, wr = { 10, 0 };
 	struct config	*cfg;
 
 	c = xcalloc(1, sizeof *c);
@@ -435,12 +474,15 @@ conn_new(struct worker *w, struct handoff *h)
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	cfg = broker_config();
 	idle.tv_sec = cfg->idle_timeout;
+	c->slow_tv.tv_sec = cfg->slow_timeout;
+	wr.tv_sec = cfg->write_timeout;
 	broker_config_release();
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	/* libevent stops reading once one whole maximal frame is buffered. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    BATON_WIRE_HDR + BATON_WIRE_MAX_FRAME);
-	bufferevent_set_timeouts(c->bev, &idle, &slow);
+	/* A peer that does not read its answers for write-timeout is gone. */
+	bufferevent_set_timeouts(c->bev, &idle, &wr);
 	c->state = CONN_READING;
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }

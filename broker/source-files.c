@@ -95,12 +95,7 @@ files_verify_allowed(const struct config *cfg, const struct peer *p,
 static int
 files_revoked(const uint8_t (*jtis)[BATON_JTI_LEN], size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (journal_has(JOURNAL_REVOKE, jtis[i]))
-			return (1);
-	return (0);
+	return (journal_has_any(JOURNAL_REVOKE, jtis, n));
 }
 
 static int

@@ -1,6 +1,7 @@
 /* broker-util.c: a real batond in a temp dir, and a tiny raw-frame client. */
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -88,6 +89,17 @@ tb_launch(struct tb *t)
 		lfd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(lfd, 2);
 		dup2(lfd, 1);
+		if (t->fsize_limit > 0) {
+			/*
+			 * Binds root too: the way to make the journal's
+			 * writes fail (EFBIG, SIGXFSZ ignored) in a test.
+			 */
+			struct rlimit	rl;
+
+			rl.rlim_cur = rl.rlim_max = (rlim_t)t->fsize_limit;
+			signal(SIGXFSZ, SIG_IGN);
+			setrlimit(RLIMIT_FSIZE, &rl);
+		}
 		argv[n++] = "batond";
 		if (getenv("BATOND_VALGRIND") != NULL) {
 			/* make check BATOND_VALGRIND=1: memory errors exit 42 */

@@ -21,6 +21,7 @@ struct tb {
 	char	agents[300];
 	char	log[300];
 	int	use_conf;
+	long	fsize_limit;	/* >0: RLIMIT_FSIZE of the broker, in bytes */
 };
 
 /* A temp dir; conf and agents texts are written when not NULL. */

@@ -10,10 +10,13 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -688,17 +691,39 @@ static const struct {
 	size_t		 len;
 	const char	*msg;
 } hostile[] = {
-	{ "bogus 1\n", 8, "unknown keyword" },
-	{ "max-ttl 12x\n", 12, "bad number" },
-	{ "max-ttl 99999999999999999999999\n", 32, "bad number" },
-	{ "max-connections 0\n", 18, "bad number" },
-	{ "idle-timeout -5\n", 16, "bad number" },
-	{ "socket\n", 7, "expected" },
-	{ "socket relative/path\n", 21, "absolute path" },
-	{ "log everywhere\n", 15, "log:" },
-	{ "idle-timeout 5\nmax\0-ttl 5\n", 26, "NUL byte" },
-	{ "agents-file /nonexistent/agents\n", 32, "No such file" },
-	{ NULL, 0, "longer than" },	/* an overlong line, built below */
+	{ "bogus 1\n", 8, "baton.conf:1: unknown keyword \"bogus\"" },
+	{ "max-ttl 12x\n", 12,
+	    "baton.conf:1: max-ttl: bad number \"12x\" (1 to 31622400)" },
+	{ "max-ttl 99999999999999999999999\n", 32, "baton.conf:1: max-ttl: "
+	    "bad number \"99999999999999999999999\" (1 to 31622400)" },
+	{ "max-connections 0\n", 18, "baton.conf:1: max-connections: bad "
+	    "number \"0\" (1 to 1000000)" },
+	{ "idle-timeout -5\n", 16,
+	    "baton.conf:1: idle-timeout: bad number \"-5\" (1 to 86400)" },
+	{ "socket\n", 7, "baton.conf:1: expected \"keyword value\"" },
+	{ "rate-limit 1 2\n", 15, "baton.conf:1: expected \"keyword value\"" },
+	{ "socket relative/path\n", 21, "baton.conf:1: socket: need an "
+	    "absolute path shorter than 108 bytes" },
+	{ "agents-file agents\n", 19, "baton.conf:1: agents-file: need an "
+	    "absolute path shorter than 108 bytes" },
+	{ "socket /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 120,
+	    "baton.conf:1: socket: need an absolute path shorter than 108 "
+	    "bytes" },
+	{ "log everywhere\n", 15,
+	    "baton.conf:1: log: expected syslog or stderr" },
+	{ "workers 65\n", 11,
+	    "baton.conf:1: workers: bad number \"65\" (1 to 64)" },
+	{ "admin-group no-such-group-xyz\n", 30, "baton.conf:1: admin-group: "
+	    "unknown group \"no-such-group-xyz\"" },
+	{ "slow-timeout 0\n", 15,
+	    "baton.conf:1: slow-timeout: bad number \"0\" (1 to 3600)" },
+	{ "write-timeout 3601\n", 19,
+	    "baton.conf:1: write-timeout: bad number \"3601\" (1 to 3600)" },
+	{ "idle-timeout 5\nmax\0-ttl 5\n", 26, "baton.conf:2: NUL byte in file" },
+	{ "agents-file /nonexistent/agents\n", 32,
+	    "/nonexistent/agents: No such file or directory" },
+	{ NULL, 0, "baton.conf:1: line longer than 1024 bytes" },
 };
 
 START_TEST(test_hostile_config)
@@ -728,20 +753,47 @@ START_TEST(test_hostile_config)
 }
 END_TEST
 
+static const struct {
+	const char	*text;
+	const char	*msg;
+} hostile_agents[] = {
+	{ "agent x uid=0 frobnicate=1\n",
+	    "agents:1: bad or repeated attribute \"frobnicate=1\"" },
+	{ "agent x\n", "agents:1: expected \"agent ID uid=N|user=NAME "
+	    "[exe=PATH] [verify=AUD,...]\"" },
+	{ "agent a,b uid=0\n", "agents:1: expected \"agent ID uid=N|user=NAME "
+	    "[exe=PATH] [verify=AUD,...]\"" },
+	{ "agent x exe=/bin/true\n",
+	    "agents:1: agent x: uid= or user= is required" },
+	{ "agent x user=no-such-user-xyz\n",
+	    "agents:1: unknown user \"no-such-user-xyz\"" },
+	{ "agent x uid=0 exe=bin/true\n",
+	    "agents:1: bad or repeated attribute \"exe=bin/true\"" },
+	{ "agent x uid=0 uid=1\n",
+	    "agents:1: bad or repeated attribute \"uid=1\"" },
+	{ "agent x uid=4294967296\n",
+	    "agents:1: bad or repeated attribute \"uid=4294967296\"" },
+	{ "agent x uid=0 verify=a,,b\n",
+	    "agents:1: bad or repeated attribute \"verify=a,,b\"" },
+	{ "agent x uid=0 verify=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n",
+	    "agents:1: bad or repeated attribute \"verify=1,2,3,4,5,6,7,8,9,"
+	    "10,11,12,13,14,15,16,17\"" },
+	{ "# fine\nuser x uid=0\n", "agents:2: unknown keyword \"user\"" },
+};
+
 START_TEST(test_hostile_agents)
 {
 	char	path[400];
+	FILE	*f;
 
-	tb_init(&T, "", "agent x uid=0 frobnicate=1\n");
+	tb_init(&T, "", hostile_agents[_i].text);
 	snprintf(path, sizeof path, "agents-file %s\n", T.agents);
-	{
-		FILE *f = fopen(T.conf, "w");
-
-		fputs(path, f);
-		fclose(f);
-	}
+	ck_assert_ptr_nonnull(f = fopen(T.conf, "w"));
+	fputs(path, f);
+	fclose(f);
 	ck_assert_int_eq(tb_launch(&T), 1);
-	ck_assert(tb_log_has(&T, "agents:1: bad or repeated attribute"));
+	ck_assert_msg(tb_log_has(&T, hostile_agents[_i].msg), "case %d: no "
+	    "\"%s\"", _i, hostile_agents[_i].msg);
 	tb_cleanup(&T);
 }
 END_TEST
@@ -1180,6 +1232,456 @@ START_TEST(test_random_frames)
 }
 END_TEST
 
+/* ---- review: timeouts, caps, admin group, fail-closed state, files ------------- */
+
+static double
+now_sec(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+START_TEST(test_slow_client)
+{
+	static const uint8_t	 part[3] = { 0, 0, 0 };
+	struct msg		 m;
+	struct resp		 r;
+	msgpack_sbuffer		 all;
+	double			 t0, dt;
+	size_t			 off, step, n;
+	int			 fd = up("slow-timeout 1\nidle-timeout 30\n", NULL);
+	int			 i, slow;
+
+	/* Three bytes of a header, then nothing: closed after ~1 s. */
+	slow = tb_connect(&T);
+	ck_assert_int_eq(send_raw(slow, part, sizeof part), 0);
+	t0 = now_sec();
+	ck_assert_int_eq(resp_read(slow, &r), -1);
+	dt = now_sec() - t0;
+	ck_assert_msg(dt > 0.8 && dt < 3.0, "slow client closed after %.2f s",
+	    dt);
+	close(slow);
+
+	/*
+	 * A client that keeps streaming, every read ending inside a frame,
+	 * is making progress: the deadline runs per frame, not from the
+	 * first partial frame of the connection (was: closed after 1 s).
+	 */
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < 12; i++) {
+		msg_start(&m, BATON_OP_HELLO, 500 + (uint32_t)i, 0);
+		ck_assert_int_eq(baton_wire_finish(&m.sb), 0);
+		msgpack_sbuffer_write(&all, m.sb.data, m.sb.size);
+		msgpack_sbuffer_destroy(&m.sb);
+	}
+	/* Chunks of one frame's size, offset by half a frame. */
+	step = all.size / 12;
+	for (off = 0; off < all.size; off += n) {
+		n = off == 0 ? step / 2 : step;
+		if (off + n > all.size)
+			n = all.size - off;
+		ck_assert_int_eq(send_raw(fd, all.data + off, n), 0);
+		usleep(300000);
+	}
+	msgpack_sbuffer_destroy(&all);
+	for (i = 0; i < 12; i++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_uint_eq(r.id, 500 + (uint32_t)i);
+		resp_free(&r);
+	}
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_write_timeout)
+{
+	struct msg	 m;
+	struct resp	 r;
+	struct pollfd	 pfd;
+	char		 buf[65536];
+	ssize_t		 n;
+	double		 t0;
+	int		 fd = up("write-timeout 1\n", NULL), i, eof = 0;
+
+	/*
+	 * Thousands of answers it never reads: the broker gives up on it
+	 * after write-timeout (1 s, not the default 10 s).  Our own sends
+	 * may block once it stops reading, then fail when it closes.
+	 */
+	t0 = now_sec();
+	for (i = 0; i < 6000; i++) {
+		msg_start(&m, BATON_OP_HELLO, (uint32_t)i, 0);
+		if (msg_send(fd, &m) != 0) {
+			eof = 1;
+			break;
+		}
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (!eof)
+		usleep(3000000);
+	/* Then what was queued, and the end. */
+	while (!eof && now_sec() - t0 < 8 && poll(&pfd, 1, 1000) >= 0) {
+		if (pfd.revents != 0 && (n = read(fd, buf, sizeof buf)) <= 0)
+			eof = 1;
+	}
+	ck_assert_msg(now_sec() - t0 < 8, "took %.1f s", now_sec() - t0);
+	ck_assert_msg(eof, "the broker kept a peer that never reads");
+	close(fd);
+	/* Everyone else is still served. */
+	fd = tb_connect(&T);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	resp_free(&r);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_paused_not_slow)
+{
+	struct msg	 m;
+	struct resp	 r;
+	msgpack_sbuffer	 all;
+	int		 fd, i;
+
+	/*
+	 * A pipelining client that reads its answers late: the broker stops
+	 * reading it, and the slow timeout, armed while a frame was half
+	 * read, must not then close it (was: closed after slow-timeout).
+	 */
+	fd = up("slow-timeout 1\nwrite-timeout 30\n", NULL);
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < 3000; i++) {
+		msg_start(&m, BATON_OP_HELLO, (uint32_t)i, 0);
+		ck_assert_int_eq(baton_wire_finish(&m.sb), 0);
+		msgpack_sbuffer_write(&all, m.sb.data, m.sb.size);
+		msgpack_sbuffer_destroy(&m.sb);
+	}
+	ck_assert_int_eq(send_raw(fd, all.data, 2), 0);
+	usleep(100000);
+	ck_assert_int_eq(send_raw(fd, all.data + 2, all.size - 2), 0);
+	msgpack_sbuffer_destroy(&all);
+	sleep(3);
+	for (i = 0; i < 3000; i++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_uint_eq(r.id, (uint32_t)i);
+		resp_free(&r);
+	}
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_global_cap)
+{
+	struct resp	r;
+	int		fd, f2, f3, i, ok;
+
+	/* tb_launch's probe connection may still hold a slot for a moment. */
+	fd = up("max-connections 2\n", NULL);
+	for (i = 0, f2 = -1; i < 100 && f2 == -1; i++) {
+		struct msg	m;
+
+		f2 = tb_connect(&T);
+		msg_start(&m, BATON_OP_HELLO, 1, 0);
+		if (rpc(f2, &m, &r) != 0) {
+			close(f2);
+			f2 = -1;
+			usleep(20000);
+		}
+		resp_free(&r);
+	}
+	ck_assert_int_ge(f2, 0);
+	/* A third connection, whatever its uid: closed unanswered. */
+	f3 = tb_connect(&T);
+	ck_assert_int_ge(f3, 0);
+	ck_assert_int_eq(resp_read(f3, &r), -1);
+	close(f3);
+	ck_assert(tb_log_has(&T, "refused: over the cap"));
+	/* A slot freed is a slot to take again. */
+	close(f2);
+	for (i = 0, ok = 0; i < 100 && !ok; i++) {
+		struct msg	m;
+
+		usleep(20000);
+		f3 = tb_connect(&T);
+		msg_start(&m, BATON_OP_PUBKEYS, 1, 0);
+		ok = rpc(f3, &m, &r) == 0 && r.status == 0;
+		resp_free(&r);
+		close(f3);
+	}
+	ck_assert(ok);
+	close(fd);
+	down();
+}
+END_TEST
+
+struct as_user {
+	int	op;
+	gid_t	gid;
+	gid_t	extra;		/* a supplementary group, or 0 */
+};
+
+/* In a child as uid 65534 with the given groups: the op's wire status. */
+static int
+status_as(const struct as_user *u)
+{
+	struct resp	r;
+	pid_t		pid;
+	int		status, fd;
+
+	if ((pid = fork()) == 0) {
+		if (setgroups(u->extra != 0 ? 1 : 0, &u->extra) != 0 ||
+		    setgid(u->gid) != 0 || setuid(65534) != 0)
+			_exit(99);
+		if ((fd = tb_connect(&T)) == -1)
+			_exit(98);
+		status = simple_status(fd, u->op, &r);
+		if (status == BATON_WIRE_EPERM) {
+			char	msg[128];
+
+			if (get_str(&r.body, "message", msg, sizeof msg) != 0 ||
+			    strstr(msg, "needs root or the admin group") ==
+			    NULL)
+				_exit(97);
+		}
+		_exit(status);
+	}
+	waitpid(pid, &status, 0);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : 96);
+}
+
+START_TEST(test_admin_group)
+{
+	static const struct as_user	cases[] = {
+		{ BATON_OP_ROTATE, 65534, 0 },
+		{ BATON_OP_RELOAD, 65534, 0 },
+		{ BATON_OP_ROTATE, 65534, 4242 },
+		{ BATON_OP_RELOAD, 65534, 4242 },
+		{ BATON_OP_ROTATE, 4242, 0 },
+	};
+	static const int		want[] = {
+		BATON_WIRE_EPERM, BATON_WIRE_EPERM, 0, 0, 0
+	};
+	size_t				i;
+	int				fd;
+
+	fd = up("admin-group 4242\n", NULL);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(status_as(&cases[i]) == want[i], "case %zu: "
+		    "status %d, want %d", i, status_as(&cases[i]), want[i]);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_unavailable)
+{
+	struct msg	 m;
+	struct resp	 r;
+	uint8_t		 jti[BATON_JTI_LEN];
+	char		 msg[256], *once;
+	int		 fd, i;
+
+	/* Room for the journal's header and two records, no more. */
+	tb_init(&T, NULL, NULL);
+	T.fsize_limit = 8 + 2 * 45;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	for (i = 0; i < 3; i++) {
+		memset(jti, 'a' + i, sizeof jti);
+		msg_start(&m, BATON_OP_REVOKE, 7, 1);
+		pk_str(&m.pk, "jti");
+		baton_pack_bin(&m.pk, jti, sizeof jti);
+		ck_assert_int_eq(rpc(fd, &m, &r), 0);
+		if (i < 2) {
+			ck_assert_int_eq(r.status, 0);
+			resp_free(&r);
+			continue;
+		}
+		/* Not on disk is not acknowledged: unavailable, retry later. */
+		ck_assert_int_eq(r.status, BATON_WIRE_EUNAVAIL);
+		ck_assert_int_eq(get_str(&r.body, "message", msg, sizeof msg),
+		    0);
+		ck_assert_str_eq(msg, "revocation not recorded: journal write: "
+		    "File too large");
+		ck_assert_int_eq(get_str(&r.body, "retry", msg, sizeof msg), 0);
+		ck_assert_str_eq(msg, "later");
+		resp_free(&r);
+	}
+	/* A single-use token cannot be spent durably: denied, not allowed. */
+	once = tb_mint(fd, NULL, "db_query", "read", 0, 60, 1, NULL);
+	ck_assert_ptr_nonnull(once);
+	ck_assert_int_eq(verify_reason(fd, once, "db_query", "read", NULL),
+	    BATON_R_UNAVAILABLE);
+	ck_assert_int_eq(verify_reason(fd, once, "db_query", "read", NULL),
+	    BATON_R_UNAVAILABLE);
+	free(once);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	resp_free(&r);
+	close(fd);
+	ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+}
+END_TEST
+
+static void
+write_mode(const char *path, const char *text, mode_t mode)
+{
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+START_TEST(test_hostile_files)
+{
+	struct resp	r;
+	char		conf[400], keys[400], other[400], cmd[2048];
+	int		fd, i;
+
+	/* An agents map others can write hands them every identity. */
+	tb_init(&T, "", "agent orchestrator uid=0\n");
+	snprintf(conf, sizeof conf, "agents-file %s\n", T.agents);
+	write_mode(T.conf, conf, 0644);
+	ck_assert_int_eq(chmod(T.agents, 0666), 0);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	snprintf(cmd, sizeof cmd, "%s: must be owned by root or uid %u and "
+	    "not group- or world-writable", T.agents, (unsigned)geteuid());
+	ck_assert(tb_log_has(&T, cmd));
+	/* The same for the configuration file, group-writable. */
+	ck_assert_int_eq(chmod(T.agents, 0644), 0);
+	ck_assert_int_eq(chmod(T.conf, 0664), 0);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	snprintf(cmd, sizeof cmd, "%s: must be owned by root or uid %u and "
+	    "not group- or world-writable", T.conf, (unsigned)geteuid());
+	ck_assert(tb_log_has(&T, cmd));
+	/* Or owned by someone else. */
+	ck_assert_int_eq(chmod(T.conf, 0644), 0);
+	ck_assert_int_eq(chown(T.agents, 65534, 65534), 0);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert_int_eq(chown(T.agents, 0, 0), 0);
+	/* Sound files: it starts; a SIGHUP onto a bad one keeps the old. */
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_eq(chmod(T.agents, 0666), 0);
+	kill(T.pid, SIGHUP);
+	for (i = 0; i < 300 && !tb_log_has(&T, "reload refused"); i++)
+		usleep(10000);
+	ck_assert(tb_log_has(&T, "reload refused"));
+	fd = tb_connect(&T);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	ck_assert_int_eq(get_bool(&r.body, "dev_mode"), 0);
+	resp_free(&r);
+	close(fd);
+	ck_assert_int_eq(tb_stop(&T), 0);
+
+	/* A key directory swapped for a link to a sound one: refused. */
+	ck_assert_int_eq(chmod(T.agents, 0644), 0);
+	snprintf(keys, sizeof keys, "%s/keys", T.state);
+	snprintf(other, sizeof other, "%s/elsewhere", T.dir);
+	snprintf(cmd, sizeof cmd, "mv %s %s && ln -s %s %s", keys, other,
+	    other, keys);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	snprintf(cmd, sizeof cmd, "%s: not a directory", keys);
+	ck_assert(tb_log_has(&T, cmd));
+	tb_cleanup(&T);
+}
+END_TEST
+
+/* Error message of one request, which must fail with status. */
+static void
+expect_error(int fd, struct msg *m, int status, const char *message)
+{
+	struct resp	r;
+	char		msg[256];
+
+	ck_assert_int_eq(rpc(fd, m, &r), 0);
+	ck_assert_int_eq(r.status, status);
+	ck_assert_int_eq(get_str(&r.body, "message", msg, sizeof msg), 0);
+	ck_assert_str_eq(msg, message);
+	resp_free(&r);
+}
+
+START_TEST(test_duplicates_and_nbf)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		*tok;
+	int		 fd = up("max-ttl 600\n", NULL);
+	uint64_t	 now = (uint64_t)time(NULL);
+
+	tok = tb_mint(fd, NULL, "db_query", "read", 0, 60, 0, NULL);
+	ck_assert_ptr_nonnull(tok);
+	/* One argument twice: which one did the tool server act on? */
+	msg_start(&m, BATON_OP_VERIFY, 1, 3);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_str(&m.pk, "args");
+	msgpack_pack_map(&m.pk, 2);
+	pk_kv_str(&m.pk, "path", "/tmp/ok");
+	pk_kv_str(&m.pk, "path", "/etc/shadow");
+	expect_error(fd, &m, BATON_WIRE_EBADREQ, "args: duplicate name");
+	msg_start(&m, BATON_OP_VERIFY, 2, 3);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_str(&m.pk, "usage");
+	msgpack_pack_map(&m.pk, 2);
+	pk_kv_uint(&m.pk, "max_rows", 1);
+	pk_kv_uint(&m.pk, "max_rows", 5000);
+	expect_error(fd, &m, BATON_WIRE_EBADREQ, "usage: duplicate name");
+	msg_start(&m, BATON_OP_VERIFY, 3, 3);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "tool", "file_read");
+	expect_error(fd, &m, BATON_WIRE_EBADREQ, "duplicate key in the body");
+
+	/* A token may not outlive now + max-ttl through a future nbf. */
+	msg_start(&m, BATON_OP_MINT, 4, 3);
+	pk_kv_uint(&m.pk, "ttl", 600);
+	pk_kv_uint(&m.pk, "nbf", now + 300);
+	pk_str(&m.pk, "grants");
+	pk_str(&m.pk, "*");
+	expect_error(fd, &m, BATON_WIRE_EBADREQ, "nbf too far in the future: "
+	    "the token must expire within max-ttl (600 s) of now");
+	msg_start(&m, BATON_OP_MINT, 5, 3);
+	pk_kv_uint(&m.pk, "ttl", 200);
+	pk_kv_uint(&m.pk, "nbf", now + 300);
+	pk_str(&m.pk, "grants");
+	pk_str(&m.pk, "*");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_le(get_uint(&r.body, "exp"), now + 600 + 2);
+	resp_free(&r);
+	free(tok);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_log_injection)
+{
+	char	*tok;
+	int	 fd = up(NULL, NULL);
+
+	/* A client's tool name cannot forge a line of the broker's log. */
+	tok = tb_mint(fd, NULL, "db_query", "read", 0, 60, 0, NULL);
+	ck_assert_ptr_nonnull(tok);
+	ck_assert_int_eq(verify_reason(fd, tok, "x\nbatond: FORGED\x1b[2J",
+	    "read", NULL), BATON_R_TOOL_NOT_GRANTED);
+	close(fd);
+	ck_assert(tb_log_has(&T, "tool=x?batond: FORGED?[2J"));
+	ck_assert(!tb_log_has(&T, "\nbatond: FORGED"));
+	free(tok);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -1196,7 +1698,8 @@ broker_suite(void)
 	tcase_add_test(tc, test_sighup_broken_config);
 	tcase_add_loop_test(tc, test_hostile_config, 0,
 	    sizeof hostile / sizeof hostile[0]);
-	tcase_add_test(tc, test_hostile_agents);
+	tcase_add_loop_test(tc, test_hostile_agents, 0,
+	    sizeof hostile_agents / sizeof hostile_agents[0]);
 	tcase_add_test(tc, test_bad_key_dir);
 	tcase_add_test(tc, test_bad_frames);
 	tcase_add_test(tc, test_pipelining);
@@ -1206,6 +1709,15 @@ broker_suite(void)
 	tcase_add_test(tc, test_drain_answers_buffered);
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_random_frames);
+	tcase_add_test(tc, test_slow_client);
+	tcase_add_test(tc, test_write_timeout);
+	tcase_add_test(tc, test_global_cap);
+	tcase_add_test(tc, test_paused_not_slow);
+	tcase_add_test(tc, test_admin_group);
+	tcase_add_test(tc, test_unavailable);
+	tcase_add_test(tc, test_hostile_files);
+	tcase_add_test(tc, test_log_injection);
+	tcase_add_test(tc, test_duplicates_and_nbf);
 	suite_add_tcase(s, tc);
 	return (s);
 }
