@@ -48,6 +48,9 @@ static struct event_base *main_base;
 static void
 req_head(struct request *r, int status)
 {
+	/* An answer begun and replaced may already hold a token. */
+	if (r->sb.data != NULL)
+		sodium_memzero(r->sb.data, r->sb.alloc);
 	msgpack_sbuffer_destroy(&r->sb);
 	baton_wire_begin(&r->sb, &r->pk);
 	msgpack_pack_array(&r->pk, 4);
@@ -206,7 +209,7 @@ request_run(struct request *r)
 	const struct op_entry	*e = NULL;
 	struct config		*cfg;
 	char			 key[32];
-	unsigned		 rate;
+	unsigned		 rate, burst;
 	int			 admin;
 
 	r->now = (uint64_t)time(NULL);
@@ -220,10 +223,16 @@ request_run(struct request *r)
 	}
 	cfg = broker_config();
 	rate = cfg->rate_limit;
+	burst = cfg->rate_burst;
 	admin = e->admin && broker_is_admin(cfg, r->peer);
 	broker_config_release();
+	/*
+	 * Per uid, the kernel-attested identity every request has: agent
+	 * ids are per operation (and "as" is the caller's to choose), so a
+	 * limit keyed on them could be dodged by switching agents.
+	 */
 	snprintf(key, sizeof key, "uid:%u", (unsigned)r->peer->uid);
-	if (rate_take(key, clock_usec(), rate) != 0) {
+	if (rate_take_burst(key, clock_usec(), rate, burst) != 0) {
 		req_error(r, BATON_WIRE_ERATELIMIT, "rate limit of %u requests "
 		    "per second exceeded", rate);
 		goto done;
@@ -432,8 +441,10 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if ((lfd = listen_systemd()) != -1)
+	if ((lfd = listen_systemd(&cause)) != -1)
 		activated = 1;
+	else if (cause != NULL)
+		fatalx("refusing to start: %s", cause);
 	else if ((lfd = listen_socket(cfg->socket_path, &cause)) == -1)
 		fatalx("%s", cause);
 	/* Workers may swap cfg on reload: keep what we created. */

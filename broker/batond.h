@@ -37,6 +37,7 @@
 #define BATOND_LEEWAY		30	/* seconds of clock skew accepted */
 #define BATOND_MAX_TTL_CEILING	(366 * 86400ULL)	/* highest max-ttl */
 #define BATOND_MAX_VERIFY	16	/* audiences per agent line */
+#define BATOND_RATE_LIMIT	500	/* default requests/s per uid */
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
@@ -44,6 +45,7 @@ struct agent {
 	char		*id;
 	uid_t		 uid;
 	char		*exe;		/* NULL: any executable */
+	char		*cgroup;	/* NULL: any cgroup; else exact match */
 	char		**verify;	/* audiences it may verify for */
 	size_t		 nverify;
 };
@@ -58,12 +60,14 @@ struct config {
 	char		*socket_path;
 	char		*state_dir;
 	char		*agents_file;	/* NULL: development mode */
+	int		 development_mode; /* "development-mode yes" */
 	struct agents	*agents;
 	int		 has_admin_gid;
 	gid_t		 admin_gid;
 	unsigned	 max_conns;
 	unsigned	 max_conns_per_uid;
-	unsigned	 rate_limit;	/* requests per second, 0 = none */
+	unsigned	 rate_limit;	/* per second per uid, 0 = none */
+	unsigned	 rate_burst;	/* bucket size; 0: one second's worth */
 	unsigned	 idle_timeout;
 	unsigned	 slow_timeout;	/* seconds for one whole frame */
 	unsigned	 write_timeout;	/* seconds a peer may leave answers unread */
@@ -175,13 +179,15 @@ void	keystore_unlock(void);
 
 /* ---- metrics (metrics.c) ------------------------------------------------ */
 
-enum metric_hist { HIST_MINT, HIST_VERIFY, HIST_POLICY, HIST_MAX };
+enum metric_hist { HIST_MINT, HIST_VERIFY, HIST_POLICY, HIST_ISSUE, HIST_MAX };
 
 void	metrics_op(int, int);
 void	metrics_reason(int);
+void	metrics_issue_reason(int);
 void	metrics_count(const char *);
 void	metrics_time(enum metric_hist, uint64_t);
 void	metrics_pack(msgpack_packer *);
+void	metrics_pack_histograms(msgpack_packer *);
 char	*metrics_prometheus(void);
 uint64_t clock_usec(void);
 
@@ -252,6 +258,7 @@ int	req_deny(struct request *, int);
 void	req_begin(struct request *);	/* start the success answer */
 void	request_run(struct request *);
 int	rate_take(const char *, uint64_t, unsigned);
+int	rate_take_burst(const char *, uint64_t, unsigned, unsigned);
 
 /* ---- request bodies (body.c) -------------------------------------------- */
 
@@ -302,13 +309,44 @@ int	issue_child(struct request *, struct body *, enum baton_block_kind);
 
 enum authz_result { AUTHZ_OK, AUTHZ_DENY, AUTHZ_IGNORE, AUTHZ_ERROR };
 
+/*
+ * What the authorize stack and the decision observers see of one decision.
+ *
+ * verify: tok is the presented token (NULL when it did not decode), req the
+ * tool server's request.
+ *
+ * mint, attenuate, present (service "issue"): the issue-time seam.  A
+ * policy module (allow / deny rules on agent, tool and action, with
+ * per-rule caps on TTL and limits) finds here everything it rules on,
+ * before anything is signed:
+ *   agent	the kernel-checked iss (mint) or delegator (attenuate, present)
+ *   block	the block about to be signed: grants, aud, exp, max_depth,
+ *		single_use, holder, ctx (for a child, what the broker computed
+ *		from the restriction: grants absent = inherited)
+ *   ttl	the lifetime asked for, in seconds (0: the parent's remainder)
+ *   tok	attenuate and present: the verified parent token
+ *   restriction attenuate and present: the restriction as requested
+ *   tool, action, aud1  present: the one call being presented for
+ * A module denies by answering AUTHZ_DENY; it never widens (the core
+ * already refused a widening child).  For observers, reason is the final
+ * reason and jti the new block's jti (NULL when nothing was issued, e.g. a
+ * refusal before the block was built).  Pointers are borrowed for the
+ * call only.
+ */
 struct decision {
-	const char			*service;	/* "verify" or "issue" */
+	const char			*service;	/* "issue", or verify's aud */
 	int				 op;
 	const struct peer		*peer;
 	const char			*agent;
 	const struct baton_token	*tok;
 	const struct baton_request	*req;
+	const struct baton_block	*block;
+	const struct baton_restrict	*restriction;
+	uint64_t			 ttl;
+	const char			*tool;
+	const char			*action;
+	const char			*aud1;
+	const uint8_t			*jti;
 	int				 reason;
 	uint64_t			 usec;
 };
@@ -328,6 +366,6 @@ void	server_accept(int);
 void	server_drain(void);
 void	server_wait(void);
 int	listen_socket(const char *, char **);
-int	listen_systemd(void);
+int	listen_systemd(char **);
 
 #endif /* BATOND_H */

@@ -27,7 +27,13 @@ config_default(void)
 	cfg->state_dir = xstrdup(BATOND_STATE_DIR);
 	cfg->max_conns = 1024;
 	cfg->max_conns_per_uid = 256;
-	cfg->rate_limit = 0;
+	/*
+	 * Finite by default: one busy or hostile local client must not
+	 * starve the others of signing time.  The bucket holds one second's
+	 * worth unless rate-burst says otherwise.
+	 */
+	cfg->rate_limit = BATOND_RATE_LIMIT;
+	cfg->rate_burst = 0;
 	cfg->idle_timeout = 60;
 	cfg->slow_timeout = 10;
 	cfg->write_timeout = 10;
@@ -46,6 +52,7 @@ agents_free(struct agents *a)
 	for (i = 0; i < a->n; i++) {
 		free(a->list[i].id);
 		free(a->list[i].exe);
+		free(a->list[i].cgroup);
 		for (j = 0; j < a->list[i].nverify; j++)
 			free(a->list[i].verify[j]);
 		free(a->list[i].verify);
@@ -221,6 +228,7 @@ static const struct {
 	{ "max-connections-per-uid", 1, 1000000,
 	    offsetof(struct config, max_conns_per_uid), 0 },
 	{ "rate-limit", 0, 1000000, offsetof(struct config, rate_limit), 0 },
+	{ "rate-burst", 1, 10000000, offsetof(struct config, rate_burst), 0 },
 	{ "idle-timeout", 1, 86400, offsetof(struct config, idle_timeout), 0 },
 	{ "slow-timeout", 1, 3600, offsetof(struct config, slow_timeout), 0 },
 	{ "write-timeout", 1, 3600, offsetof(struct config, write_timeout), 0 },
@@ -290,6 +298,18 @@ config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 		cfg->has_admin_gid = 1;
 		return (0);
 	}
+	if (strcmp(w[0], "development-mode") == 0) {
+		if (strcmp(w[1], "yes") == 0)
+			cfg->development_mode = 1;
+		else if (strcmp(w[1], "no") == 0)
+			cfg->development_mode = 0;
+		else {
+			xasprintf(cause, "%s:%u: development-mode: expected "
+			    "yes or no", name, lineno);
+			return (-1);
+		}
+		return (0);
+	}
 	if (strcmp(w[0], "log") == 0) {
 		if (strcmp(w[1], "syslog") == 0)
 			cfg->log_syslog = 1;
@@ -331,6 +351,25 @@ config_load(const char *path, char **cause)
 		}
 		free(buf);
 		cfg->path = xstrdup(path);
+		/*
+		 * A configuration file is a deployment: development mode
+		 * (the broker's uid and root act as any agent, every uid may
+		 * verify) must then be asked for, never fallen into by
+		 * forgetting a line.  Only running with no file at all gets
+		 * it implicitly.
+		 */
+		if (cfg->agents_file == NULL && !cfg->development_mode) {
+			xasprintf(cause, "%s: no agents-file: add \"agents-file "
+			    "/etc/baton/agents\" (see baton.conf(5)), or "
+			    "\"development-mode yes\" to let the broker's uid "
+			    "and root act as any agent", path);
+			goto fail;
+		}
+		if (cfg->agents_file != NULL && cfg->development_mode) {
+			xasprintf(cause, "%s: development-mode yes and "
+			    "agents-file exclude each other", path);
+			goto fail;
+		}
 	}
 	if (cfg->agents_file != NULL &&
 	    (cfg->agents = agents_load(cfg->agents_file, cause)) == NULL)
@@ -360,7 +399,8 @@ agents_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 	}
 	if (nw < 3 || check_name(w[1]) != 0) {
 		xasprintf(cause, "%s:%u: expected \"agent ID uid=N|user=NAME "
-		    "[exe=PATH] [verify=AUD,...]\"", name, lineno);
+		    "[exe=PATH] [cgroup=PATH] [verify=AUD,...]\"", name,
+		    lineno);
 		return (-1);
 	}
 	a->list = xreallocarray(a->list, a->n + 1, sizeof *a->list);
@@ -385,6 +425,12 @@ agents_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 			if (w[i][4] != '/')
 				goto bad;
 			ag->exe = xstrdup(w[i] + 4);
+		} else if (strncmp(w[i], "cgroup=", 7) == 0 &&
+		    ag->cgroup == NULL) {
+			/* As /proc/PID/cgroup names it: "/system.slice/x". */
+			if (w[i][7] != '/')
+				goto bad;
+			ag->cgroup = xstrdup(w[i] + 7);
 		} else if (strncmp(w[i], "verify=", 7) == 0 &&
 		    ag->verify == NULL) {
 			/* strsep cuts what it splits: keep w[i] whole for errors. */

@@ -6,12 +6,14 @@
  * can configure away, and before single-use jtis are consumed.  No module
  * exists yet, so the hook answers IGNORE and the request continues.
  *
- * observe() runs the decision observers after the answer is decided: the
- * audit modules will join the list; today it holds metrics and a log line
- * that names the jti, never the token.
+ * observe() runs the decision observers after the answer is decided, for
+ * verify and for issuance (mint, attenuate, present), allowed or refused:
+ * the audit modules will join the list; today it holds metrics and a log
+ * line that names jtis, never a token.
  */
 
 #include <stdio.h>
+#include <string.h>
 
 #include "batond.h"
 
@@ -24,6 +26,47 @@ authorize_none(const struct decision *d)
 
 enum authz_result (*authorize_hook)(const struct decision *) = authorize_none;
 
+/* Append s to buf (of size len) with a comma, quietly cut when full. */
+static void
+join(char *buf, size_t len, const char *s)
+{
+	size_t	n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s%s", n > 0 ? "," : "", s);
+}
+
+/*
+ * What the issue-time seam hands a policy module, at debug level: proof
+ * the fields are there, and what an operator writing rules needs to see.
+ */
+static void
+authorize_debug(const struct decision *d)
+{
+	const struct baton_block	*b = d->block;
+	char				 tools[256] = "", actions[256] = "";
+	char				 aud[256] = "";
+	size_t				 i, k;
+
+	if (b->grants.wildcard)
+		join(tools, sizeof tools, "*");
+	else if (!b->has_grants)
+		join(tools, sizeof tools, "inherit");
+	for (i = 0; b->has_grants && i < b->grants.ntools; i++) {
+		join(tools, sizeof tools, b->grants.tools[i].tool);
+		for (k = 0; k < b->grants.tools[i].nactions; k++)
+			join(actions, sizeof actions,
+			    b->grants.tools[i].actions[k]);
+	}
+	for (i = 0; b->has_aud && i < b->naud; i++)
+		join(aud, sizeof aud, b->aud[i]);
+	log_debug("authorize %s agent=%s ttl=%llu tools=%s actions=%s aud=%s "
+	    "restriction=%s", baton_op_name(d->op),
+	    d->agent != NULL ? d->agent : "-", (unsigned long long)d->ttl,
+	    tools[0] != '\0' ? tools : "-", actions[0] != '\0' ? actions : "-",
+	    aud[0] != '\0' ? aud : "-", d->restriction != NULL ? "yes" : "no");
+}
+
 /* BATON_R_OK to continue, else the reason to deny with. */
 int
 authorize(const struct decision *d)
@@ -31,6 +74,8 @@ authorize(const struct decision *d)
 	enum authz_result	r;
 	uint64_t		t0 = clock_usec();
 
+	if (d->block != NULL)
+		authorize_debug(d);
 	r = authorize_hook(d);
 	metrics_count("policy_evaluated");
 	metrics_time(HIST_POLICY, clock_usec() - t0);
@@ -46,12 +91,46 @@ authorize(const struct decision *d)
 	return (BATON_R_UNAVAILABLE);
 }
 
+static int
+is_issue(int op)
+{
+	return (op == BATON_OP_MINT || op == BATON_OP_ATTENUATE ||
+	    op == BATON_OP_PRESENT);
+}
+
+/*
+ * Issuance: op, the new jti, the parent's last jti, the agent acting (iss
+ * for mint, delegator otherwise), the caller and the reason.  Jtis only:
+ * a token in a log is a token anyone who reads the log can use.
+ */
+static void
+observe_log_issue(const struct decision *d)
+{
+	char	jti[BATON_JTI_LEN * 2 + 1] = "-";
+	char	parent[BATON_JTI_LEN * 2 + 1] = "-";
+
+	if (d->jti != NULL)
+		baton_hex(jti, d->jti, BATON_JTI_LEN);
+	if (d->tok != NULL && d->tok->nblocks > 0)
+		baton_hex(parent, d->tok->blocks[d->tok->nblocks - 1].jti,
+		    BATON_JTI_LEN);
+	log_info("%s %s jti=%s parent=%s %s=%s uid=%u pid=%ld reason=%s",
+	    baton_op_name(d->op), d->reason == BATON_R_OK ? "allow" : "deny",
+	    jti, parent, d->op == BATON_OP_MINT ? "iss" : "delegator",
+	    d->agent != NULL ? d->agent : "-", (unsigned)d->peer->uid,
+	    (long)d->peer->pid, baton_reason_name(d->reason));
+}
+
 static void
 observe_log(const struct decision *d)
 {
 	char		 jti[BATON_JTI_LEN * 2 + 1] = "-";
 	const char	*tool = "-";
 
+	if (is_issue(d->op)) {
+		observe_log_issue(d);
+		return;
+	}
 	if (d->tok != NULL && d->tok->nblocks > 0)
 		baton_hex(jti, d->tok->blocks[d->tok->nblocks - 1].jti,
 		    BATON_JTI_LEN);
@@ -68,8 +147,30 @@ observe_log(const struct decision *d)
 }
 
 static void
+observe_metrics_issue(const struct decision *d)
+{
+	static const char *const done[] = {
+		[BATON_OP_MINT] = "minted",
+		[BATON_OP_ATTENUATE] = "attenuated",
+		[BATON_OP_PRESENT] = "presented",
+	};
+
+	if (d->reason == BATON_R_OK)
+		metrics_count(done[d->op]);
+	else {
+		metrics_count("issue_rejected");
+		metrics_issue_reason(d->reason);
+	}
+	metrics_time(d->op == BATON_OP_MINT ? HIST_MINT : HIST_ISSUE, d->usec);
+}
+
+static void
 observe_metrics(const struct decision *d)
 {
+	if (is_issue(d->op)) {
+		observe_metrics_issue(d);
+		return;
+	}
 	if (d->op != BATON_OP_VERIFY)
 		return;
 	if (d->reason == BATON_R_OK)

@@ -47,15 +47,31 @@ read_proc(pid_t pid, struct peer *p)
 	p->exe[n] = '\0';
 
 	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
+	p->cgroup[0] = '\0';
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, p->cgroup, sizeof p->cgroup - 1);
-		p->cgroup[n > 0 ? n : 0] = '\0';
-		/* cgroup v2: "0::/path\n"; keep the path, one line. */
-		p->cgroup[strcspn(p->cgroup, "\n")] = '\0';
-		if (strncmp(p->cgroup, "0::", 3) == 0)
-			memmove(p->cgroup, p->cgroup + 3,
-			    strlen(p->cgroup + 3) + 1);
+		char	buf[4096], *line, *nl;
+
+		n = read(fd, buf, sizeof buf - 1);
 		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		/*
+		 * The cgroup v2 line, "0::/path", wherever it is (hybrid
+		 * systems list v1 hierarchies too).  A file or path that did
+		 * not fit is unknown, never cut: a cut path could equal some
+		 * cgroup= rule.
+		 */
+		for (line = buf; n > 0 && (size_t)n < sizeof buf - 1 &&
+		    line != NULL && *line != '\0'; line = nl) {
+			if ((nl = strchr(line, '\n')) == NULL)
+				break;	/* no final newline: cut short */
+			*nl++ = '\0';
+			if (strncmp(line, "0::", 3) == 0 &&
+			    strlen(line + 3) < sizeof p->cgroup) {
+				memcpy(p->cgroup, line + 3,
+				    strlen(line + 3) + 1);
+				break;
+			}
+		}
 	}
 }
 

@@ -12,6 +12,7 @@
 
 static const char *const counter_names[] = {
 	"minted", "attenuated", "presented", "verified", "rejected",
+	"issue_rejected",
 	"replay_detected", "policy_evaluated", "revoked", "connections",
 	"connections_refused", "frames_refused"
 };
@@ -23,7 +24,8 @@ static const uint64_t buckets[] = {	/* microseconds */
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
 static const char *const hist_names[HIST_MAX] = {
-	"mint_duration", "verify_duration", "policy_duration"
+	"mint_duration", "verify_duration", "policy_duration",
+	"issue_duration"	/* attenuate and present */
 };
 
 struct hist {
@@ -41,7 +43,9 @@ struct hist {
 static struct {
 	uint64_t	 ops[BATON_OP_MAX + 1];
 	uint64_t	 errors[BATON_WIRE_EMAX + 1];
-	uint64_t	 reasons[BATON_R_MAX + 1];
+	uint64_t	 reasons[BATON_R_MAX + 1];	/* verify denials */
+	/* mint, attenuate, present denials */
+	uint64_t	 issue_reasons[BATON_R_MAX + 1];
 	uint64_t	 counters[NCOUNTERS];
 	struct hist	 hist[HIST_MAX];
 } m;
@@ -69,6 +73,13 @@ metrics_reason(int reason)
 {
 	if (reason >= 0 && reason <= BATON_R_MAX)
 		BUMP(m.reasons[reason], 1);
+}
+
+void
+metrics_issue_reason(int reason)
+{
+	if (reason >= 0 && reason <= BATON_R_MAX)
+		BUMP(m.issue_reasons[reason], 1);
 }
 
 void
@@ -131,7 +142,8 @@ metrics_pack(msgpack_packer *pk)
 	SNAP(s);
 	n = NCOUNTERS + nonzero(s.ops, BATON_OP_MAX + 1) +
 	    nonzero(s.errors, BATON_WIRE_EMAX + 1) +
-	    nonzero(s.reasons, BATON_R_MAX + 1) + 2 * HIST_MAX;
+	    nonzero(s.reasons, BATON_R_MAX + 1) +
+	    nonzero(s.issue_reasons, BATON_R_MAX + 1) + 2 * HIST_MAX;
 	msgpack_pack_map(pk, n);
 	for (i = 0; i < NCOUNTERS; i++) {
 		baton_pack_str(pk, counter_names[i]);
@@ -164,6 +176,14 @@ metrics_pack(msgpack_packer *pk)
 		baton_pack_str(pk, name);
 		msgpack_pack_uint64(pk, s.reasons[i]);
 	}
+	for (i = 0; i <= BATON_R_MAX; i++) {
+		if (s.issue_reasons[i] == 0)
+			continue;
+		snprintf(name, sizeof name, "issue_rejected_%s",
+		    baton_reason_name((int)i));
+		baton_pack_str(pk, name);
+		msgpack_pack_uint64(pk, s.issue_reasons[i]);
+	}
 	for (h = 0; h < HIST_MAX; h++) {
 		snprintf(name, sizeof name, "%s_count", hist_names[h]);
 		baton_pack_str(pk, name);
@@ -171,6 +191,46 @@ metrics_pack(msgpack_packer *pk)
 		snprintf(name, sizeof name, "%s_usec_sum", hist_names[h]);
 		baton_pack_str(pk, name);
 		msgpack_pack_uint64(pk, s.hist[h].sum);
+	}
+}
+
+/*
+ * The histograms whole, for status: name -> {count, sum_usec, buckets},
+ * buckets mapping each upper bound in microseconds ("+Inf" last) to the
+ * cumulative count, as Prometheus has them, so a JSON reader can compute
+ * quantiles without scraping the text format.
+ */
+void
+metrics_pack_histograms(msgpack_packer *pk)
+{
+	__typeof__(m)	 s;
+	char		 le[32];
+	uint64_t	 cum;
+	size_t		 i;
+	int		 h;
+
+	SNAP(s);
+	msgpack_pack_map(pk, HIST_MAX);
+	for (h = 0; h < HIST_MAX; h++) {
+		baton_pack_str(pk, hist_names[h]);
+		msgpack_pack_map(pk, 3);
+		baton_pack_str(pk, "count");
+		msgpack_pack_uint64(pk, s.hist[h].count);
+		baton_pack_str(pk, "sum_usec");
+		msgpack_pack_uint64(pk, s.hist[h].sum);
+		baton_pack_str(pk, "buckets");
+		msgpack_pack_map(pk, NBUCKETS + 1);
+		cum = 0;
+		for (i = 0; i <= NBUCKETS; i++) {
+			cum += s.hist[h].b[i];
+			if (i < NBUCKETS)
+				snprintf(le, sizeof le, "%llu",
+				    (unsigned long long)buckets[i]);
+			else
+				snprintf(le, sizeof le, "+Inf");
+			baton_pack_str(pk, le);
+			msgpack_pack_uint64(pk, cum);
+		}
 	}
 }
 
@@ -233,6 +293,15 @@ metrics_prometheus(void)
 		append(&b, &len, &size, "baton_rejected_by_reason_total"
 		    "{reason=\"%s\"} %llu\n", baton_reason_name((int)i),
 		    (unsigned long long)s.reasons[i]);
+	}
+	append(&b, &len, &size,
+	    "# TYPE baton_issue_rejected_by_reason_total counter\n");
+	for (i = 1; i <= BATON_R_MAX; i++) {
+		if (s.issue_reasons[i] == 0)
+			continue;
+		append(&b, &len, &size, "baton_issue_rejected_by_reason_total"
+		    "{reason=\"%s\"} %llu\n", baton_reason_name((int)i),
+		    (unsigned long long)s.issue_reasons[i]);
 	}
 	for (h = 0; h < HIST_MAX; h++) {
 		append(&b, &len, &size, "# TYPE baton_%s_seconds histogram\n",

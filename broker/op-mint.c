@@ -1,5 +1,6 @@
 /* op-mint.c: a new token, block 0, issued as a checked agent. */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,11 @@ op_mint(struct request *r)
 	struct baton_block	 blk;
 	struct config		*cfg;
 	struct decision		 d;
-	char			*cause = NULL, iss[256];
-	uint64_t		 ttl, max_ttl, start, t0 = clock_usec();
-	int			 why, rc = -1;
+	char			*cause = NULL, iss[256] = "";
+	uint64_t		 ttl = 0, max_ttl, start, t0 = clock_usec();
+	int			 why, built = 0, rc = -1;
 
+	memset(&blk, 0, sizeof blk);
 	if (body_parse(&b, &r->body, &cause) != 0) {
 		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
 		goto out;
@@ -26,8 +28,12 @@ op_mint(struct request *r)
 		req_error(r, BATON_WIRE_EBADREQ, "grants is required");
 		goto out;
 	}
-	if (identity_resolve(r, b.as, iss, sizeof iss) != 0)
+	if (identity_resolve(r, b.as, iss, sizeof iss) != 0) {
+		/* Logged as the agent asked for: that is what was refused. */
+		if (b.as != NULL)
+			snprintf(iss, sizeof iss, "%s", b.as);
 		goto out;
+	}
 	cfg = broker_config();
 	max_ttl = cfg->max_ttl;
 	broker_config_release();
@@ -60,7 +66,6 @@ op_mint(struct request *r)
 		goto out;
 	}
 
-	memset(&blk, 0, sizeof blk);
 	blk.version = BATON_VERSION;
 	randombytes_buf(blk.jti, sizeof blk.jti);
 	blk.iat = r->now;
@@ -86,22 +91,41 @@ op_mint(struct request *r)
 	blk.ctx = b.ctx;
 	blk.nctx = b.nctx;
 	blk.kind = BATON_BLOCK_ATTENUATE;
+	built = 1;
 
 	memset(&d, 0, sizeof d);
 	d.service = "issue";
 	d.op = BATON_OP_MINT;
 	d.peer = r->peer;
 	d.agent = iss;
+	d.block = &blk;
+	d.ttl = ttl;
 	if ((why = authorize(&d)) != BATON_R_OK) {
 		req_deny(r, why);
 		goto out;
 	}
 	if (issue_reply(r, NULL, &blk, blk.exp) != 0)
 		goto out;
-	metrics_count("minted");
-	metrics_time(HIST_MINT, clock_usec() - t0);
 	rc = 0;
 out:
+	/*
+	 * Issuance is audited like verify, allowed or refused: a denied
+	 * request is a decision too.  Malformed requests are not decisions.
+	 */
+	if ((rc == 0 && r->status == BATON_WIRE_OK) ||
+	    r->status == BATON_WIRE_EDENIED) {
+		memset(&d, 0, sizeof d);
+		d.service = "issue";
+		d.op = BATON_OP_MINT;
+		d.peer = r->peer;
+		d.agent = iss[0] != '\0' ? iss : NULL;
+		d.block = built ? &blk : NULL;
+		d.ttl = ttl;
+		d.jti = rc == 0 ? blk.jti : NULL;
+		d.reason = rc == 0 ? BATON_R_OK : r->reason;
+		d.usec = clock_usec() - t0;
+		observe(&d);
+	}
 	free(cause);
 	body_free(&b);
 	return (rc);

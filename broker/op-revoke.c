@@ -1,13 +1,49 @@
 /*
  * op-revoke.c: revoke one block's jti, and with it every token holding
- * that block.  With a token, its possessor may revoke any of its blocks;
- * a bare jti takes an admin.  Durable before the answer.
+ * that block.  Durable before the answer.
+ *
+ * Who may revoke what (admins: anything, and only admins a bare jti):
+ * holding a token proves only that the caller may use it, so on its own
+ * it allows revoking the token's last block, which kills this token and
+ * its descendants and nothing else.  An earlier block i is shared with
+ * siblings (block 0 is the orchestrator's whole tree), so revoking it
+ * takes a caller whose kernel-attested identity may act as the iss or as
+ * the delegator of some block j <= i: someone who wrote that branch.
  */
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "batond.h"
+
+/* 0 if this peer may revoke block idx of tok, else an error answered. */
+static int
+may_revoke(struct request *r, const struct baton_token *tok, size_t idx)
+{
+	struct config	*cfg;
+	const char	*who;
+	size_t		 j;
+	int		 rc = BATON_EDENIED;
+
+	if (idx == tok->nblocks - 1)
+		return (0);
+	cfg = broker_config();
+	for (j = 0; j <= idx && rc == BATON_EDENIED; j++) {
+		who = j == 0 ? tok->blocks[0].iss : tok->blocks[j].delegator;
+		if (who != NULL)
+			rc = broker.src->agent_allowed(cfg, r->peer, who);
+	}
+	broker_config_release();
+	if (rc == 0)
+		return (0);
+	if (rc == BATON_EUNAVAIL)
+		return (req_error(r, BATON_WIRE_EUNAVAIL, "agents source "
+		    "unavailable"));
+	return (req_error(r, BATON_WIRE_EPERM, "revoking block %zu of %zu "
+	    "needs root, the admin group, or an identity that may act as "
+	    "the issuer or a delegator of block 0 to %zu; any holder may "
+	    "revoke the last block", idx, tok->nblocks, idx));
+}
 
 static int
 op_revoke(struct request *r)
@@ -36,6 +72,8 @@ op_revoke(struct request *r)
 			goto out;
 		idx = b.has_block ? (size_t)b.block : tok.nblocks - 1;
 		if (!b.has_block || b.block < tok.nblocks) {
+			if (!admin && may_revoke(r, &tok, idx) != 0)
+				goto out;
 			memcpy(buf, tok.blocks[idx].jti, BATON_JTI_LEN);
 			jti = buf;
 			/* Descendants of a block never outlive it. */

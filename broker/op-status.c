@@ -41,7 +41,7 @@ op_status(struct request *r)
 	broker_config_release();
 
 	req_begin(r);
-	msgpack_pack_map(&r->pk, 7 + (text != NULL));
+	msgpack_pack_map(&r->pk, 8 + (text != NULL));
 	baton_pack_str(&r->pk, "version");
 	baton_pack_str(&r->pk, PACKAGE_VERSION);
 	baton_pack_str(&r->pk, "uptime");
@@ -59,6 +59,8 @@ op_status(struct request *r)
 		msgpack_pack_false(&r->pk);
 	baton_pack_str(&r->pk, "counters");
 	metrics_pack(&r->pk);
+	baton_pack_str(&r->pk, "histograms");
+	metrics_pack_histograms(&r->pk);
 	if (text != NULL) {
 		baton_pack_str(&r->pk, "text");
 		baton_pack_str(&r->pk, text);

@@ -150,16 +150,19 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 	struct baton_block	 child;
 	struct baton_toolgrant	 tg;
 	struct decision		 d;
-	char			 agent[256];
+	char			 agent[256] = "";
 	uint8_t			 jti[BATON_JTI_LEN];
-	const char		*as;
+	const char		*as = NULL;
 	enum baton_reason	 why;
-	int			 rc = -1;
-	uint64_t		 exp;
+	int			 rc = -1, decoded = 0, restricted = 0;
+	int			 built = 0;
+	uint64_t		 exp, t0 = clock_usec();
 
 	memset(&tok, 0, sizeof tok);
+	memset(&rs, 0, sizeof rs);
 	if (token_read(r, b, &tok) != 0)
 		goto out;
+	decoded = 1;
 	if ((why = baton_effective(&tok, &eff)) != BATON_R_OK) {
 		req_deny(r, why);
 		goto out;
@@ -173,12 +176,14 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 	/* A bound token is extended by its holder, as that holder. */
 	as = b->as != NULL ? b->as : eff.holder;
 	if (identity_resolve(r, as, agent, sizeof agent) != 0) {
+		/* Logged as the agent asked for: that is what was refused. */
+		if (as != NULL)
+			snprintf(agent, sizeof agent, "%s", as);
 		if (eff.holder != NULL && r->reason == BATON_R_IDENTITY_DENIED)
 			req_deny(r, BATON_R_HOLDER_MISMATCH);
 		goto out;
 	}
 
-	memset(&rs, 0, sizeof rs);
 	rs.kind = kind;
 	rs.ttl = b->has_ttl ? b->ttl : 0;
 	if (b->has_ttl && b->ttl == 0) {
@@ -227,6 +232,7 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 		rs.ctx = b->ctx;
 		rs.nctx = b->nctx;
 	}
+	restricted = 1;
 	/* Not child.jti: baton_attenuate clears the child before copying. */
 	randombytes_buf(jti, sizeof jti);
 	why = baton_attenuate(&tok, &rs, agent, jti, r->now, &child);
@@ -234,12 +240,21 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 		req_deny(r, why);
 		goto out;
 	}
+	built = 1;
 	memset(&d, 0, sizeof d);
 	d.service = "issue";
 	d.op = (int)r->op;
 	d.peer = r->peer;
 	d.agent = agent;
 	d.tok = &tok;
+	d.block = &child;
+	d.restriction = &rs;
+	d.ttl = rs.ttl;
+	if (kind == BATON_BLOCK_PRESENT) {
+		d.tool = b->tool;
+		d.action = b->action;
+		d.aud1 = b->aud1;
+	}
 	if ((why = authorize(&d)) != BATON_R_OK) {
 		req_deny(r, why);
 		goto out;
@@ -247,9 +262,30 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 	exp = child.exp < eff.exp ? child.exp : eff.exp;
 	if (issue_reply(r, &tok, &child, exp) != 0)
 		goto out;
-	metrics_count(kind == BATON_BLOCK_PRESENT ? "presented" : "attenuated");
 	rc = 0;
 out:
+	/* Audited allowed or refused, as verify is; see op_mint. */
+	if ((rc == 0 && r->status == BATON_WIRE_OK) ||
+	    r->status == BATON_WIRE_EDENIED) {
+		memset(&d, 0, sizeof d);
+		d.service = "issue";
+		d.op = (int)r->op;
+		d.peer = r->peer;
+		d.agent = agent[0] != '\0' ? agent : NULL;
+		d.tok = decoded ? &tok : NULL;
+		d.block = built ? &child : NULL;
+		d.restriction = restricted ? &rs : NULL;
+		d.ttl = rs.ttl;
+		if (kind == BATON_BLOCK_PRESENT) {
+			d.tool = b->tool;
+			d.action = b->action;
+			d.aud1 = b->aud1;
+		}
+		d.jti = rc == 0 ? child.jti : NULL;
+		d.reason = rc == 0 ? BATON_R_OK : r->reason;
+		d.usec = clock_usec() - t0;
+		observe(&d);
+	}
 	baton_token_free(&tok);
 	return (rc);
 }

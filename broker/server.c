@@ -25,6 +25,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include <sodium.h>
+
 #include "batond.h"
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -152,15 +154,22 @@ static struct {
 	} s[RATE_SLOTS];
 } rl = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* 0 if a request may go ahead, -1 if the identity is over its rate. */
+/*
+ * 0 if a request may go ahead, -1 if the identity is over its rate: a
+ * token bucket refilled at rate per second and holding at most burst
+ * (0: rate, one second's worth).
+ */
 int
-rate_take(const char *key, uint64_t now_us, unsigned rate)
+rate_take_burst(const char *key, uint64_t now_us, unsigned rate,
+    unsigned burst)
 {
 	size_t	i, victim = 0;
+	double	cap;
 	int	rc = -1;
 
 	if (rate == 0)
 		return (0);
+	cap = burst != 0 ? burst : rate;
 	pthread_mutex_lock(&rl.lock);
 	for (i = 0; i < RATE_SLOTS; i++) {
 		if (strcmp(rl.s[i].key, key) == 0)
@@ -172,12 +181,12 @@ rate_take(const char *key, uint64_t now_us, unsigned rate)
 		/* Least recently seen slot; a full bucket for the newcomer. */
 		i = victim;
 		snprintf(rl.s[i].key, sizeof rl.s[i].key, "%s", key);
-		rl.s[i].tokens = rate;
+		rl.s[i].tokens = cap;
 		rl.s[i].last = now_us;
 	}
 	rl.s[i].tokens += (double)(now_us - rl.s[i].last) * rate / 1e6;
-	if (rl.s[i].tokens > rate)
-		rl.s[i].tokens = rate;
+	if (rl.s[i].tokens > cap)
+		rl.s[i].tokens = cap;
 	rl.s[i].last = now_us;
 	if (rl.s[i].tokens >= 1.0) {
 		rl.s[i].tokens -= 1.0;
@@ -185,6 +194,12 @@ rate_take(const char *key, uint64_t now_us, unsigned rate)
 	}
 	pthread_mutex_unlock(&rl.lock);
 	return (rc);
+}
+
+int
+rate_take(const char *key, uint64_t now_us, unsigned rate)
+{
+	return (rate_take_burst(key, now_us, rate, 0));
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -258,11 +273,21 @@ conn_free(struct conn *c)
  * which the bufferevent then reports) goes through the bufferevent, so
  * order and the write timeout are unchanged.
  */
+/* Queued answer bytes are wiped once written: they may hold a token. */
+static void
+conn_out_free(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	sodium_memzero((void *)(uintptr_t)data, len);
+	free((void *)(uintptr_t)data);
+}
+
 static void
 conn_send(struct conn *c, const char *data, size_t len)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	ssize_t		 n = 0;
+	char		*copy;
 
 	if (evbuffer_get_length(out) == 0) {
 		do
@@ -272,8 +297,17 @@ conn_send(struct conn *c, const char *data, size_t len)
 		if (n < 0)
 			n = 0;
 	}
-	if ((size_t)n < len)
-		bufferevent_write(c->bev, data + n, len - (size_t)n);
+	if ((size_t)n < len) {
+		/*
+		 * By reference, not bufferevent_write: its copy would be
+		 * freed unwiped once sent.
+		 */
+		copy = xmalloc(len - (size_t)n);
+		memcpy(copy, data + n, len - (size_t)n);
+		if (evbuffer_add_reference(out, copy, len - (size_t)n,
+		    conn_out_free, NULL) != 0)
+			conn_out_free(copy, len - (size_t)n, NULL);
+	}
 }
 
 /* An error answer outside any request (bad frame head): then close. */
@@ -316,6 +350,9 @@ conn_frame(struct conn *c, const uint8_t *data, size_t len)
 	r.id = id;
 	request_run(&r);
 	conn_send(c, r.sb.data, r.sb.size);
+	/* Answers to mint, attenuate and present carry a token. */
+	if (r.sb.data != NULL)
+		sodium_memzero(r.sb.data, r.sb.alloc);
 	msgpack_sbuffer_destroy(&r.sb);
 	free(r.errmsg);
 }
@@ -355,6 +392,8 @@ conn_process(struct conn *c)
 		}
 		data = evbuffer_pullup(in, BATON_WIRE_HDR + (ssize_t)len);
 		conn_frame(c, data + BATON_WIRE_HDR, len);
+		/* Most requests carry a token: wipe before the chunk is freed. */
+		sodium_memzero(data, BATON_WIRE_HDR + (size_t)len);
 		evbuffer_drain(in, BATON_WIRE_HDR + (size_t)len);
 		if (c->state == CONN_CLOSING)
 			return;
@@ -687,13 +726,23 @@ listen_socket(const char *path, char **cause)
 	return (fd);
 }
 
-/* systemd socket activation without libsystemd: fd 3 when LISTEN_PID is us. */
+/*
+ * systemd socket activation without libsystemd: fd 3 when LISTEN_PID is
+ * us.  -1 with *cause NULL when not activated; -1 with *cause set when
+ * activated with something that is not a listening AF_UNIX stream socket
+ * (a unit pointing at the wrong thing, or an inherited descriptor): we
+ * would otherwise accept on a file, or on a TCP port open to the network,
+ * whose peers have no kernel-attested identity.
+ */
 int
-listen_systemd(void)
+listen_systemd(char **cause)
 {
-	const char	*pid, *fds;
-	int		 fl;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	const char		*pid, *fds;
+	int			 fl, type, listening;
 
+	*cause = NULL;
 	pid = getenv("LISTEN_PID");
 	fds = getenv("LISTEN_FDS");
 	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid() ||
@@ -702,8 +751,33 @@ listen_systemd(void)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	if ((fl = fcntl(3, F_GETFL)) == -1)
+	if ((fl = fcntl(3, F_GETFL)) == -1) {
+		xasprintf(cause, "LISTEN_FDS: fd 3 is not open: %s",
+		    strerror(errno));
 		return (-1);
+	}
+	len = sizeof type;
+	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
+		xasprintf(cause, "LISTEN_FDS: fd 3 is not a socket: %s",
+		    strerror(errno));
+		return (-1);
+	}
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(3, (struct sockaddr *)&ss, &len) != 0 ||
+	    ss.ss_family != AF_UNIX || type != SOCK_STREAM) {
+		xasprintf(cause, "LISTEN_FDS: fd 3 must be an AF_UNIX stream "
+		    "socket (ListenStream= with a path); peers are identified "
+		    "by SO_PEERCRED");
+		return (-1);
+	}
+	len = sizeof listening;
+	if (getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+	    !listening) {
+		xasprintf(cause, "LISTEN_FDS: fd 3 is an AF_UNIX stream socket "
+		    "but not listening");
+		return (-1);
+	}
 	fcntl(3, F_SETFL, fl | O_NONBLOCK);
 	fcntl(3, F_SETFD, FD_CLOEXEC);
 	return (3);

@@ -22,6 +22,10 @@ agent_matches(const struct agent *a, const struct peer *p)
 	/* An exe rule needs pinned /proc facts; without them, fail closed. */
 	if (a->exe != NULL && (!p->pinned || strcmp(a->exe, p->exe) != 0))
 		return (0);
+	/* The same for a cgroup rule: an unpinned cgroup may be anyone's. */
+	if (a->cgroup != NULL && (!p->pinned || p->cgroup[0] == '\0' ||
+	    strcmp(a->cgroup, p->cgroup) != 0))
+		return (0);
 	return (1);
 }
 

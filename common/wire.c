@@ -1,6 +1,9 @@
 /* wire.c: framing, names and message heads of the broker wire protocol. */
 
+#include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "wire.h"
 
@@ -56,15 +59,49 @@ baton_wire_frame_len(const uint8_t hdr[BATON_WIRE_HDR])
 	return (len);
 }
 
+/*
+ * msgpack_sbuffer_write, except that growing wipes the old buffer: frames
+ * carry token text, and realloc would leave copies of it in freed memory.
+ * The buffer stays malloc'd, so msgpack_sbuffer_destroy still frees it.
+ */
+static int
+wire_write(void *data, const char *buf, size_t len)
+{
+	msgpack_sbuffer	*sb = data;
+	size_t		 nsize;
+	char		*p;
+
+	if (sb->alloc - sb->size < len) {
+		nsize = sb->alloc != 0 ? sb->alloc : MSGPACK_SBUFFER_INIT_SIZE;
+		while (nsize - sb->size < len) {
+			if (nsize > SIZE_MAX / 2)
+				return (-1);
+			nsize *= 2;
+		}
+		if ((p = malloc(nsize)) == NULL)
+			return (-1);
+		if (sb->data != NULL) {
+			memcpy(p, sb->data, sb->size);
+			sodium_memzero(sb->data, sb->alloc);
+			free(sb->data);
+		}
+		sb->data = p;
+		sb->alloc = nsize;
+	}
+	memcpy(sb->data + sb->size, buf, len);
+	sb->size += len;
+	return (0);
+}
+
 void
 baton_wire_begin(msgpack_sbuffer *sb, msgpack_packer *pk)
 {
 	static const char zero[BATON_WIRE_HDR];
 
 	msgpack_sbuffer_init(sb);
-	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_packer_init(pk, sb, wire_write);
 	/* Placeholder for the length, filled in by baton_wire_finish. */
-	msgpack_sbuffer_write(sb, zero, sizeof zero);
+	wire_write(sb, zero, sizeof zero);
 }
 
 int

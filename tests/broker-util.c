@@ -397,6 +397,8 @@ get_bool(const struct mpr *m, const char *key)
 int
 rpc(int fd, struct msg *m, struct resp *r)
 {
+	/* Callers resp_free even after a failed send: nothing to free then. */
+	memset(r, 0, sizeof *r);
 	if (msg_send(fd, m) != 0)
 		return (-1);
 	return (resp_read(fd, r));

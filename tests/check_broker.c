@@ -25,13 +25,37 @@
 
 static struct tb	T;
 
-/* Start a broker or fail the test. */
+/*
+ * Tests that need root (setuid to 65534, chown) pass with a printed
+ * reason when run by anyone else: a skip, not a failure of the broker.
+ */
+#define NEED_ROOT() do {						\
+	if (geteuid() != 0) {						\
+		printf("SKIP %s: needs root (setuid, chown)\n",	\
+		    __func__);						\
+		return;							\
+	}								\
+} while (0)
+
+/*
+ * Start a broker or fail the test.  A configuration file without an
+ * agents map must ask for development mode (baton.conf(5)); tests that
+ * only tune limits ask for it here.
+ */
 static int
 up(const char *conf, const char *agents)
 {
-	int	fd;
+	char	*text = NULL;
+	int	 fd;
 
+	if (conf != NULL && strstr(conf, "agents-file") == NULL &&
+	    strstr(conf, "development-mode") == NULL) {
+		ck_assert_int_ge(asprintf(&text, "development-mode yes\n%s",
+		    conf), 0);
+		conf = text;
+	}
 	tb_init(&T, conf, agents);
+	free(text);
 	ck_assert_int_eq(tb_launch(&T), 0);
 	fd = tb_connect(&T);
 	ck_assert_int_ge(fd, 0);
@@ -511,10 +535,10 @@ START_TEST(test_holder_and_identity)
 	struct resp	 r;
 	char		 conf[512], ptok[BATON_MAX_TEXT + 1], *tok;
 	int		 fd;
-
 	char		 self[256], agents[1024];
 	ssize_t		 n;
 
+	NEED_ROOT();
 	/* Agents bound to an executable: ours, and one we are not. */
 	n = readlink("/proc/self/exe", self, sizeof self - 1);
 	ck_assert_int_gt(n, 0);
@@ -723,6 +747,16 @@ static const struct {
 	{ "idle-timeout 5\nmax\0-ttl 5\n", 26, "baton.conf:2: NUL byte in file" },
 	{ "agents-file /nonexistent/agents\n", 32,
 	    "/nonexistent/agents: No such file or directory" },
+	{ "idle-timeout 5\n", 15, "baton.conf: no agents-file: add "
+	    "\"agents-file /etc/baton/agents\" (see baton.conf(5)), or "
+	    "\"development-mode yes\"" },
+	{ "development-mode maybe\n", 23,
+	    "baton.conf:1: development-mode: expected yes or no" },
+	{ "development-mode yes\nagents-file /nonexistent/agents\n", 53,
+	    "baton.conf: development-mode yes and agents-file exclude each "
+	    "other" },
+	{ "development-mode yes\nrate-burst 0\n", 34, "baton.conf:2: "
+	    "rate-burst: bad number \"0\" (1 to 10000000)" },
 	{ NULL, 0, "baton.conf:1: line longer than 1024 bytes" },
 };
 
@@ -760,9 +794,9 @@ static const struct {
 	{ "agent x uid=0 frobnicate=1\n",
 	    "agents:1: bad or repeated attribute \"frobnicate=1\"" },
 	{ "agent x\n", "agents:1: expected \"agent ID uid=N|user=NAME "
-	    "[exe=PATH] [verify=AUD,...]\"" },
+	    "[exe=PATH] [cgroup=PATH] [verify=AUD,...]\"" },
 	{ "agent a,b uid=0\n", "agents:1: expected \"agent ID uid=N|user=NAME "
-	    "[exe=PATH] [verify=AUD,...]\"" },
+	    "[exe=PATH] [cgroup=PATH] [verify=AUD,...]\"" },
 	{ "agent x exe=/bin/true\n",
 	    "agents:1: agent x: uid= or user= is required" },
 	{ "agent x user=no-such-user-xyz\n",
@@ -779,6 +813,10 @@ static const struct {
 	    "agents:1: bad or repeated attribute \"verify=1,2,3,4,5,6,7,8,9,"
 	    "10,11,12,13,14,15,16,17\"" },
 	{ "# fine\nuser x uid=0\n", "agents:2: unknown keyword \"user\"" },
+	{ "agent x uid=0 cgroup=system.slice\n",
+	    "agents:1: bad or repeated attribute \"cgroup=system.slice\"" },
+	{ "agent x uid=0 cgroup=/a cgroup=/b\n",
+	    "agents:1: bad or repeated attribute \"cgroup=/b\"" },
 };
 
 START_TEST(test_hostile_agents)
@@ -801,7 +839,10 @@ END_TEST
 START_TEST(test_bad_key_dir)
 {
 	char	path[400];
-	int	fd = up(NULL, NULL);
+	int	fd;
+
+	NEED_ROOT();
+	fd = up(NULL, NULL);
 
 	close(fd);
 	down();
@@ -1469,6 +1510,8 @@ START_TEST(test_admin_group)
 	size_t				i;
 	int				fd;
 
+	NEED_ROOT();
+
 	fd = up("admin-group 4242\n", NULL);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		ck_assert_msg(status_as(&cases[i]) == want[i], "case %zu: "
@@ -1544,6 +1587,8 @@ START_TEST(test_hostile_files)
 	struct resp	r;
 	char		conf[400], keys[400], other[400], cmd[2048];
 	int		fd, i;
+
+	NEED_ROOT();
 
 	/* An agents map others can write hands them every identity. */
 	tb_init(&T, "", "agent orchestrator uid=0\n");
@@ -1682,6 +1727,541 @@ START_TEST(test_log_injection)
 }
 END_TEST
 
+/* ---- issuance is audited: log lines, counters, histograms -------- */
+
+/* The whole log, for "never a token" checks (tb_log_has reads 64 KiB). */
+static char *
+log_text(void)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	ck_assert_ptr_nonnull(f = fopen(T.log, "r"));
+	buf = malloc(1 << 20);
+	ck_assert_ptr_nonnull(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (buf);
+}
+
+/* The answer's jti as hex, for finding the log line. */
+static void
+resp_jti_hex(const struct resp *r, char *hex)
+{
+	struct mpr	 v;
+	const uint8_t	*jti;
+
+	ck_assert_int_eq(map_get(&r->body, "jti", &v), 0);
+	ck_assert_int_eq(mpr_bin_exact(&v, &jti, BATON_JTI_LEN), 0);
+	baton_hex(hex, jti, BATON_JTI_LEN);
+}
+
+START_TEST(test_issue_audit)
+{
+	struct child_req c;
+	struct msg	 m;
+	struct resp	 r;
+	struct mpr	 v, h, hb;
+	char		*root, *ta, *text, line[256];
+	char		 hex[BATON_JTI_LEN * 2 + 1], ptok[BATON_MAX_TEXT + 1];
+	int		 fd = up(NULL, NULL), st, why, i;
+
+	root = mint_root(fd);
+	memset(&c, 0, sizeof c);
+	c.token = root;
+	c.as = "worker-a";
+	c.tool = "db_query";
+	c.action = "read";
+	c.ttl = 600;
+	ta = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(ta);
+	/* Refused twice: a higher limit, and a TTL past the parent's. */
+	c.token = ta;
+	c.limit = 5000;
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(why, BATON_R_WIDEN_LIMIT);
+	c.limit = 0;
+	c.ttl = 7200;
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(why, BATON_R_TTL_TOO_LONG);
+
+	/* A presentation, whose jti the log must name. */
+	msg_start(&m, BATON_OP_PRESENT, 1, 5);
+	pk_kv_str(&m.pk, "token", ta);
+	pk_kv_str(&m.pk, "as", "worker-b");
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	pk_kv_str(&m.pk, "aud", "tools.example");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(get_str(&r.body, "token", ptok, sizeof ptok), 0);
+	resp_jti_hex(&r, hex);
+	resp_free(&r);
+	/* A mint over the TTL cap. */
+	msg_start(&m, BATON_OP_MINT, 2, 2);
+	pk_kv_uint(&m.pk, "ttl", 100000);
+	pk_kv_str(&m.pk, "grants", "*");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EDENIED);
+	resp_free(&r);
+
+	/* Log lines: op, new jti, parent jti, agent, caller, reason. */
+	snprintf(line, sizeof line, "present allow jti=%s parent=", hex);
+	for (i = 0; i < 300 && !tb_log_has(&T, line); i++)
+		usleep(10000);
+	ck_assert_msg(tb_log_has(&T, line), "no \"%s\"", line);
+	ck_assert(tb_log_has(&T, "delegator=worker-b uid="));
+	ck_assert(tb_log_has(&T, "mint allow jti="));
+	ck_assert(tb_log_has(&T, "iss=orchestrator uid="));
+	ck_assert(tb_log_has(&T, "attenuate allow jti="));
+	ck_assert(tb_log_has(&T, "attenuate deny jti=- parent="));
+	ck_assert(tb_log_has(&T, "reason=widen_limit"));
+	ck_assert(tb_log_has(&T, "reason=ttl_too_long"));
+	ck_assert(tb_log_has(&T, "mint deny jti=- parent=- iss="));
+	/* The issue seam carries what a policy module would rule on. */
+	ck_assert(tb_log_has(&T, "authorize present agent=worker-b ttl=0 "
+	    "tools=db_query actions=read aud=tools.example restriction=yes"));
+	ck_assert(tb_log_has(&T, "authorize attenuate agent=worker-a ttl=600 "
+	    "tools=db_query actions=read aud=- restriction=yes"));
+	ck_assert(tb_log_has(&T, "authorize mint agent=orchestrator "
+	    "ttl=3600 tools=db_query,file_read"));
+	/* Never a token. */
+	text = log_text();
+	ck_assert_ptr_null(strstr(text, "bt1_"));
+	free(text);
+
+	/* Counters, reasons, and the issue histogram with its buckets. */
+	ck_assert_int_eq(simple_status(fd, BATON_OP_STATUS, &r), 0);
+	ck_assert_int_eq(map_get(&r.body, "counters", &v), 0);
+	ck_assert_uint_eq(get_uint(&v, "minted"), 1);
+	ck_assert_uint_eq(get_uint(&v, "attenuated"), 1);
+	ck_assert_uint_eq(get_uint(&v, "presented"), 1);
+	ck_assert_uint_eq(get_uint(&v, "issue_rejected"), 3);
+	ck_assert_uint_eq(get_uint(&v, "issue_rejected_widen_limit"), 1);
+	ck_assert_uint_eq(get_uint(&v, "issue_rejected_ttl_too_long"), 2);
+	ck_assert_uint_eq(get_uint(&v, "issue_duration_count"), 4);
+	ck_assert_int_eq(map_get(&r.body, "histograms", &h), 0);
+	ck_assert_int_eq(map_get(&h, "issue_duration", &v), 0);
+	ck_assert_uint_eq(get_uint(&v, "count"), 4);
+	ck_assert_int_eq(map_get(&v, "buckets", &hb), 0);
+	ck_assert_uint_eq(get_uint(&hb, "+Inf"), 4);
+	ck_assert_uint_le(get_uint(&hb, "25"), 4);
+	ck_assert_int_eq(map_get(&h, "verify_duration", &v), 0);
+	ck_assert_int_eq(map_get(&h, "mint_duration", &v), 0);
+	ck_assert_uint_eq(get_uint(&v, "count"), 2);
+	resp_free(&r);
+	msg_start(&m, BATON_OP_STATUS, 3, 1);
+	pk_kv_str(&m.pk, "format", "prometheus");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	text = malloc(65536);
+	ck_assert_int_eq(get_str(&r.body, "text", text, 65536), 0);
+	ck_assert_ptr_nonnull(strstr(text,
+	    "baton_issue_rejected_by_reason_total{reason=\"widen_limit\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "baton_issue_duration_seconds_bucket"
+	    "{le=\"+Inf\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(text, "baton_presented_total 1\n"));
+	free(text);
+	resp_free(&r);
+	free(root);
+	free(ta);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- revoke by token: who may revoke which block ----------------- */
+
+#define REVOKE_AGENTS \
+	"agent orchestrator uid=0 verify=*\n" \
+	"agent worker-b uid=0\n" \
+	"agent worker-a uid=65534\n"
+
+/* revoke block (or the last, when block < 0) of tok: the wire status. */
+static int
+revoke_block(int fd, const char *tok, int block)
+{
+	struct msg	m;
+	struct resp	r;
+	char		msg[512];
+	int		st;
+
+	msg_start(&m, BATON_OP_REVOKE, 3, 1 + (block >= 0));
+	pk_kv_str(&m.pk, "token", tok);
+	if (block >= 0)
+		pk_kv_uint(&m.pk, "block", (uint64_t)block);
+	if (rpc(fd, &m, &r) != 0)
+		return (-1);
+	st = r.status;
+	/* A refusal says what would be allowed. */
+	if (st == BATON_WIRE_EPERM && (get_str(&r.body, "message", msg,
+	    sizeof msg) != 0 || strstr(msg, "any holder may revoke the last "
+	    "block") == NULL))
+		st = -2;
+	resp_free(&r);
+	return (st);
+}
+
+/* attenuate as agent with a raw request; the token or NULL. */
+static char *
+raw_attenuate(int fd, const char *tok, const char *as)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 buf[BATON_MAX_TEXT + 1], *out = NULL;
+
+	msg_start(&m, BATON_OP_ATTENUATE, 4, 2);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "as", as);
+	if (rpc(fd, &m, &r) != 0)
+		return (NULL);
+	if (r.status == 0 && get_str(&r.body, "token", buf, sizeof buf) == 0)
+		out = strdup(buf);
+	resp_free(&r);
+	return (out);
+}
+
+/*
+ * As uid 65534 (worker-a), holding t2 = [orchestrator, worker-b, worker-b]
+ * and a root token: the exit code is the first step that went wrong.
+ */
+static int
+nobody_revokes(void *arg)
+{
+	const char	**toks = arg;	/* root, t2 */
+	char		 *ta, *ta2;
+	int		  fd = tb_connect(&T);
+
+	if (fd == -1)
+		return (80);
+	/* Someone else's branch: only the last block. */
+	if (revoke_block(fd, toks[1], 0) != BATON_WIRE_EPERM)
+		return (81);
+	if (revoke_block(fd, toks[1], 1) != BATON_WIRE_EPERM)
+		return (82);
+	if (revoke_block(fd, toks[1], 2) != 0)
+		return (83);
+	/* Its own branch: from its own block down, not above. */
+	if ((ta = raw_attenuate(fd, toks[0], "worker-a")) == NULL)
+		return (84);
+	if ((ta2 = raw_attenuate(fd, ta, "worker-a")) == NULL)
+		return (85);
+	if (revoke_block(fd, ta2, 0) != BATON_WIRE_EPERM)
+		return (86);
+	if (revoke_block(fd, ta2, 1) != 0)
+		return (87);
+	/* Block 1 of ta2 is ta's last block: ta is dead too. */
+	if (raw_attenuate(fd, ta, "worker-a") != NULL)
+		return (88);
+	free(ta);
+	free(ta2);
+	return (0);
+}
+
+static int
+nobody_bare_jti(void *arg)
+{
+	struct msg	m;
+	struct resp	r;
+	int		fd = tb_connect(&T), st;
+
+	(void)arg;
+	msg_start(&m, BATON_OP_REVOKE, 3, 1);
+	pk_str(&m.pk, "jti");
+	baton_pack_bin(&m.pk, "0123456789abcdef", BATON_JTI_LEN);
+	if (fd == -1 || rpc(fd, &m, &r) != 0)
+		return (90);
+	st = r.status;
+	resp_free(&r);
+	return (st);
+}
+
+START_TEST(test_revoke_rights)
+{
+	struct child_req c;
+	char		 conf[512], *root, *t1, *t2, *sib;
+	const char	*toks[2];
+	int		 fd, st, why;
+
+	NEED_ROOT();
+	tb_init(&T, "", REVOKE_AGENTS);
+	snprintf(conf, sizeof conf, "agents-file %s\n", T.agents);
+	{
+		FILE *f = fopen(T.conf, "w");
+
+		fputs(conf, f);
+		fclose(f);
+	}
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	root = mint_root(fd);
+	memset(&c, 0, sizeof c);
+	c.token = root;
+	c.as = "worker-b";
+	c.tool = "db_query";
+	c.action = "read";
+	t1 = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(t1);
+	c.token = t1;
+	t2 = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(t2);
+	c.token = root;
+	sib = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(sib);
+
+	toks[0] = root;
+	toks[1] = t2;
+	ck_assert_int_eq(as_nobody(nobody_revokes, toks), 0);
+	ck_assert_int_eq(as_nobody(nobody_bare_jti, NULL), BATON_WIRE_EPERM);
+	/* What it could not revoke still verifies: the tree, the sibling. */
+	ck_assert_int_eq(verify_reason(fd, t2, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, t1, "db_query", "read", NULL), 0);
+	ck_assert_int_eq(verify_reason(fd, sib, "db_query", "read", NULL), 0);
+	ck_assert_int_eq(verify_reason(fd, root, "file_read", NULL, NULL), 0);
+	/* An admin may revoke any block: block 0 kills the whole tree. */
+	ck_assert_int_eq(revoke_block(fd, t1, 0), 0);
+	ck_assert_int_eq(verify_reason(fd, sib, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, root, "file_read", NULL, NULL),
+	    BATON_R_REVOKED);
+	free(root);
+	free(t1);
+	free(t2);
+	free(sib);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- shipped defaults: explicit config, development mode, rate limit --- */
+
+START_TEST(test_config_defaults)
+{
+	struct msg	 m;
+	msgpack_sbuffer	 all;
+	struct resp	 r;
+	char		 want[512], unit[8192];
+	FILE		*f;
+	size_t		 n;
+	int		 fd, i, limited = 0;
+
+	/* -c naming a file that is not there: an error, no default. */
+	tb_init(&T, NULL, NULL);
+	T.use_conf = 1;
+	ck_assert_int_eq(tb_launch(&T), 1);
+	snprintf(want, sizeof want, "%s: No such file or directory", T.conf);
+	ck_assert(tb_log_has(&T, want));
+	/* A file without agents-file must ask for development mode. */
+	f = fopen(T.conf, "w");
+	fputs("idle-timeout 30\n", f);
+	fclose(f);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert(tb_log_has(&T, "or \"development-mode yes\" to let the "
+	    "broker's uid and root act as any agent"));
+	f = fopen(T.conf, "w");
+	fputs("idle-timeout 30\ndevelopment-mode yes\n", f);
+	fclose(f);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert(tb_log_has(&T, "DEVELOPMENT MODE"));
+	ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+
+	/*
+	 * No file at all: the embedded default, whose rate limit is finite.
+	 * 1500 pipelined requests at once outrun a 500/s bucket.
+	 */
+	fd = up(NULL, NULL);
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < 1500; i++) {
+		msg_start(&m, BATON_OP_HELLO, (uint32_t)i, 0);
+		ck_assert_int_eq(baton_wire_finish(&m.sb), 0);
+		msgpack_sbuffer_write(&all, m.sb.data, m.sb.size);
+		msgpack_sbuffer_destroy(&m.sb);
+	}
+	ck_assert_int_eq(send_raw(fd, all.data, all.size), 0);
+	msgpack_sbuffer_destroy(&all);
+	for (i = 0; i < 1500; i++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		limited += r.status == BATON_WIRE_ERATELIMIT;
+		resp_free(&r);
+	}
+	ck_assert_int_ge(limited, 100);
+	ck_assert_int_le(limited, 1000);
+	close(fd);
+	down();
+
+	/* The shipped unit names its configuration file. */
+	ck_assert_ptr_nonnull(f = fopen(TOP_SRCDIR "/contrib/batond.service",
+	    "r"));
+	n = fread(unit, 1, sizeof unit - 1, f);
+	unit[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(unit, "\nExecStart=/usr/sbin/batond -f "
+	    "-c /etc/baton/baton.conf\n"));
+}
+END_TEST
+
+/* ---- agents map: cgroup= ----------------------------------------- */
+
+START_TEST(test_cgroup_agents)
+{
+	char	 line[512], cg[256] = "", agents[1024], conf[512], *tok;
+	FILE	*f;
+	int	 fd;
+
+	ck_assert_ptr_nonnull(f = fopen("/proc/self/cgroup", "r"));
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strlen(line + 3) < sizeof cg)
+				memcpy(cg, line + 3, strlen(line + 3) + 1);
+		}
+	fclose(f);
+	if (cg[0] != '/') {
+		printf("SKIP %s: no cgroup v2 path in /proc/self/cgroup\n",
+		    __func__);
+		return;
+	}
+	snprintf(agents, sizeof agents, "agent cg-good uid=%u cgroup=%s\n"
+	    "agent cg-bad uid=%u cgroup=%s/elsewhere\n"
+	    "agent cg-any uid=%u exe=/proc/self/exe cgroup=%s\n",
+	    (unsigned)geteuid(), cg, (unsigned)geteuid(), cg,
+	    (unsigned)geteuid(), cg);
+	tb_init(&T, "", agents);
+	snprintf(conf, sizeof conf, "agents-file %s\n", T.agents);
+	ck_assert_ptr_nonnull(f = fopen(T.conf, "w"));
+	fputs(conf, f);
+	fclose(f);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	/* Our own cgroup, pidfd-pinned: the exact path matches. */
+	tok = tb_mint(fd, "cg-good", "db_query", "read", 0, 60, 0, NULL);
+	ck_assert_ptr_nonnull(tok);
+	free(tok);
+	/* Another path, even one below ours, does not. */
+	ck_assert_ptr_null(tb_mint(fd, "cg-bad", "db_query", "read", 0, 60, 0,
+	    NULL));
+	/* All attributes must hold: an exe that is not ours fails it. */
+	ck_assert_ptr_null(tb_mint(fd, "cg-any", "db_query", "read", 0, 60, 0,
+	    NULL));
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- socket activation with the wrong descriptor ----------------- */
+
+/* Exec batond with fd as fd 3 and LISTEN_FDS=1: its exit status. */
+static int
+activate_with(int fd)
+{
+	char	pid[32];
+	int	status, lfd;
+	pid_t	p;
+
+	if ((p = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, 3);
+		snprintf(pid, sizeof pid, "%ld", (long)getpid());
+		setenv("LISTEN_PID", pid, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		lfd = open(T.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(lfd, 2);
+		execl(BATOND_PATH, "batond", "-f", "--socket", T.sock,
+		    "--state-dir", T.state, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(p, &status, 0);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+START_TEST(test_socket_activation_refused)
+{
+	struct sockaddr_un	sun;
+	char			path[400];
+	int			fd;
+
+	tb_init(&T, NULL, NULL);
+	/* A plain file. */
+	snprintf(path, sizeof path, "%s/plain", T.dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(activate_with(fd), 1);
+	ck_assert(tb_log_has(&T, "LISTEN_FDS: fd 3 is not a socket"));
+	close(fd);
+	/* A datagram socket. */
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_eq(activate_with(fd), 1);
+	ck_assert(tb_log_has(&T, "LISTEN_FDS: fd 3 must be an AF_UNIX stream "
+	    "socket"));
+	close(fd);
+	/* A bound stream socket nobody called listen on. */
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(T.dir) + 4, sizeof sun.sun_path);
+	memcpy(sun.sun_path, T.dir, strlen(T.dir));
+	memcpy(sun.sun_path + strlen(T.dir), "/nl", 4);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(activate_with(fd), 1);
+	ck_assert(tb_log_has(&T, "fd 3 is an AF_UNIX stream socket but not "
+	    "listening"));
+	close(fd);
+	/* Never fell back to a socket of its own. */
+	ck_assert_int_eq(access(T.sock, F_OK), -1);
+	tb_cleanup(&T);
+}
+END_TEST
+
+/* ---- frames that grow: the wiping writer keeps every byte ------------------- */
+
+START_TEST(test_wire_growth)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	struct mpr	 r;
+	const char	*p;
+	char		*big;
+	uint32_t	 n, len, op, id;
+	int		 i;
+
+	/* Past the first 8 KiB, twice: each growth copies, then wipes. */
+	big = malloc(20000);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 20000);
+	baton_wire_begin(&sb, &pk);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint32(&pk, BATON_OP_VERIFY);
+	msgpack_pack_uint32(&pk, 77);
+	msgpack_pack_map(&pk, 3);
+	for (i = 0; i < 3; i++) {
+		big[0] = (char)('a' + i);
+		pk_str(&pk, i == 0 ? "a" : i == 1 ? "b" : "c");
+		baton_pack_strn(&pk, big, 20000);
+	}
+	ck_assert_int_eq(baton_wire_finish(&sb), 0);
+	ck_assert_uint_eq(baton_wire_frame_len((const uint8_t *)sb.data),
+	    sb.size - BATON_WIRE_HDR);
+	mpr_init(&r, (const uint8_t *)sb.data + BATON_WIRE_HDR,
+	    sb.size - BATON_WIRE_HDR);
+	ck_assert_int_eq(baton_wire_read_request(&r, &op, &id), 0);
+	ck_assert_uint_eq(id, 77);
+	ck_assert_int_eq(mpr_map(&r, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(mpr_str(&r, &p, &len), 0);
+		ck_assert_int_eq(mpr_str(&r, &p, &len), 0);
+		ck_assert_uint_eq(len, 20000);
+		ck_assert_int_eq(p[0], 'a' + i);
+		ck_assert_int_eq(p[19999], 'x');
+	}
+	msgpack_sbuffer_destroy(&sb);
+	free(big);
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -1718,6 +2298,12 @@ broker_suite(void)
 	tcase_add_test(tc, test_hostile_files);
 	tcase_add_test(tc, test_log_injection);
 	tcase_add_test(tc, test_duplicates_and_nbf);
+	tcase_add_test(tc, test_issue_audit);
+	tcase_add_test(tc, test_revoke_rights);
+	tcase_add_test(tc, test_config_defaults);
+	tcase_add_test(tc, test_cgroup_agents);
+	tcase_add_test(tc, test_socket_activation_refused);
+	tcase_add_test(tc, test_wire_growth);
 	suite_add_tcase(s, tc);
 	return (s);
 }
