@@ -245,12 +245,19 @@ start_broker(const char *batond)
 	if ((pid = fork()) < 0)
 		die("fork", 0);
 	if (pid == 0) {
-		char state[128];
+		char	 state[128], conf[128];
+		FILE	*f;
 
+		/* the default rate limit would measure the limiter, not us */
+		snprintf(conf, sizeof(conf), "%s/baton.conf", dir);
+		if ((f = fopen(conf, "w")) == NULL ||
+		    fputs("development-mode yes\nrate-limit 0\n", f) < 0 ||
+		    fclose(f) != 0)
+			_exit(127);
 		snprintf(state, sizeof(state), "%s/state", dir);
 		if (freopen("/dev/null", "w", stderr) == NULL)
 			_exit(127);
-		execl(batond, batond, "-f", "--socket", sockpath,
+		execl(batond, batond, "-f", "-c", conf, "--socket", sockpath,
 		    "--state-dir", state, (char *)NULL);
 		_exit(127);
 	}

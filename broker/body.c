@@ -38,19 +38,36 @@ alloc(struct bctx *c, size_t n, size_t size)
 	return (p);
 }
 
-/* A string copied into the arena; NUL bytes inside are refused. */
+/*
+ * A string copied into the arena; NUL bytes inside are refused, and so is
+ * an empty one unless it is a value (an argument, a predicate operand),
+ * where "" is as legitimate as in the token format itself.
+ */
 static int
-get_str(struct bctx *c, const char **out, size_t max, const char *what)
+get_str_any(struct bctx *c, const char **out, size_t max, int allow_empty,
+    const char *what)
 {
 	const char	*s;
 	uint32_t	 len;
 
-	if (mpr_str(c->r, &s, &len) != 0 || len == 0 || len > max ||
-	    memchr(s, '\0', len) != NULL)
+	if (mpr_str(c->r, &s, &len) != 0 || (len == 0 && !allow_empty) ||
+	    len > max || memchr(s, '\0', len) != NULL)
 		return (fail(c, what));
 	if ((*out = baton_arena_strndup(c->a, s, len)) == NULL)
 		fatalx("arena allocation");
 	return (0);
+}
+
+static int
+get_str(struct bctx *c, const char **out, size_t max, const char *what)
+{
+	return (get_str_any(c, out, max, 0, what));
+}
+
+static int
+get_text(struct bctx *c, const char **out, size_t max, const char *what)
+{
+	return (get_str_any(c, out, max, 1, what));
 }
 
 /*
@@ -98,7 +115,7 @@ get_value(struct bctx *c, struct baton_value *v, const char *what)
 	switch (mpr_peek(c->r)) {
 	case MPR_STR:
 		v->type = BATON_V_STR;
-		if (get_str(c, &v->s, 4096, what) != 0)
+		if (get_text(c, &v->s, 4096, what) != 0)
 			return (-1);
 		v->len = strlen(v->s);
 		return (0);
@@ -151,7 +168,7 @@ get_pred(struct bctx *c, struct baton_pred *p)
 		p->vals = alloc(c, 1, sizeof *p->vals);
 		p->nvals = 1;
 		p->vals[0].type = BATON_V_STR;
-		if (get_str(c, &p->vals[0].s, 4096, "where: bad pattern"))
+		if (get_text(c, &p->vals[0].s, 4096, "where: bad pattern"))
 			return (-1);
 		p->vals[0].len = strlen(p->vals[0].s);
 		return (0);

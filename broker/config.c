@@ -166,7 +166,7 @@ parse_lines(const char *buf, size_t len, const char *name, line_fn fn,
 		}
 		memcpy(line, s, ll);
 		line[ll] = '\0';
-		s = nl + 1;
+		s = nl < end ? nl + 1 : end;	/* no end + 1 past the last line */
 		if ((p = strchr(line, '#')) != NULL)
 			*p = '\0';
 		nwords = 0;

@@ -186,6 +186,14 @@ expect_in "inspect --json" 0 "$T/root" "$BATON" inspect --json
 same "inspect --json blocks" "$(json "$T/out" 'len(d["blocks"])')" 1
 same "inspect --json sub" "$(json "$T/out" 'd["blocks"][0]["sub"]')" alice
 
+# An empty argument is a value like any other: maxlen:0 allows exactly "".
+"$BATON" mint --tool note --where note.text=maxlen:0 --as orchestrator \
+	>"$T/empty" 2>"$T/err"
+check "mint maxlen:0" 0 $?
+expect_in "verify empty argument" 0 "$T/empty" "$BATON" verify --tool note --arg text=
+expect_in "verify non-empty argument" 1 "$T/empty" "$BATON" verify --tool note --arg text=x
+grep_err "argument_rejected"
+
 # ---- attenuate ---------------------------------------------------------------------
 "$BATON" attenuate --tool db_query:read --ttl 1800 \
 	--limit db_query.max_rows=100 --as orchestrator \
