@@ -294,16 +294,31 @@ struct body {
 
 int	body_parse(struct body *, struct mpr *, char **);
 void	body_free(struct body *);
+
+/*
+ * Pure steps from a parsed body (no I/O, locks or keys): the identity
+ * has been checked by the caller.  Each returns 0; -1 for a malformed
+ * request with *cause malloc'd (the caller frees it); or a reason,
+ * above 0, to refuse with.  The block or restriction points into the
+ * body (and *tg), so it lives no longer than they do.  The ttl (asked
+ * for or defaulted) is set even on failure, for the audit record;
+ * body_root_block leaves the jti zero for the caller to fill.
+ */
+int	body_root_block(struct baton_block *, uint64_t *ttl, struct body *,
+	    const char *iss, uint64_t now, uint64_t max_ttl, char **cause);
+int	body_restriction(struct baton_restrict *, struct baton_toolgrant *tg,
+	    struct body *, enum baton_block_kind, char **cause);
 void	pack_grants(msgpack_packer *, const struct baton_grants *);
 void	pack_strs(msgpack_packer *, const char *const *, size_t);
 void	pack_ctx(msgpack_packer *, const struct baton_kv *, size_t);
+void	pack_reason(msgpack_packer *, const char *, enum baton_reason);
 int	token_read(struct request *, const struct body *, struct baton_token *);
 int	identity_resolve(struct request *, const char *, char *, size_t);
 size_t	token_jtis(const struct baton_token *, uint8_t (*)[BATON_JTI_LEN]);
 int	token_revoked(const struct baton_token *);
 int	issue_reply(struct request *, const struct baton_token *,
 	    const struct baton_block *, uint64_t);
-int	issue_child(struct request *, struct body *, enum baton_block_kind);
+int	issue_child(struct request *, enum baton_block_kind);
 
 /* ---- seams (hooks.c): the authorize stack and decision observers -------- */
 

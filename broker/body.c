@@ -1,6 +1,9 @@
 /*
  * body.c: request bodies from untrusted msgpack (through the bounded
- * reader only), and the packing of grants and facts into answers.
+ * reader only), the pure steps from a body to a block or restriction,
+ * and the packing of grants and facts into answers.  Nothing here does
+ * I/O or takes a lock, so the fuzz targets link this file and run the
+ * same code as batond.
  */
 
 #include <stdio.h>
@@ -478,6 +481,133 @@ body_free(struct body *b)
 	b->arena = NULL;
 }
 
+/*
+ * Block 0 for mint.  The ttl is refused above max_ttl, never clamped,
+ * and no token may outlive now + max_ttl (key retirement after rotate
+ * relies on it), so a future nbf uses up part of the ttl allowance.
+ */
+int
+body_root_block(struct baton_block *blk, uint64_t *ttl, struct body *b,
+    const char *iss, uint64_t now, uint64_t max_ttl, char **cause)
+{
+	uint64_t	start;
+
+	memset(blk, 0, sizeof *blk);
+	*cause = NULL;
+	*ttl = b->has_ttl ? b->ttl : BATOND_DEFAULT_TTL;
+	if (!b->has_grants) {
+		xasprintf(cause, "grants is required");
+		return (-1);
+	}
+	if (*ttl == 0) {
+		xasprintf(cause, "ttl must be positive");
+		return (-1);
+	}
+	if (*ttl > max_ttl)
+		return (BATON_R_TTL_TOO_LONG);
+	if (b->has_max_depth && b->max_depth > BATON_MAX_BLOCKS - 1) {
+		xasprintf(cause, "max_depth is at most %d",
+		    BATON_MAX_BLOCKS - 1);
+		return (-1);
+	}
+	/* *ttl <= max_ttl above, so the subtraction cannot wrap. */
+	start = b->has_nbf && b->nbf > now ? b->nbf : now;
+	if (start - now > max_ttl - *ttl) {
+		xasprintf(cause, "nbf too far in the future: the token must "
+		    "expire within max-ttl (%llu s) of now",
+		    (unsigned long long)max_ttl);
+		return (-1);
+	}
+
+	blk->version = BATON_VERSION;
+	blk->iat = now;
+	blk->nbf = start;
+	blk->exp = start + *ttl;
+	blk->iss = iss;
+	blk->sub = b->sub != NULL ? b->sub : iss;
+	if (b->aud1 != NULL) {
+		blk->has_aud = 1;
+		blk->aud = &b->aud1;
+		blk->naud = 1;
+	} else if (b->has_aud) {
+		blk->has_aud = 1;
+		blk->aud = b->aud;
+		blk->naud = b->naud;
+	}
+	blk->has_grants = 1;
+	blk->grants = b->grants;
+	blk->has_max_depth = 1;
+	blk->max_depth = b->has_max_depth ? b->max_depth :
+	    BATOND_DEFAULT_DEPTH;
+	blk->single_use = b->single_use;
+	blk->holder = b->holder;
+	blk->ctx = b->ctx;
+	blk->nctx = b->nctx;
+	blk->kind = BATON_BLOCK_ATTENUATE;
+	return (0);
+}
+
+/*
+ * What a child block asks for.  present narrows to the one tool, action
+ * and audience named, through *tg; attenuate takes what the body gives
+ * and lets the rest inherit.
+ */
+int
+body_restriction(struct baton_restrict *rs, struct baton_toolgrant *tg,
+    struct body *b, enum baton_block_kind kind, char **cause)
+{
+	memset(rs, 0, sizeof *rs);
+	*cause = NULL;
+	rs->kind = kind;
+	rs->ttl = b->has_ttl ? b->ttl : 0;
+	if (b->has_ttl && b->ttl == 0) {
+		xasprintf(cause, "ttl must be positive");
+		return (-1);
+	}
+	if (kind == BATON_BLOCK_PRESENT) {
+		if (b->tool == NULL || b->action == NULL || b->aud1 == NULL ||
+		    b->has_aud) {
+			xasprintf(cause, "present needs tool, action and aud "
+			    "(one string)");
+			return (-1);
+		}
+		memset(tg, 0, sizeof *tg);
+		tg->tool = b->tool;
+		tg->actions = &b->action;
+		tg->nactions = 1;
+		rs->has_grants = 1;
+		rs->grants.tools = tg;
+		rs->grants.ntools = 1;
+		rs->has_aud = 1;
+		rs->aud = &b->aud1;
+		rs->naud = 1;
+		return (0);
+	}
+	if (b->aud1 != NULL) {
+		rs->has_aud = 1;
+		rs->aud = &b->aud1;
+		rs->naud = 1;
+	} else if (b->has_aud) {
+		rs->has_aud = 1;
+		rs->aud = b->aud;
+		rs->naud = b->naud;
+	}
+	if (b->has_grants) {
+		/* A child may narrow a grant, never reopen it to "*". */
+		if (b->grants.wildcard)
+			return (BATON_R_BAD_RESTRICTION);
+		rs->has_grants = 1;
+		rs->grants = b->grants;
+	}
+	rs->has_max_depth = b->has_max_depth;
+	rs->max_depth = b->max_depth;
+	rs->single_use = b->single_use;
+	rs->holder = b->holder;
+	rs->ctx = b->ctx;
+	rs->nctx = b->nctx;
+	return (0);
+}
+
 void
 pack_strs(msgpack_packer *pk, const char *const *v, size_t n)
 {
@@ -500,67 +630,19 @@ pack_ctx(msgpack_packer *pk, const struct baton_kv *kv, size_t n)
 	}
 }
 
-static void
-pack_value(msgpack_packer *pk, const struct baton_value *v)
+/*
+ * How verify and inspect open their answers: key ("allow", "verified")
+ * true only for BATON_R_OK, then the reason as a number and a name.
+ */
+void
+pack_reason(msgpack_packer *pk, const char *key, enum baton_reason why)
 {
-	switch (v->type) {
-	case BATON_V_STR:
-		baton_pack_strn(pk, v->s, v->len);
-		break;
-	case BATON_V_INT:
-		msgpack_pack_int64(pk, v->i);
-		break;
-	case BATON_V_BOOL:
-		if (v->i)
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
-		break;
-	default:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
-static void
-pack_pred(msgpack_packer *pk, const struct baton_pred *p)
-{
-	size_t	i;
-
-	switch (p->op) {
-	case BATON_P_EQ:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, "eq");
-		pack_value(pk, &p->vals[0]);
-		break;
-	case BATON_P_IN:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, "in");
-		msgpack_pack_array(pk, p->nvals);
-		for (i = 0; i < p->nvals; i++)
-			pack_value(pk, &p->vals[i]);
-		break;
-	case BATON_P_PREFIX:
-	case BATON_P_GLOB:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, p->op == BATON_P_PREFIX ? "prefix" : "glob");
-		pack_value(pk, &p->vals[0]);
-		break;
-	case BATON_P_RANGE:
-		msgpack_pack_array(pk, 3);
-		baton_pack_str(pk, "range");
-		msgpack_pack_int64(pk, p->lo);
-		msgpack_pack_int64(pk, p->hi);
-		break;
-	case BATON_P_MAXLEN:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, "maxlen");
-		msgpack_pack_uint64(pk, p->maxlen);
-		break;
-	default:
-		msgpack_pack_nil(pk);
-		break;
-	}
+	baton_pack_str(pk, key);
+	baton_pack_bool(pk, why == BATON_R_OK);
+	baton_pack_str(pk, "reason");
+	msgpack_pack_uint32(pk, (uint32_t)why);
+	baton_pack_str(pk, "reason_name");
+	baton_pack_str(pk, baton_reason_name(why));
 }
 
 void
@@ -592,7 +674,8 @@ pack_grants(msgpack_packer *pk, const struct baton_grants *g)
 			baton_pack_str(pk, tg->where[k].arg);
 			msgpack_pack_array(pk, tg->where[k].npreds);
 			for (p = 0; p < tg->where[k].npreds; p++)
-				pack_pred(pk, &tg->where[k].preds[p]);
+				baton_wire_pack_pred(pk,
+				    &tg->where[k].preds[p]);
 		}
 	}
 }

@@ -47,20 +47,14 @@ op_hello(struct request *r)
 	baton_pack_str(&r->pk, "pid");
 	msgpack_pack_uint32(&r->pk, (uint32_t)r->peer->pid);
 	baton_pack_str(&r->pk, "dev_mode");
-	if (dev)
-		msgpack_pack_true(&r->pk);
-	else
-		msgpack_pack_false(&r->pk);
+	baton_pack_bool(&r->pk, dev);
 	/* What the broker saw: useful when an agents rule does not match. */
 	baton_pack_str(&r->pk, "exe");
 	baton_pack_str(&r->pk, r->peer->exe);
 	baton_pack_str(&r->pk, "cgroup");
 	baton_pack_str(&r->pk, r->peer->cgroup);
 	baton_pack_str(&r->pk, "pinned");
-	if (r->peer->pinned)
-		msgpack_pack_true(&r->pk);
-	else
-		msgpack_pack_false(&r->pk);
+	baton_pack_bool(&r->pk, r->peer->pinned);
 	if (have_agent) {
 		baton_pack_str(&r->pk, "agent");
 		baton_pack_str(&r->pk, agent);

@@ -24,10 +24,7 @@ pack_block(msgpack_packer *pk, const struct baton_block *blk, size_t i)
 	baton_pack_str(pk, "exp");
 	msgpack_pack_uint64(pk, blk->exp);
 	baton_pack_str(pk, "single_use");
-	if (blk->single_use)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	baton_pack_bool(pk, blk->single_use);
 	baton_pack_str(pk, "ctx");
 	pack_ctx(pk, blk->ctx, blk->nctx);
 	if (i == 0) {
@@ -95,15 +92,7 @@ op_inspect(struct request *r)
 		revoked = token_revoked(&tok) != 0;
 	req_begin(r);
 	msgpack_pack_map(&r->pk, dwhy == BATON_R_OK ? 6 : 4);
-	baton_pack_str(&r->pk, "verified");
-	if (why == BATON_R_OK)
-		msgpack_pack_true(&r->pk);
-	else
-		msgpack_pack_false(&r->pk);
-	baton_pack_str(&r->pk, "reason");
-	msgpack_pack_uint32(&r->pk, (uint32_t)why);
-	baton_pack_str(&r->pk, "reason_name");
-	baton_pack_str(&r->pk, baton_reason_name(why));
+	pack_reason(&r->pk, "verified", why);
 	baton_pack_str(&r->pk, "chain");
 	msgpack_pack_array(&r->pk, dwhy == BATON_R_OK ? tok.nblocks : 0);
 	for (i = 0; dwhy == BATON_R_OK && i < tok.nblocks; i++)
@@ -112,10 +101,7 @@ op_inspect(struct request *r)
 		baton_pack_str(&r->pk, "kid");
 		baton_pack_bin(&r->pk, tok.env.kid, BATON_KID_LEN);
 		baton_pack_str(&r->pk, "revoked");
-		if (revoked)
-			msgpack_pack_true(&r->pk);
-		else
-			msgpack_pack_false(&r->pk);
+		baton_pack_bool(&r->pk, revoked);
 	}
 	rc = 0;
 out:

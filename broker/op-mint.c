@@ -16,7 +16,7 @@ op_mint(struct request *r)
 	struct config		*cfg;
 	struct decision		 d;
 	char			*cause = NULL, iss[256] = "";
-	uint64_t		 ttl = 0, max_ttl, start, t0 = clock_usec();
+	uint64_t		 ttl = 0, max_ttl, t0 = clock_usec();
 	int			 why, built = 0, rc = -1;
 
 	memset(&blk, 0, sizeof blk);
@@ -24,6 +24,7 @@ op_mint(struct request *r)
 		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
 		goto out;
 	}
+	/* Before the identity, so a request without grants is no decision. */
 	if (!b.has_grants) {
 		req_error(r, BATON_WIRE_EBADREQ, "grants is required");
 		goto out;
@@ -37,60 +38,15 @@ op_mint(struct request *r)
 	cfg = broker_config();
 	max_ttl = cfg->max_ttl;
 	broker_config_release();
-	ttl = b.has_ttl ? b.ttl : BATOND_DEFAULT_TTL;
-	if (ttl == 0) {
-		req_error(r, BATON_WIRE_EBADREQ, "ttl must be positive");
+	if ((why = body_root_block(&blk, &ttl, &b, iss, r->now, max_ttl,
+	    &cause)) != 0) {
+		if (why == -1)
+			req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		else
+			req_deny(r, why);
 		goto out;
 	}
-	if (ttl > max_ttl) {
-		/* Refused, never clamped: the caller learns the cap. */
-		req_deny(r, BATON_R_TTL_TOO_LONG);
-		goto out;
-	}
-	if (b.has_max_depth && b.max_depth > BATON_MAX_BLOCKS - 1) {
-		req_error(r, BATON_WIRE_EBADREQ, "max_depth is at most %d",
-		    BATON_MAX_BLOCKS - 1);
-		goto out;
-	}
-	/*
-	 * No token may outlive now + max-ttl: key retirement after rotate
-	 * relies on it.  A future nbf
-	 * therefore uses up part of the ttl allowance (ttl <= max_ttl above,
-	 * so the subtraction cannot wrap).
-	 */
-	start = b.has_nbf && b.nbf > r->now ? b.nbf : r->now;
-	if (start - r->now > max_ttl - ttl) {
-		req_error(r, BATON_WIRE_EBADREQ, "nbf too far in the future: "
-		    "the token must expire within max-ttl (%llu s) of now",
-		    (unsigned long long)max_ttl);
-		goto out;
-	}
-
-	blk.version = BATON_VERSION;
 	randombytes_buf(blk.jti, sizeof blk.jti);
-	blk.iat = r->now;
-	blk.nbf = start;
-	blk.exp = start + ttl;
-	blk.iss = iss;
-	blk.sub = b.sub != NULL ? b.sub : iss;
-	if (b.aud1 != NULL) {
-		blk.has_aud = 1;
-		blk.aud = &b.aud1;
-		blk.naud = 1;
-	} else if (b.has_aud) {
-		blk.has_aud = 1;
-		blk.aud = b.aud;
-		blk.naud = b.naud;
-	}
-	blk.has_grants = 1;
-	blk.grants = b.grants;
-	blk.has_max_depth = 1;
-	blk.max_depth = b.has_max_depth ? b.max_depth : BATOND_DEFAULT_DEPTH;
-	blk.single_use = b.single_use;
-	blk.holder = b.holder;
-	blk.ctx = b.ctx;
-	blk.nctx = b.nctx;
-	blk.kind = BATON_BLOCK_ATTENUATE;
 	built = 1;
 
 	memset(&d, 0, sizeof d);

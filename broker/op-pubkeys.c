@@ -24,10 +24,7 @@ op_pubkeys(struct request *r)
 		baton_pack_str(&r->pk, "not_after");
 		msgpack_pack_uint64(&r->pk, k->not_after);
 		baton_pack_str(&r->pk, "signing");
-		if (i == ring->signer)
-			msgpack_pack_true(&r->pk);
-		else
-			msgpack_pack_false(&r->pk);
+		baton_pack_bool(&r->pk, i == ring->signer);
 	}
 	keystore_unlock();
 	return (0);

@@ -53,10 +53,7 @@ op_status(struct request *r)
 	baton_pack_str(&r->pk, "spent");
 	msgpack_pack_uint64(&r->pk, spent);
 	baton_pack_str(&r->pk, "dev_mode");
-	if (dev)
-		msgpack_pack_true(&r->pk);
-	else
-		msgpack_pack_false(&r->pk);
+	baton_pack_bool(&r->pk, dev);
 	baton_pack_str(&r->pk, "counters");
 	metrics_pack(&r->pk);
 	baton_pack_str(&r->pk, "histograms");

@@ -20,18 +20,12 @@ pack_facts(msgpack_packer *pk, const struct baton_token *tok,
 	n = 14 + (eff->holder != NULL) + (eff->has_aud != 0);
 	msgpack_pack_map(pk, n);
 	baton_pack_str(pk, "wildcard");
-	if (eff->wildcard)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	baton_pack_bool(pk, eff->wildcard);
 	baton_pack_str(pk, "tools");
 	pack_strs(pk, eff->wildcard ? NULL : eff->tools,
 	    eff->wildcard ? 0 : eff->ntools);
 	baton_pack_str(pk, "any_action");
-	if (tf != NULL && tf->any_action)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	baton_pack_bool(pk, tf != NULL && tf->any_action);
 	baton_pack_str(pk, "actions");
 	pack_strs(pk, tf != NULL ? tf->actions : NULL,
 	    tf != NULL ? tf->nactions : 0);
@@ -71,10 +65,7 @@ pack_facts(msgpack_packer *pk, const struct baton_token *tok,
 	baton_pack_str(pk, "ctx");
 	pack_ctx(pk, eff->ctx, eff->nctx);
 	baton_pack_str(pk, "presented");
-	if (eff->presented)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	baton_pack_bool(pk, eff->presented);
 }
 
 /* Spend every single-use jti in the chain, atomically, or none. */
@@ -201,15 +192,7 @@ op_verify(struct request *r)
 		decoded = 0;
 	req_begin(r);
 	msgpack_pack_map(&r->pk, decoded ? 4 : 3);
-	baton_pack_str(&r->pk, "allow");
-	if (why == BATON_R_OK)
-		msgpack_pack_true(&r->pk);
-	else
-		msgpack_pack_false(&r->pk);
-	baton_pack_str(&r->pk, "reason");
-	msgpack_pack_uint32(&r->pk, (uint32_t)why);
-	baton_pack_str(&r->pk, "reason_name");
-	baton_pack_str(&r->pk, baton_reason_name(why));
+	pack_reason(&r->pk, "allow", why);
 	if (decoded) {
 		baton_pack_str(&r->pk, "facts");
 		pack_facts(&r->pk, &tok, &feff, have_tf ? &ftf : NULL);

@@ -141,8 +141,8 @@ issue_reply(struct request *r, const struct baton_token *parent,
 }
 
 /* attenuate and present: append one block to a checked parent. */
-int
-issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
+static int
+issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 {
 	struct baton_token	 tok;
 	struct baton_effective	 eff;
@@ -151,11 +151,12 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 	struct baton_toolgrant	 tg;
 	struct decision		 d;
 	char			 agent[256] = "";
+	char			*cause = NULL;
 	uint8_t			 jti[BATON_JTI_LEN];
 	const char		*as = NULL;
 	enum baton_reason	 why;
 	int			 rc = -1, decoded = 0, restricted = 0;
-	int			 built = 0;
+	int			 built = 0, refused;
 	uint64_t		 exp, t0 = clock_usec();
 
 	memset(&tok, 0, sizeof tok);
@@ -184,53 +185,12 @@ issue_child(struct request *r, struct body *b, enum baton_block_kind kind)
 		goto out;
 	}
 
-	rs.kind = kind;
-	rs.ttl = b->has_ttl ? b->ttl : 0;
-	if (b->has_ttl && b->ttl == 0) {
-		req_error(r, BATON_WIRE_EBADREQ, "ttl must be positive");
+	if ((refused = body_restriction(&rs, &tg, b, kind, &cause)) != 0) {
+		if (refused == -1)
+			req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		else
+			req_deny(r, refused);
 		goto out;
-	}
-	if (kind == BATON_BLOCK_PRESENT) {
-		if (b->tool == NULL || b->action == NULL || b->aud1 == NULL ||
-		    b->has_aud) {
-			req_error(r, BATON_WIRE_EBADREQ, "present needs tool, "
-			    "action and aud (one string)");
-			goto out;
-		}
-		memset(&tg, 0, sizeof tg);
-		tg.tool = b->tool;
-		tg.actions = &b->action;
-		tg.nactions = 1;
-		rs.has_grants = 1;
-		rs.grants.tools = &tg;
-		rs.grants.ntools = 1;
-		rs.has_aud = 1;
-		rs.aud = &b->aud1;
-		rs.naud = 1;
-	} else {
-		if (b->aud1 != NULL) {
-			rs.has_aud = 1;
-			rs.aud = &b->aud1;
-			rs.naud = 1;
-		} else if (b->has_aud) {
-			rs.has_aud = 1;
-			rs.aud = b->aud;
-			rs.naud = b->naud;
-		}
-		if (b->has_grants) {
-			if (b->grants.wildcard) {
-				req_deny(r, BATON_R_BAD_RESTRICTION);
-				goto out;
-			}
-			rs.has_grants = 1;
-			rs.grants = b->grants;
-		}
-		rs.has_max_depth = b->has_max_depth;
-		rs.max_depth = b->max_depth;
-		rs.single_use = b->single_use;
-		rs.holder = b->holder;
-		rs.ctx = b->ctx;
-		rs.nctx = b->nctx;
 	}
 	restricted = 1;
 	/* Not child.jti: baton_attenuate clears the child before copying. */
@@ -286,6 +246,26 @@ out:
 		d.usec = clock_usec() - t0;
 		observe(&d);
 	}
+	free(cause);
 	baton_token_free(&tok);
+	return (rc);
+}
+
+/* The whole of attenuate and present, but for the kind of block. */
+int
+issue_child(struct request *r, enum baton_block_kind kind)
+{
+	struct body	 b;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (body_parse(&b, &r->body, &cause) != 0) {
+		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
+		free(cause);
+		body_free(&b);
+		return (-1);
+	}
+	rc = issue_child_body(r, &b, kind);
+	body_free(&b);
 	return (rc);
 }

@@ -1,4 +1,7 @@
-/* wire.c: framing, names and message heads of the broker wire protocol. */
+/*
+ * wire.c: framing, names, message heads and the packed forms of values
+ * and predicates of the broker wire protocol.
+ */
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +142,75 @@ baton_pack_bin(msgpack_packer *pk, const void *p, size_t len)
 {
 	msgpack_pack_bin(pk, len);
 	msgpack_pack_bin_body(pk, p, len);
+}
+
+void
+baton_pack_bool(msgpack_packer *pk, int b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+void
+baton_wire_pack_value(msgpack_packer *pk, const struct baton_value *v)
+{
+	switch (v->type) {
+	case BATON_V_STR:
+		baton_pack_strn(pk, v->s, v->len);
+		break;
+	case BATON_V_INT:
+		msgpack_pack_int64(pk, v->i);
+		break;
+	case BATON_V_BOOL:
+		baton_pack_bool(pk, v->i != 0);
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+void
+baton_wire_pack_pred(msgpack_packer *pk, const struct baton_pred *p)
+{
+	size_t	i;
+
+	switch (p->op) {
+	case BATON_P_EQ:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, "eq");
+		baton_wire_pack_value(pk, &p->vals[0]);
+		break;
+	case BATON_P_IN:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, "in");
+		msgpack_pack_array(pk, p->nvals);
+		for (i = 0; i < p->nvals; i++)
+			baton_wire_pack_value(pk, &p->vals[i]);
+		break;
+	case BATON_P_PREFIX:
+	case BATON_P_GLOB:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, p->op == BATON_P_PREFIX ? "prefix" : "glob");
+		baton_wire_pack_value(pk, &p->vals[0]);
+		break;
+	case BATON_P_RANGE:
+		msgpack_pack_array(pk, 3);
+		baton_pack_str(pk, "range");
+		msgpack_pack_int64(pk, p->lo);
+		msgpack_pack_int64(pk, p->hi);
+		break;
+	case BATON_P_MAXLEN:
+		msgpack_pack_array(pk, 2);
+		baton_pack_str(pk, "maxlen");
+		msgpack_pack_uint64(pk, p->maxlen);
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
 }
 
 int

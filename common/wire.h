@@ -97,6 +97,15 @@ int	baton_wire_finish(msgpack_sbuffer *);
 void	baton_pack_str(msgpack_packer *, const char *);
 void	baton_pack_strn(msgpack_packer *, const char *, size_t);
 void	baton_pack_bin(msgpack_packer *, const void *, size_t);
+void	baton_pack_bool(msgpack_packer *, int);
+
+/*
+ * The "Wire forms" above, for the broker's answers and the client's
+ * requests alike, so both ends write the same bytes.  A value of
+ * BATON_V_NONE, or a predicate with an unknown op, packs as nil.
+ */
+void	baton_wire_pack_value(msgpack_packer *, const struct baton_value *);
+void	baton_wire_pack_pred(msgpack_packer *, const struct baton_pred *);
 
 /*
  * Read the head of a message: request [op, id, body] or response

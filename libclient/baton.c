@@ -115,26 +115,30 @@ parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Handle an option every command takes; 1 if it was one, -1 on error. */
+/*
+ * An option the command did not take itself: one every command takes
+ * (0), or a usage error, told here, whose exit code is returned.
+ */
 static int
-common_opt(struct common *co, int ch, const char *arg)
+common_opt(struct common *co, int ch, char **argv)
 {
 	uint64_t	v;
 
 	switch (ch) {
 	case O_SOCKET:
-		co->socket = arg;
-		return 1;
+		co->socket = optarg;
+		return 0;
 	case O_TIMEOUT:
-		if (parse_u64(arg, &v) != 0 || v == 0 || v > INT_MAX)
-			return -1;
+		if (parse_u64(optarg, &v) != 0 || v == 0 || v > INT_MAX)
+			return usage_error("bad --timeout '%s': want "
+			    "milliseconds > 0", optarg);
 		co->timeout_ms = (int)v;
-		return 1;
+		return 0;
 	case O_JSON:
 		co->json = 1;
-		return 1;
-	default:
 		return 0;
+	default:
+		return bad_option(ch, argv);
 	}
 }
 
@@ -511,6 +515,37 @@ restrict_opt(struct restrict_opts *ro, int ch, char *arg)
 	{ "holder", required_argument, NULL, O_HOLDER }, \
 	{ "ctx", required_argument, NULL, O_CTX }
 
+/*
+ * The options of mint and attenuate, into co and ro.  0 to go on, else
+ * -1 with the exit code (help's too) in *ret.  ro->gs is the caller's to
+ * free either way.
+ */
+static int
+restrict_getopt(struct common *co, struct restrict_opts *ro, int argc,
+    char **argv, const struct option *lo, int *ret)
+{
+	int	ch, r;
+
+	memset(ro, 0, sizeof(*ro));
+	ro->max_depth = -1;
+	*ret = EX_ERROR;
+	if (baton_grantset_new(&ro->gs) != 0)
+		return -1;
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		if (ch == O_HELP) {
+			*ret = help();
+			return -1;
+		}
+		if ((r = restrict_opt(ro, ch, optarg)) == 1)
+			continue;
+		if (r < 0)
+			return -1;	/* restrict_opt told why */
+		if ((*ret = common_opt(co, ch, argv)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Print an issued token: the token alone on one line, or JSON. */
 static int
 print_issued(const struct baton_issued *t, int json)
@@ -551,30 +586,10 @@ cmd_mint(int argc, char **argv)
 	struct baton_mint_opts	 mo = BATON_MINT_OPTS_INIT;
 	struct baton_client	*c = NULL;
 	struct baton_issued	*t = NULL;
-	int			 ch, r, ret = EX_ERROR;
+	int			 r, ret = EX_ERROR;
 
-	memset(&ro, 0, sizeof(ro));
-	ro.max_depth = -1;
-	if (baton_grantset_new(&ro.gs) != 0)
-		return EX_ERROR;
-	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
-		if (ch == O_HELP) {
-			ret = help();
-			goto out;
-		}
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		if (r < 0) {
-			ret = usage_error("bad --timeout '%s': want "
-			    "milliseconds > 0", optarg);
-			goto out;
-		}
-		if ((r = restrict_opt(&ro, ch, optarg)) == 1)
-			continue;
-		if (r == 0)
-			ret = bad_option(ch, argv);
+	if (restrict_getopt(&co, &ro, argc, argv, lo, &ret) != 0)
 		goto out;
-	}
 	if (optind != argc) {
 		ret = usage_error("mint takes no arguments");
 		goto out;
@@ -620,30 +635,10 @@ cmd_attenuate(int argc, char **argv)
 	struct baton_client	*c = NULL;
 	struct baton_issued	*t = NULL;
 	char			*tok = NULL;
-	int			 ch, r, ret = EX_ERROR;
+	int			 r, ret = EX_ERROR;
 
-	memset(&ro, 0, sizeof(ro));
-	ro.max_depth = -1;
-	if (baton_grantset_new(&ro.gs) != 0)
-		return EX_ERROR;
-	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
-		if (ch == O_HELP) {
-			ret = help();
-			goto out;
-		}
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		if (r < 0) {
-			ret = usage_error("bad --timeout '%s': want "
-			    "milliseconds > 0", optarg);
-			goto out;
-		}
-		if ((r = restrict_opt(&ro, ch, optarg)) == 1)
-			continue;
-		if (r == 0)
-			ret = bad_option(ch, argv);
+	if (restrict_getopt(&co, &ro, argc, argv, lo, &ret) != 0)
 		goto out;
-	}
 	if (ro.wildcard) {
 		ret = usage_error("--tool '*' cannot narrow a token: name the "
 		    "tools the child keeps");
@@ -718,10 +713,8 @@ cmd_present(int argc, char **argv)
 				    "seconds");
 			continue;
 		}
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		return r < 0 ? usage_error("bad --timeout '%s': want "
-		    "milliseconds > 0", optarg) : bad_option(ch, argv);
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
 	}
 	if (po.tool == NULL || po.action == NULL || po.audience == NULL)
 		return usage_error("--tool, --action and --aud are required");
@@ -863,10 +856,8 @@ cmd_verify(int argc, char **argv)
 				    "seconds");
 			continue;
 		}
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		return r < 0 ? usage_error("bad --timeout '%s': want "
-		    "milliseconds > 0", optarg) : bad_option(ch, argv);
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
 	}
 	vo.args = args;
 	vo.usage = usage;
@@ -951,10 +942,8 @@ cmd_revoke(int argc, char **argv)
 			jti = optarg;
 			continue;
 		}
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		return r < 0 ? usage_error("bad --timeout '%s': want "
-		    "milliseconds > 0", optarg) : bad_option(ch, argv);
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
 	}
 	if (jti != NULL && optind != argc)
 		return usage_error("give --jti or a token, not both");
@@ -1003,10 +992,8 @@ cmd_inspect(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP)
 			return help();
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		return r < 0 ? usage_error("bad --timeout '%s': want "
-		    "milliseconds > 0", optarg) : bad_option(ch, argv);
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
 	}
 	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
 		return ret;
@@ -1048,10 +1035,8 @@ cmd_pubkeys(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (ch == O_HELP)
 			return help();
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		return r < 0 ? usage_error("bad --timeout '%s': want "
-		    "milliseconds > 0", optarg) : bad_option(ch, argv);
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
 	}
 	if (optind != argc)
 		return usage_error("pubkeys takes no arguments");
@@ -1132,10 +1117,8 @@ cmd_status(int argc, char **argv)
 			prom = 1;
 			continue;
 		}
-		if ((r = common_opt(&co, ch, optarg)) == 1)
-			continue;
-		return r < 0 ? usage_error("bad --timeout '%s': want "
-		    "milliseconds > 0", optarg) : bad_option(ch, argv);
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
 	}
 	if (optind != argc)
 		return usage_error("status takes no arguments");

@@ -15,14 +15,15 @@
 
 #define GS_MAX_ITEMS	256	/* far above what a 4 KiB payload can carry */
 
+/* The set owns the strings that struct baton_value holds as const. */
 static void
-val_free(struct gs_val *v)
+val_free(struct baton_value *v)
 {
-	free(v->s);
+	free((void *)(uintptr_t)v->s);
 }
 
 static void
-pred_free(struct gs_pred *p)
+pred_free(struct baton_pred *p)
 {
 	size_t	i;
 
@@ -275,32 +276,33 @@ parse_i64(const char *s, size_t len, int64_t *out)
 }
 
 int
-gs_parse_value(struct gs_val *v, const char *s, size_t len)
+gs_parse_value(struct baton_value *v, const char *s, size_t len)
 {
 	memset(v, 0, sizeof(*v));
 	if (memchr(s, '\0', len) != NULL)
 		return BATON_EINVAL;
 	if (parse_i64(s, len, &v->i) == 0) {
-		v->type = GS_INT;
+		v->type = BATON_V_INT;
 		return 0;
 	}
 	if (len == 4 && memcmp(s, "true", 4) == 0) {
-		v->type = GS_BOOL;
+		v->type = BATON_V_BOOL;
 		v->i = 1;
 		return 0;
 	}
 	if (len == 5 && memcmp(s, "false", 5) == 0) {
-		v->type = GS_BOOL;
+		v->type = BATON_V_BOOL;
 		return 0;
 	}
-	v->type = GS_STR;
+	v->type = BATON_V_STR;
 	if ((v->s = strndup(s, len)) == NULL)
 		return BATON_ENOMEM;
+	v->len = len;
 	return 0;
 }
 
 int
-gs_parse_pred(struct gs_pred *p, const char *text)
+gs_parse_pred(struct baton_pred *p, const char *text)
 {
 	const char	*colon, *arg, *dots, *comma;
 	size_t		 oplen, len;
@@ -345,9 +347,10 @@ gs_parse_pred(struct gs_pred *p, const char *text)
 		if (p->op == BATON_P_EQ)
 			return gs_parse_value(&p->vals[0], arg, strlen(arg));
 		/* prefix and glob patterns are always strings */
-		p->vals[0].type = GS_STR;
+		p->vals[0].type = BATON_V_STR;
 		if ((p->vals[0].s = strdup(arg)) == NULL)
 			return BATON_ENOMEM;
+		p->vals[0].len = strlen(arg);
 		return 0;
 	}
 	if (*arg == '\0')
@@ -372,9 +375,9 @@ int
 baton_grantset_add_where(struct baton_grantset *gs, const char *tool,
     const char *arg, const char *predtext)
 {
-	struct gs_tool	*t;
-	struct gs_pred	 pred;
-	int		 ret;
+	struct gs_tool		*t;
+	struct baton_pred	 pred;
+	int			 ret;
 
 	if (gs == NULL || !valid_name(arg))
 		return BATON_EINVAL;
@@ -450,63 +453,6 @@ baton_grantset_add_ctx(struct baton_grantset *gs, const char *key,
 
 /* ---- packing ------------------------------------------------------------ */
 
-static void
-pack_val(msgpack_packer *pk, const struct gs_val *v)
-{
-	switch (v->type) {
-	case GS_INT:
-		msgpack_pack_int64(pk, v->i);
-		break;
-	case GS_BOOL:
-		if (v->i)
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
-		break;
-	default:
-		baton_pack_str(pk, v->s);
-		break;
-	}
-}
-
-static void
-pack_pred(msgpack_packer *pk, const struct gs_pred *p)
-{
-	size_t	i;
-
-	switch (p->op) {
-	case BATON_P_EQ:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, "eq");
-		pack_val(pk, &p->vals[0]);
-		break;
-	case BATON_P_IN:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, "in");
-		msgpack_pack_array(pk, p->nvals);
-		for (i = 0; i < p->nvals; i++)
-			pack_val(pk, &p->vals[i]);
-		break;
-	case BATON_P_PREFIX:
-	case BATON_P_GLOB:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, p->op == BATON_P_PREFIX ? "prefix" : "glob");
-		pack_val(pk, &p->vals[0]);
-		break;
-	case BATON_P_RANGE:
-		msgpack_pack_array(pk, 3);
-		baton_pack_str(pk, "range");
-		msgpack_pack_int64(pk, p->lo);
-		msgpack_pack_int64(pk, p->hi);
-		break;
-	case BATON_P_MAXLEN:
-		msgpack_pack_array(pk, 2);
-		baton_pack_str(pk, "maxlen");
-		msgpack_pack_uint64(pk, p->maxlen);
-		break;
-	}
-}
-
 /* How many distinct args does a tool constrain, in first-seen order? */
 static size_t
 count_args(const struct gs_tool *t)
@@ -564,7 +510,8 @@ pack_tool(msgpack_packer *pk, const struct gs_tool *t)
 			for (k = i; k < t->nwhere; k++)
 				if (strcmp(t->where[k].arg,
 				    t->where[i].arg) == 0)
-					pack_pred(pk, &t->where[k].pred);
+					baton_wire_pack_pred(pk,
+					    &t->where[k].pred);
 		}
 	}
 }

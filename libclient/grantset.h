@@ -6,25 +6,15 @@
 
 #include <msgpack.h>
 
-enum gs_val_type { GS_STR = 1, GS_INT, GS_BOOL };
+#include "common.h"
 
-struct gs_val {
-	enum gs_val_type	 type;
-	char			*s;
-	int64_t			 i;
-};
-
-struct gs_pred {
-	int			 op;	/* enum baton_pred_op */
-	struct gs_val		*vals;
-	size_t			 nvals;
-	int64_t			 lo, hi;
-	uint64_t		 maxlen;
-};
-
+/*
+ * Predicates are the common structs so that baton_wire_pack_pred packs
+ * them; their strings (vals[].s) are malloc'd and owned by the set.
+ */
 struct gs_where {
 	char			*arg;
-	struct gs_pred		 pred;
+	struct baton_pred	 pred;
 };
 
 struct gs_limit {
@@ -58,8 +48,8 @@ struct baton_grantset {
 	size_t			 nctx;
 };
 
-int	gs_parse_value(struct gs_val *, const char *, size_t);
-int	gs_parse_pred(struct gs_pred *, const char *);
+int	gs_parse_value(struct baton_value *, const char *, size_t);
+int	gs_parse_pred(struct baton_pred *, const char *);
 int	gs_pack_grants(msgpack_packer *, const struct baton_grantset *);
 void	gs_pack_aud(msgpack_packer *, const struct baton_grantset *);
 void	gs_pack_ctx(msgpack_packer *, const struct baton_grantset *);

@@ -346,10 +346,7 @@ baton_verify(struct baton_verify_result **out, struct baton_client *c,
 				msgpack_pack_int64(&pk, o->args[i].num);
 				break;
 			case BATON_ARG_BOOL:
-				if (o->args[i].num)
-					msgpack_pack_true(&pk);
-				else
-					msgpack_pack_false(&pk);
+				baton_pack_bool(&pk, o->args[i].num != 0);
 				break;
 			default:
 				baton_pack_str(&pk, o->args[i].str);

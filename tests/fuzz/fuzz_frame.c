@@ -60,40 +60,16 @@ mint(struct body *b)
 	uint8_t			*enc = NULL;
 	const uint8_t		*p[1];
 	size_t			 len;
-	char			*text = NULL;
+	uint64_t		 ttl;
+	char			*cause = NULL, *text = NULL;
 
-	if (!b->has_grants || (b->has_max_depth &&
-	    b->max_depth > BATON_MAX_BLOCKS - 1))
-		return;
-	memset(&blk, 0, sizeof blk);
-	blk.version = BATON_VERSION;
+	/* The highest max-ttl a configuration may set: the widest check. */
+	if (body_root_block(&blk, &ttl, b, b->as != NULL ? b->as : "fuzz",
+	    1800000000, BATOND_MAX_TTL_CEILING, &cause) != 0)
+		goto out;
 	memset(blk.jti, 0xaa, sizeof blk.jti);
-	blk.iat = 1800000000;
-	blk.nbf = b->has_nbf && b->nbf > blk.iat ? b->nbf : blk.iat;
-	blk.exp = blk.nbf + (b->has_ttl ? b->ttl : BATOND_DEFAULT_TTL);
-	if (blk.exp < blk.nbf)
-		return;
-	blk.iss = b->as != NULL ? b->as : "fuzz";
-	blk.sub = b->sub != NULL ? b->sub : blk.iss;
-	if (b->aud1 != NULL) {
-		blk.has_aud = 1;
-		blk.aud = &b->aud1;
-		blk.naud = 1;
-	} else if (b->has_aud) {
-		blk.has_aud = 1;
-		blk.aud = b->aud;
-		blk.naud = b->naud;
-	}
-	blk.has_grants = 1;
-	blk.grants = b->grants;
-	blk.has_max_depth = 1;
-	blk.max_depth = b->has_max_depth ? b->max_depth : BATOND_DEFAULT_DEPTH;
-	blk.single_use = b->single_use;
-	blk.holder = b->holder;
-	blk.ctx = b->ctx;
-	blk.nctx = b->nctx;
 	if (baton_block_encode(&blk, 1, &enc, &len) != 0)
-		return;
+		goto out;
 	p[0] = enc;
 	if (baton_token_seal(&text, fuzz_signer(), p, &len, 1) == 0) {
 		FUZZ_ASSERT(baton_token_open(&tok, text, strlen(text),
@@ -102,6 +78,8 @@ mint(struct body *b)
 		fuzz_exercise_token(&tok);
 		baton_token_free(&tok);
 	}
+out:
+	free(cause);
 	free(text);
 	free(enc);
 }
@@ -118,58 +96,19 @@ child_of(const struct baton_token *tok, struct body *b,
 	struct baton_token	 t2;
 	uint8_t			 jti[BATON_JTI_LEN], *enc = NULL;
 	size_t			 len;
-	char			*text = NULL;
+	char			*cause = NULL, *text = NULL;
 	const char		*as;
 
-	if (baton_effective(tok, &eff) != BATON_R_OK ||
-	    (b->has_ttl && b->ttl == 0))
+	if (baton_effective(tok, &eff) != BATON_R_OK)
 		return;
 	as = b->as != NULL ? b->as : eff.holder != NULL ? eff.holder : "fuzz";
-	memset(&rs, 0, sizeof rs);
-	rs.kind = kind;
-	rs.ttl = b->has_ttl ? b->ttl : 0;
-	if (kind == BATON_BLOCK_PRESENT) {
-		if (b->tool == NULL || b->action == NULL || b->aud1 == NULL ||
-		    b->has_aud)
-			return;
-		memset(&tg, 0, sizeof tg);
-		tg.tool = b->tool;
-		tg.actions = &b->action;
-		tg.nactions = 1;
-		rs.has_grants = 1;
-		rs.grants.tools = &tg;
-		rs.grants.ntools = 1;
-		rs.has_aud = 1;
-		rs.aud = &b->aud1;
-		rs.naud = 1;
-	} else {
-		if (b->aud1 != NULL) {
-			rs.has_aud = 1;
-			rs.aud = &b->aud1;
-			rs.naud = 1;
-		} else if (b->has_aud) {
-			rs.has_aud = 1;
-			rs.aud = b->aud;
-			rs.naud = b->naud;
-		}
-		if (b->has_grants) {
-			if (b->grants.wildcard)
-				return;
-			rs.has_grants = 1;
-			rs.grants = b->grants;
-		}
-		rs.has_max_depth = b->has_max_depth;
-		rs.max_depth = b->max_depth;
-		rs.single_use = b->single_use;
-		rs.holder = b->holder;
-		rs.ctx = b->ctx;
-		rs.nctx = b->nctx;
-	}
+	if (body_restriction(&rs, &tg, b, kind, &cause) != 0)
+		goto out;
 	memset(jti, 0xbb, sizeof jti);
 	if (baton_attenuate(tok, &rs, as, jti, eff.nbf, &child) != BATON_R_OK)
-		return;
+		goto out;
 	if (baton_block_encode(&child, 0, &enc, &len) != 0)
-		return;
+		goto out;
 	if (baton_token_extend(&text, tok, fuzz_signer(), enc, len) == 0) {
 		FUZZ_ASSERT(baton_token_open(&t2, text, strlen(text),
 		    fuzz_keyring(), BATON_CHECK_TAG) == BATON_R_OK);
@@ -177,6 +116,8 @@ child_of(const struct baton_token *tok, struct body *b,
 		fuzz_check_narrower(tok, &t2);
 		baton_token_free(&t2);
 	}
+out:
+	free(cause);
 	free(text);
 	free(enc);
 }
