@@ -188,12 +188,25 @@ baton_envelope_parse_bytes(struct baton_envelope *env, const uint8_t *buf,
 	return (reason);
 }
 
-/* Is c in the base64url alphabet (RFC 4648 section 5)? */
-static int
-b64url_char(unsigned char c)
+/*
+ * Non-zero if any byte of s is outside the base64url alphabet (RFC 4648
+ * section 5).  Tokens are bearer credentials, and libsodium decodes them
+ * in constant time, so this check takes no branch on their bytes either:
+ * comparisons combined with | rather than || and no early exit.
+ */
+static unsigned int
+b64url_bad(const char *s, size_t len)
 {
-	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_');
+	unsigned int	bad = 0, c, ok;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		ok = (c - 'A' < 26u) | (c - 'a' < 26u) | (c - '0' < 10u) |
+		    (c == '-') | (c == '_');
+		bad |= ok ^ 1u;
+	}
+	return (bad);
 }
 
 enum baton_reason
@@ -201,7 +214,7 @@ baton_envelope_parse(struct baton_envelope *env, const char *text,
     size_t len)
 {
 	const char		*b64, *end = NULL;
-	size_t			 b64len, cap, binlen = 0, i;
+	size_t			 b64len, cap, binlen = 0;
 	enum baton_reason	 reason;
 
 	memset(env, 0, sizeof(*env));
@@ -220,10 +233,8 @@ baton_envelope_parse(struct baton_envelope *env, const char *text,
 	 * stopping at them, so check the alphabet ourselves: otherwise one
 	 * envelope would have many text forms.
 	 */
-	for (i = 0; i < b64len; i++) {
-		if (!b64url_char((unsigned char)b64[i]))
-			return (BATON_R_BAD_BASE64);
-	}
+	if (b64url_bad(b64, b64len))
+		return (BATON_R_BAD_BASE64);
 	cap = b64len / 4 * 3 + 3;
 	if ((env->buf = malloc(cap)) == NULL)
 		return (BATON_R_MALFORMED);
