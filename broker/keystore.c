@@ -91,6 +91,7 @@ key_write(const struct baton_key *k, uint64_t created, char **cause)
 		unlink(tmp);
 		goto out;
 	}
+	close(fd);	/* else each write leaks an fd on the key file */
 	/* Unsynced, the new name could vanish in a crash with its key. */
 	if ((fd = open(ks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(fd) != 0) {

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -983,6 +984,30 @@ END_TEST
 
 /* ---- keys, inspect, status, revoke by jti --------------------------------------- */
 
+/* How many of batond's descriptors point at a key file? */
+static int
+key_fds(pid_t pid)
+{
+	char		 dir[64], path[320], target[512];
+	struct dirent	*de;
+	DIR		*d;
+	ssize_t		 n;
+	int		 count = 0;
+
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if ((n = readlink(path, target, sizeof target - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		count += strstr(target, ".key") != NULL ||
+		    strstr(target, ".tmp") != NULL;
+	}
+	closedir(d);
+	return (count);
+}
+
 START_TEST(test_keys_inspect_status)
 {
 	struct msg	 m;
@@ -1002,6 +1027,8 @@ START_TEST(test_keys_inspect_status)
 
 	ck_assert_int_eq(simple_status(fd, BATON_OP_ROTATE, &r), 0);
 	resp_free(&r);
+	/* Writing keys leaves no descriptor on a key file behind. */
+	ck_assert_int_eq(key_fds(T.pid), 0);
 	ck_assert_int_eq(simple_status(fd, BATON_OP_PUBKEYS, &r), 0);
 	ck_assert_int_eq(map_get(&r.body, "keys", &keys), 0);
 	ck_assert_int_eq(mpr_array(&keys, &n), 0);
