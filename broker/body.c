@@ -41,20 +41,35 @@ alloc(struct bctx *c, size_t n, size_t size)
 	return (p);
 }
 
+/* Any control character (C0 or DEL)? */
+static int
+has_ctl(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return (1);
+	return (0);
+}
+
 /*
- * A string copied into the arena; NUL bytes inside are refused, and so is
- * an empty one unless it is a value (an argument, a predicate operand),
- * where "" is as legitimate as in the token format itself.
+ * A string copied into the arena; NUL bytes inside are refused.  A value
+ * (an argument, a predicate operand) may be anything else, "" included,
+ * as in the token format itself; names and ctx values must be non-empty
+ * and free of control characters, which the token format refuses in
+ * them because people see them (inspect, logs).
  */
 static int
-get_str_any(struct bctx *c, const char **out, size_t max, int allow_empty,
+get_str_any(struct bctx *c, const char **out, size_t max, int value,
     const char *what)
 {
 	const char	*s;
 	uint32_t	 len;
 
-	if (mpr_str(c->r, &s, &len) != 0 || (len == 0 && !allow_empty) ||
-	    len > max || memchr(s, '\0', len) != NULL)
+	if (mpr_str(c->r, &s, &len) != 0 || len > max ||
+	    memchr(s, '\0', len) != NULL ||
+	    (!value && (len == 0 || has_ctl(s, len))))
 		return (fail(c, what));
 	if ((*out = baton_arena_strndup(c->a, s, len)) == NULL)
 		fatalx("arena allocation");

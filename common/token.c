@@ -70,6 +70,7 @@
  * Strings: valid UTF-8 without NUL.  Identifiers (iss, sub, delegator,
  * holder, aud entries, tool names, actions, limit names, argument names,
  * ctx keys) must also be non-empty, and a tool may not be named "*".
+ * Identifiers and ctx values may hold no control character (C0 or DEL).
  * Predicate operands and ctx values may be empty.  Wrong types, missing
  * required fields and forbidden fields are bad_payload.
  *
@@ -469,7 +470,27 @@ strcmp_len(const char *a, size_t alen, const char *b, size_t blen)
 	return (alen < blen ? -1 : alen > blen);
 }
 
-/* A string value copied into the arena; ident: must be non-empty. */
+/*
+ * Any C0 control character or DEL?  Names and ctx values are shown to
+ * people (inspect, logs): an escape sequence or a newline in one could
+ * drive their terminal or forge a line, so they may hold none.
+ */
+static int
+has_ctl(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return (1);
+	return (0);
+}
+
+/*
+ * A string value copied into the arena.  ident 1: a name, non-empty and
+ * without control characters; 2: shown text (ctx values), may be empty,
+ * no control characters; 0: an operand, any text.
+ */
 static int
 dec_str(struct dec *d, int ident, const char **out, size_t *outlen)
 {
@@ -479,7 +500,8 @@ dec_str(struct dec *d, int ident, const char **out, size_t *outlen)
 
 	if (mpr_peek(&d->r) != MPR_STR || mpr_str(&d->r, &s, &len) != 0)
 		return (dec_bad(d));
-	if ((ident && len == 0) || !utf8_ok((const uint8_t *)s, len))
+	if ((ident == 1 && len == 0) || (ident != 0 && has_ctl(s, len)) ||
+	    !utf8_ok((const uint8_t *)s, len))
 		return (dec_bad(d));
 	if ((copy = baton_arena_strndup(d->arena, s, len)) == NULL)
 		return (dec_bad(d));
@@ -811,7 +833,7 @@ dec_ctx(struct dec *d, struct baton_block *b)
 		return (-1);
 	for (i = 0; i < n; i++) {
 		if (dec_sorted_ident(d, &prev, &prevlen, &b->ctx[i].key) != 0 ||
-		    dec_str(d, 0, &b->ctx[i].value, NULL) != 0)
+		    dec_str(d, 2, &b->ctx[i].value, NULL) != 0)
 			return (-1);
 	}
 	b->nctx = n;
@@ -1096,7 +1118,7 @@ enc_map(struct enc *e, size_t n)
 static int
 ident_ok(const char *s)
 {
-	return (s != NULL && *s != '\0' &&
+	return (s != NULL && *s != '\0' && !has_ctl(s, strlen(s)) &&
 	    utf8_ok((const uint8_t *)s, strlen(s)));
 }
 
@@ -1469,7 +1491,8 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 		const struct baton_kv *kv = ctx[i];
 
 		if (kv->value == NULL ||
-		    !text_ok(kv->value, strlen(kv->value))) {
+		    !text_ok(kv->value, strlen(kv->value)) ||
+		    has_ctl(kv->value, strlen(kv->value))) {
 			rc = BATON_EINVAL;
 			goto out;
 		}

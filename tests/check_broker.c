@@ -1738,17 +1738,24 @@ END_TEST
 
 START_TEST(test_log_injection)
 {
-	char	*tok;
-	int	 fd = up(NULL, NULL);
+	struct resp	 r;
+	char		*tok;
+	int		 fd = up(NULL, NULL);
 
-	/* A client's tool name cannot forge a line of the broker's log. */
+	/*
+	 * A client's tool name cannot forge a line of the broker's log: a
+	 * name with control characters is refused as a bad request before
+	 * anything logs it (log.c masks control bytes as well, in depth).
+	 */
 	tok = tb_mint(fd, NULL, "db_query", "read", 0, 60, 0, NULL);
 	ck_assert_ptr_nonnull(tok);
-	ck_assert_int_eq(verify_reason(fd, tok, "x\nbatond: FORGED\x1b[2J",
-	    "read", NULL), BATON_R_TOOL_NOT_GRANTED);
+	ck_assert_int_eq(tb_verify(fd, tok, "x\nbatond: FORGED\x1b[2J",
+	    "read", NULL, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+	resp_free(&r);
 	close(fd);
-	ck_assert(tb_log_has(&T, "tool=x?batond: FORGED?[2J"));
 	ck_assert(!tb_log_has(&T, "\nbatond: FORGED"));
+	ck_assert(!tb_log_has(&T, "\x1b"));
 	free(tok);
 	down();
 }

@@ -232,7 +232,8 @@ enum bad_block {
 	BB_EXP_EQ_IAT, BB_EMPTY_ISS, BB_NO_SUB, BB_ROOT_DELEGATOR,
 	BB_ROOT_KIND, BB_NO_GRANTS, BB_DEPTH16, BB_VERSION2, BB_DUP_TOOL,
 	BB_DUP_ACTION, BB_UPPER_ACTION, BB_DUP_AUD, BB_AUD17, BB_EMPTY_AUD,
-	BB_DUP_CTX, BB_CTX17, BB_BAD_UTF8, BB_STAR_TOOL, BB_RANGE, BB_NOPREDS,
+	BB_DUP_CTX, BB_CTX17, BB_BAD_UTF8, BB_CTL_SUB, BB_CTL_CTX, BB_STAR_TOOL,
+	BB_RANGE, BB_NOPREDS,
 	BB_IN_EMPTY, BB_EMPTY_HOLDER, BB_CHILD_NO_DELEGATOR, BB_CHILD_ISS,
 	BB_WILDCARD_TOOLS, BB_BAD_KIND, BB_MAX
 };
@@ -303,6 +304,12 @@ START_TEST(test_encode_refuses)
 		break;
 	case BB_BAD_UTF8:
 		b.sub = "\xc0\xaf";	/* overlong '/' */
+		break;
+	case BB_CTL_SUB:
+		b.sub = "bob\x1b]0;pwned\a";	/* a terminal escape */
+		break;
+	case BB_CTL_CTX:
+		tu_ctx(a, &b, "step", "x\neffective: every tool");
 		break;
 	case BB_STAR_TOOL:
 		tu_tool(a, &b, "*", NULL);
@@ -1044,6 +1051,14 @@ static const struct pcase pcases[] = {
 	    FS(11, "*"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
 	{ "bad utf8 sub", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "\xed\xa0\x80"),
 	    FS(11, "*"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "escape in sub", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "a\x1b[2J"),
+	    FS(11, "*"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "newline in iss", 0, { ROOT_HEAD, FS(6, "i\nx"), FS(7, "s"),
+	    FS(11, "*"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
+	{ "DEL in delegator", 1, { FU(1, 1), FJ, FU(3, 1000), FU(5, 2000),
+	    FS(8, "d\x7f") }, BATON_R_BAD_PAYLOAD },
+	{ "newline in ctx value", 1, { CHILD_BASE,
+	    FR(15, "\x81\xa1k\xa3" "a\nb") }, BATON_R_BAD_PAYLOAD },
 	{ "grants **", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "s"),
 	    FS(11, "**"), FU(12, 3) }, BATON_R_BAD_PAYLOAD },
 	{ "max_depth 16", 0, { ROOT_HEAD, FS(6, "i"), FS(7, "s"),

@@ -186,6 +186,14 @@ expect_in "inspect --json" 0 "$T/root" "$BATON" inspect --json
 same "inspect --json blocks" "$(json "$T/out" 'len(d["blocks"])')" 1
 same "inspect --json sub" "$(json "$T/out" 'd["blocks"][0]["sub"]')" alice
 
+# Names and ctx values are shown to people: no control characters.
+expect "mint escape in --subject" 2 "$BATON" mint --tool db:read \
+	--subject "$(printf 'bob\033]0;x\007')"
+grep_err "sub: bad subject"
+expect "mint newline in --ctx" 2 "$BATON" mint --tool db:read \
+	--ctx "step=$(printf 'x\ny')"
+grep_err "ctx: bad value"
+
 # An empty argument is a value like any other: maxlen:0 allows exactly "".
 "$BATON" mint --tool note --where note.text=maxlen:0 --as orchestrator \
 	>"$T/empty" 2>"$T/err"
