@@ -117,6 +117,8 @@ baton_envelope_free(struct baton_envelope *env)
 {
 	if (env == NULL)
 		return;
+	if (env->buf != NULL)	/* the token, in binary */
+		sodium_memzero(env->buf, env->len);
 	free(env->buf);
 	memset(env, 0, sizeof(*env));
 }
@@ -1591,7 +1593,7 @@ baton_token_seal(char **text, const struct baton_key *k,
 	uint8_t		 chain[BATON_HASH_LEN], sig[BATON_SIG_LEN];
 	uint8_t		 tag[BATON_TAG_LEN];
 	char		*t = NULL;
-	size_t		 i, tlen;
+	size_t		 i, tlen, cap;
 	int		 rc;
 
 	if (text != NULL)
@@ -1621,6 +1623,20 @@ baton_token_seal(char **text, const struct baton_key *k,
 			goto out;
 		}
 	}
+
+	/*
+	 * The envelope is a bearer credential: size its buffer up front so
+	 * the packer never reallocates and leaves copies behind, and wipe
+	 * it on the way out.
+	 */
+	cap = 128;
+	for (i = 0; i < n; i++)
+		cap += lens[i] + 5;
+	if ((e.sb.data = malloc(cap)) == NULL) {
+		rc = BATON_ENOMEM;
+		goto out;
+	}
+	e.sb.alloc = cap;
 
 	baton_chain_hash(chain, k->kid, payloads, lens, n);
 	baton_chain_sign(sig, k, chain, n);
@@ -1659,6 +1675,8 @@ baton_token_seal(char **text, const struct baton_key *k,
 out:
 	free(t);
 	sodium_memzero(tag, sizeof(tag));
+	if (e.sb.data != NULL)
+		sodium_memzero(e.sb.data, e.sb.alloc);
 	msgpack_sbuffer_destroy(&e.sb);
 	return (rc);
 }
