@@ -87,11 +87,17 @@ op_inspect(struct request *r)
 		memset(&tok, 0, sizeof tok);
 		dwhy = baton_token_open_unchecked(&tok, b.token, b.tokenlen);
 	}
-	/* A source that cannot tell shows as revoked: never as clean. */
-	if (dwhy == BATON_R_OK)
+	/*
+	 * Revocation is looked up only for a token whose tag or signature
+	 * held: answering for a forged one would let anyone ask whether a
+	 * chosen jti is revoked.  A source that cannot tell shows as
+	 * revoked, never as clean.
+	 */
+	if (why == BATON_R_OK)
 		revoked = token_revoked(&tok) != 0;
 	req_begin(r);
-	msgpack_pack_map(&r->pk, dwhy == BATON_R_OK ? 6 : 4);
+	msgpack_pack_map(&r->pk, dwhy != BATON_R_OK ? 4 :
+	    why == BATON_R_OK ? 6 : 5);
 	pack_reason(&r->pk, "verified", why);
 	baton_pack_str(&r->pk, "chain");
 	msgpack_pack_array(&r->pk, dwhy == BATON_R_OK ? tok.nblocks : 0);
@@ -100,6 +106,8 @@ op_inspect(struct request *r)
 	if (dwhy == BATON_R_OK) {
 		baton_pack_str(&r->pk, "kid");
 		baton_pack_bin(&r->pk, tok.env.kid, BATON_KID_LEN);
+	}
+	if (why == BATON_R_OK) {
 		baton_pack_str(&r->pk, "revoked");
 		baton_pack_bool(&r->pk, revoked);
 	}

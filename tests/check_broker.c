@@ -2296,6 +2296,51 @@ START_TEST(test_wire_growth)
 }
 END_TEST
 
+/*
+ * inspect says whether a token is revoked only when its tag or signature
+ * held: a forged token naming a chosen jti must learn nothing.
+ */
+START_TEST(test_inspect_no_oracle)
+{
+	struct msg	 m;
+	struct resp	 r;
+	struct mpr	 v;
+	char		*root, forged[BATON_MAX_TEXT + 1];
+	size_t		 len;
+	uint32_t	 n;
+	int		 fd = up(NULL, NULL);
+
+	root = mint_root(fd);
+	revoke_token(fd, root);
+	/* The real one: verified, and shown revoked. */
+	msg_start(&m, BATON_OP_INSPECT, 8, 1);
+	pk_kv_str(&m.pk, "token", root);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(get_bool(&r.body, "verified"), 1);
+	ck_assert_int_eq(get_bool(&r.body, "revoked"), 1);
+	resp_free(&r);
+	/* Same payloads, broken signature and tag: no answer about it. */
+	snprintf(forged, sizeof forged, "%s", root);
+	len = strlen(forged);
+	forged[len - 6] = forged[len - 6] == 'A' ? 'B' : 'A';
+	forged[len - 60] = forged[len - 60] == 'A' ? 'B' : 'A';
+	msg_start(&m, BATON_OP_INSPECT, 9, 1);
+	pk_kv_str(&m.pk, "token", forged);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(get_bool(&r.body, "verified"), 0);
+	/* Still decoded for display, so the jti was there to look up. */
+	ck_assert_int_eq(map_get(&r.body, "chain", &v), 0);
+	ck_assert_int_eq(mpr_array(&v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(get_bool(&r.body, "revoked"), -1);
+	resp_free(&r);
+	free(root);
+	close(fd);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -2338,6 +2383,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_cgroup_agents);
 	tcase_add_test(tc, test_socket_activation_refused);
 	tcase_add_test(tc, test_wire_growth);
+	tcase_add_test(tc, test_inspect_no_oracle);
 	suite_add_tcase(s, tc);
 	return (s);
 }
