@@ -171,7 +171,7 @@ void	journal_counts(size_t *, size_t *);
 /* ---- keys (keystore.c) -------------------------------------------------- */
 
 int	keystore_open(const char *, uint64_t, char **);
-int	keystore_rotate(uint64_t, uint8_t *, char **);
+int	keystore_rotate(uint64_t, int, uint8_t *, size_t *, char **);
 void	keystore_close(void);
 /* The keyring, read-locked for as long as it is used. */
 const struct baton_keyring *keystore_lock(void);
@@ -278,6 +278,7 @@ struct body {
 	int			 has_version;
 	uint64_t		 ttl, nbf, max_depth, block, version;
 	int			 has_single_use, single_use;
+	int			 now;		/* rotate: distrust old keys now */
 	int			 has_grants;
 	struct baton_grants	 grants;
 	int			 has_aud;

@@ -320,7 +320,7 @@ get_uint(struct bctx *c, uint64_t *out, int *has, const char *what)
 static const char *const known[] = {
 	"token", "as", "sub", "tool", "action", "holder", "format", "client",
 	"aud", "ttl", "nbf", "max_depth", "block", "version", "single_use",
-	"grants", "ctx", "args", "usage", "jti"
+	"grants", "ctx", "args", "usage", "jti", "now"
 };
 #define NKNOWN	(sizeof known / sizeof known[0])
 
@@ -415,6 +415,9 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 			if (get_bool(&c, &b->single_use, "single_use: bad"))
 				goto out;
 			b->has_single_use = 1;
+		} else if (strcmp(key, "now") == 0) {
+			if (get_bool(&c, &b->now, "now: bad"))
+				goto out;
 		} else if (strcmp(key, "grants") == 0) {
 			if (get_grants(&c, &b->grants) != 0)
 				goto out;

@@ -68,6 +68,22 @@ check_owner(const char *path, const struct stat *st, mode_t mode,
 	return (0);
 }
 
+/* fsync the keys directory, so names created or removed stay so. */
+static int
+sync_dir(char **cause)
+{
+	int	fd, rc = 0;
+
+	if ((fd = open(ks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) != 0) {
+		xasprintf(cause, "fsync %s: %s", ks_dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return (rc);
+}
+
 static int
 key_write(const struct baton_key *k, uint64_t created, char **cause)
 {
@@ -92,13 +108,9 @@ key_write(const struct baton_key *k, uint64_t created, char **cause)
 		goto out;
 	}
 	close(fd);	/* else each write leaks an fd on the key file */
+	fd = -1;
 	/* Unsynced, the new name could vanish in a crash with its key. */
-	if ((fd = open(ks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) != 0) {
-		xasprintf(cause, "fsync %s: %s", ks_dir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = sync_dir(cause);
 out:
 	if (fd != -1)
 		close(fd);
@@ -283,27 +295,59 @@ out:
 	return (rc);
 }
 
-/* A new signing key; the old one verifies until now + max_ttl. */
+/* Drop key i from the ring, and its file when unlink_file is set. */
+static int
+drop_key(size_t i, int unlink_file, char **cause)
+{
+	char	 hex[BATON_KID_LEN * 2 + 1], *path;
+	size_t	 o;
+	int	 rc = 0;
+
+	baton_hex(hex, ks_ring.keys[i]->kid, BATON_KID_LEN);
+	if (unlink_file) {
+		xasprintf(&path, "%s/%s.key", ks_dir, hex);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			rc = -1;
+		}
+		free(path);
+		if (rc != 0)
+			return (rc);
+	}
+	baton_key_free(ks_ring.keys[i]);
+	for (o = i; o + 1 < ks_ring.nkeys; o++) {
+		ks_ring.keys[o] = ks_ring.keys[o + 1];
+		ks_created[o] = ks_created[o + 1];
+	}
+	ks_ring.nkeys--;
+	return (0);
+}
+
+/*
+ * A new signing key.  Normally the old one verifies until now + max_ttl
+ * (plus leeway), past the end of every token it signed.  In an emergency
+ * (the key or the state directory was exposed) every older key is
+ * distrusted at once: removed from memory and from disk, so each token
+ * they signed stops verifying, including tokens forged with them.
+ */
 int
-keystore_rotate(uint64_t max_ttl, uint8_t *kid, char **cause)
+keystore_rotate(uint64_t max_ttl, int emergency, uint8_t *kid,
+    size_t *ndropped, char **cause)
 {
 	struct baton_key	*old;
 	uint64_t		 now = (uint64_t)time(NULL);
 	size_t			 i, o;
 	int			 rc = -1;
 
+	if (ndropped != NULL)
+		*ndropped = 0;
 	pthread_rwlock_wrlock(&ks_lock);
 	/* Forget keys that can no longer verify anything. */
 	for (i = 0; i < ks_ring.nkeys; ) {
 		if (ks_ring.keys[i]->not_after != 0 &&
-		    ks_ring.keys[i]->not_after < now) {
-			baton_key_free(ks_ring.keys[i]);
-			for (o = i; o + 1 < ks_ring.nkeys; o++) {
-				ks_ring.keys[o] = ks_ring.keys[o + 1];
-				ks_created[o] = ks_created[o + 1];
-			}
-			ks_ring.nkeys--;
-		} else
+		    ks_ring.keys[i]->not_after < now)
+			(void)drop_key(i, 0, cause);
+		else
 			i++;
 	}
 	pick_signer();
@@ -320,6 +364,30 @@ keystore_rotate(uint64_t max_ttl, uint8_t *kid, char **cause)
 		if (old != NULL)
 			old->not_after = 0;
 		pick_signer();
+		goto out;
+	}
+	if (emergency) {
+		/*
+		 * The new key is on disk and signing; now every other key
+		 * goes.  A file that cannot be removed would come back at
+		 * the next start: refuse, and say so, keeping it out of
+		 * memory meanwhile (fail closed).
+		 */
+		for (i = 0; i < ks_ring.nkeys; ) {
+			if (ks_ring.keys[i]->can_sign) {
+				i++;
+				continue;
+			}
+			if (drop_key(i, 1, cause) != 0) {
+				ks_ring.keys[i]->not_after = 1;
+				pick_signer();
+				goto out;
+			}
+			if (ndropped != NULL)
+				(*ndropped)++;
+		}
+		pick_signer();
+		rc = sync_dir(cause);
 		goto out;
 	}
 	/* If this fails the old key just never retires from disk: harmless. */

@@ -225,6 +225,12 @@ struct baton_token {
 	struct baton_block	 blocks[BATON_MAX_BLOCKS];
 	size_t			 nblocks;
 	struct baton_arena	*arena;
+	/*
+	 * not_after of the key whose tag or signature held (0: none, or not
+	 * checked): baton_evaluate and baton_attenuate refuse the token
+	 * once the key is past it, or if the token outlives it.
+	 */
+	uint64_t		 key_not_after;
 };
 
 enum baton_check_mode {

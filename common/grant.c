@@ -564,6 +564,24 @@ check_time(const struct baton_effective *eff, const struct baton_request *req)
 	return (BATON_R_OK);
 }
 
+/*
+ * A retired key verifies only what it could have signed while it was the
+ * signer: nothing once its not_after has passed, and no token whose expiry
+ * lies beyond it.  Rotation sets not_after past the longest lifetime the
+ * broker issued, so a token that outlives its key was forged with a stolen
+ * seed.  No leeway: rotation has already added it.
+ */
+static enum baton_reason
+check_key(const struct baton_token *tok, const struct baton_effective *eff,
+    uint64_t now)
+{
+	if (tok->key_not_after == 0)
+		return (BATON_R_OK);
+	if (now > tok->key_not_after || eff->exp > tok->key_not_after)
+		return (BATON_R_KEY_RETIRED);
+	return (BATON_R_OK);
+}
+
 /* Depth is computed, never read: block i may have max_depth(i) after it. */
 static enum baton_reason
 check_depth(const struct baton_token *tok)
@@ -653,6 +671,8 @@ baton_evaluate(const struct baton_token *tok, const struct baton_request *req,
 	if (req == NULL || req->tool == NULL)
 		return (BATON_R_TOOL_NOT_GRANTED);
 	if ((r = check_time(eff, req)) != BATON_R_OK)
+		return (r);
+	if ((r = check_key(tok, eff, req->now)) != BATON_R_OK)
 		return (r);
 	if ((r = check_depth(tok)) != BATON_R_OK)
 		return (r);
@@ -906,6 +926,9 @@ baton_attenuate(const struct baton_token *parent,
 		return (BATON_R_ALREADY_PRESENTED);
 	if (now >= peff.exp)
 		return (BATON_R_EXPIRED);
+	/* never re-sign, with the current key, what its own key disowns */
+	if ((rc = check_key(parent, &peff, now)) != BATON_R_OK)
+		return (rc);
 	/* who asks comes before what is asked: a stranger learns nothing */
 	if (peff.holder != NULL && !str_eq(delegator, peff.holder))
 		return (BATON_R_HOLDER_MISMATCH);

@@ -36,6 +36,8 @@ static const struct reason_entry reasons[] = {
 	    "token is signed with a key that is not trusted" },
 	{ BATON_R_BAD_SIGNATURE, "bad_signature",
 	    "token signature and tag do not verify" },
+	{ BATON_R_KEY_RETIRED, "key_retired",
+	    "token is signed with a retired key, or outlives that key" },
 
 	{ BATON_R_BAD_PAYLOAD, "bad_payload",
 	    "token block payload is malformed" },

@@ -1031,8 +1031,9 @@ enum baton_reason
 baton_token_open(struct baton_token *tok, const char *text, size_t len,
     const struct baton_keyring *kr, enum baton_check_mode mode)
 {
-	struct baton_envelope	env;
-	enum baton_reason	reason;
+	struct baton_envelope	 env;
+	const struct baton_key	*k;
+	enum baton_reason	 reason;
 
 	memset(tok, 0, sizeof(*tok));
 	if ((reason = baton_envelope_parse(&env, text, len)) != BATON_R_OK)
@@ -1041,8 +1042,11 @@ baton_token_open(struct baton_token *tok, const char *text, size_t len,
 		baton_envelope_free(&env);
 		return (reason);
 	}
+	k = baton_keyring_find(kr, env.kid);
 	/* decode owns env from here, whatever happens */
-	return (baton_token_decode(tok, &env));
+	if ((reason = baton_token_decode(tok, &env)) == BATON_R_OK && k != NULL)
+		tok->key_not_after = k->not_after;
+	return (reason);
 }
 
 enum baton_reason

@@ -709,6 +709,67 @@ START_TEST(test_kid_swapped_trusted)
 }
 END_TEST
 
+/*
+ * A retired key (rotated out, with not_after set) verifies only what it
+ * could have signed while current.  Someone holding its seed forges a
+ * token that outlives it: refused, in both modes, and never re-signed by
+ * attenuation.  Past not_after, nothing it signed verifies.
+ */
+START_TEST(test_retired_key)
+{
+	struct baton_block	 root, child;
+	struct baton_restrict	 rs;
+	struct baton_request	 q;
+	struct baton_token	 tok;
+	uint8_t			 jti[BATON_JTI_LEN] = { 9 };
+	char			*t;
+
+	K->not_after = NOW + 600;
+	/* signed while current: ends before the key does */
+	ASSERT_REASON(open_text(base_text, strlen(base_text), &KR,
+	    BATON_CHECK_TAG, &tok), BATON_R_OK);
+	ck_assert_uint_eq(tok.key_not_after, NOW + 600);
+	req_init(&q, "db_query", "read", "db", NOW + 1);
+	ASSERT_REASON(baton_evaluate(&tok, &q, NULL, NULL), BATON_R_OK);
+	baton_token_free(&tok);
+
+	/* forged after retirement: lives past the key's end */
+	tu_root(&root, 0x21, NOW + 100, 7200);
+	t = tu_seal(K, &root, 1);
+	req_init(&q, "db_query", "read", "db", NOW + 101);
+	ASSERT_REASON(open_text(t, strlen(t), &KR, BATON_CHECK_SIG, &tok),
+	    BATON_R_OK);
+	ASSERT_REASON(baton_evaluate(&tok, &q, NULL, NULL),
+	    BATON_R_KEY_RETIRED);
+	/* attenuation would launder it under the current key: refused */
+	memset(&rs, 0, sizeof rs);
+	rs.ttl = 60;
+	ASSERT_REASON(baton_attenuate(&tok, &rs, "orchestrator", jti,
+	    NOW + 101, &child), BATON_R_KEY_RETIRED);
+	baton_token_free(&tok);
+	free(t);
+
+	/* short-lived, but signed after not_after: refused too */
+	tu_root(&root, 0x22, NOW + 601, 30);
+	t = tu_seal(K, &root, 1);
+	req_init(&q, "db_query", "read", "db", NOW + 602);
+	ASSERT_REASON(open_text(t, strlen(t), &KR, BATON_CHECK_TAG, &tok),
+	    BATON_R_OK);
+	ASSERT_REASON(baton_evaluate(&tok, &q, NULL, NULL),
+	    BATON_R_KEY_RETIRED);
+	baton_token_free(&tok);
+	free(t);
+
+	/* a signing key (not_after 0) has no such end */
+	K->not_after = 0;
+	tu_root(&root, 0x23, NOW, 7200);
+	t = tu_seal(K, &root, 1);
+	req_init(&q, "db_query", "read", "db", NOW + 5000);
+	ASSERT_REASON(eval_text(t, &q), BATON_R_OK);
+	free(t);
+}
+END_TEST
+
 START_TEST(test_kid_unknown)
 {
 	struct parts	t = base_parts;
@@ -2257,6 +2318,7 @@ attack_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_untrusted_key);
 	tcase_add_test(tc, test_kid_swapped_trusted);
+	tcase_add_test(tc, test_retired_key);
 	tcase_add_test(tc, test_kid_unknown);
 	tcase_add_test(tc, test_tag_wrong_sig_right);
 	tcase_add_test(tc, test_sig_wrong_tag_right);

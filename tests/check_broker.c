@@ -23,6 +23,7 @@
 #include <check.h>
 
 #include "broker-util.h"
+#include "testutil.h"
 
 static struct tb	T;
 
@@ -2341,6 +2342,134 @@ START_TEST(test_inspect_no_oracle)
 }
 END_TEST
 
+/* ---- retired keys, emergency rotation ------------------------------------- */
+
+/* The signing key's seed, read from the state directory: what a thief has. */
+static struct baton_key *
+steal_key(void)
+{
+	char		 dir[400], path[700];
+	uint8_t		 buf[52];
+	struct dirent	*de;
+	struct baton_key *k = NULL;
+	DIR		*d;
+	int		 kfd;
+
+	snprintf(dir, sizeof dir, "%s/keys", T.state);
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((de = readdir(d)) != NULL && k == NULL) {
+		if (strstr(de->d_name, ".key") == NULL)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		ck_assert_int_ge(kfd = open(path, O_RDONLY), 0);
+		ck_assert_int_eq(read(kfd, buf, sizeof buf), 52);
+		close(kfd);
+		ck_assert_int_eq(baton_key_from_seed(&k, buf + 20), 0);
+	}
+	closedir(d);
+	ck_assert_ptr_nonnull(k);
+	return (k);
+}
+
+static int
+key_files(void)
+{
+	char		 dir[400];
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	snprintf(dir, sizeof dir, "%s/keys", T.state);
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((de = readdir(d)) != NULL)
+		n += strstr(de->d_name, ".key") != NULL;
+	closedir(d);
+	return (n);
+}
+
+/*
+ * Review item 2: after rotation a stolen old seed must not mint tokens
+ * that outlive the old key, nor launder them through attenuation; an
+ * emergency rotation ends the old key at once, across restarts.
+ */
+START_TEST(test_retired_key_enforced)
+{
+	struct msg		 m;
+	struct resp		 r;
+	struct baton_key	*old;
+	struct baton_block	 blk;
+	struct child_req	 c;
+	char			*legit, *forged_long, *forged_short, *t2;
+	uint64_t		 now = (uint64_t)time(NULL);
+	int			 fd, st, why;
+
+	fd = up("max-ttl 120\n", NULL);
+	legit = tb_mint(fd, "orchestrator", "db_query", "read", 0, 60, 0,
+	    NULL);
+	old = steal_key();
+	ck_assert_int_eq(simple_status(fd, BATON_OP_ROTATE, &r), 0);
+	resp_free(&r);
+	ck_assert_int_eq(key_files(), 2);
+
+	/* Signed by the old key while current: still good. */
+	ck_assert_int_eq(verify_reason(fd, legit, "db_query", "read", NULL), 0);
+	/* Forged after rotation with the old seed, living past its end. */
+	tu_root(&blk, 0x51, now, 7200);
+	forged_long = tu_seal(old, &blk, 1);
+	ck_assert_int_eq(verify_reason(fd, forged_long, "db_query", "read",
+	    NULL), BATON_R_KEY_RETIRED);
+	memset(&c, 0, sizeof c);
+	c.token = forged_long;
+	c.as = "worker-a";
+	c.tool = "db_query";
+	c.action = "read";
+	c.ttl = 30;
+	t2 = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_null(t2);
+	ck_assert_int_eq(why, BATON_R_KEY_RETIRED);
+	/* Within the old key's window a thief still succeeds: hence --now. */
+	tu_root(&blk, 0x52, now, 60);
+	forged_short = tu_seal(old, &blk, 1);
+	ck_assert_int_eq(verify_reason(fd, forged_short, "db_query", "read",
+	    NULL), 0);
+
+	/* Emergency rotation: both older keys distrusted and deleted. */
+	msg_start(&m, BATON_OP_ROTATE, 3, 1);
+	pk_kv_bool(&m.pk, "now", 1);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(get_uint(&r.body, "distrusted"), 2);
+	resp_free(&r);
+	ck_assert_int_eq(key_files(), 1);
+	ck_assert(tb_log_has(&T, "emergency rotation"));
+	ck_assert_int_eq(verify_reason(fd, legit, "db_query", "read", NULL),
+	    BATON_R_UNKNOWN_KEY);
+	ck_assert_int_eq(verify_reason(fd, forged_short, "db_query", "read",
+	    NULL), BATON_R_UNKNOWN_KEY);
+	/* A bad body is refused, and rotates nothing. */
+	msg_start(&m, BATON_OP_ROTATE, 4, 1);
+	pk_kv_str(&m.pk, "now", "yes");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+	resp_free(&r);
+	ck_assert_int_eq(key_files(), 1);
+	close(fd);
+
+	/* The distrust survives a restart: the files are gone. */
+	ck_assert_int_eq(tb_stop(&T), 0);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	ck_assert_int_eq(verify_reason(fd, forged_short, "db_query", "read",
+	    NULL), BATON_R_UNKNOWN_KEY);
+	close(fd);
+	baton_key_free(old);
+	free(legit);
+	free(forged_long);
+	free(forged_short);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -2384,6 +2513,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_socket_activation_refused);
 	tcase_add_test(tc, test_wire_growth);
 	tcase_add_test(tc, test_inspect_no_oracle);
+	tcase_add_test(tc, test_retired_key_enforced);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1113,6 +1113,44 @@ START_TEST(test_offline_unknown_key)
 }
 END_TEST
 
+/*
+ * A bundle's not_after is enforced offline as by the broker: a token that
+ * outlives a retired key, or any token once the key is past its end, is
+ * refused with key_retired.
+ */
+START_TEST(test_offline_retired_key)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c);
+	struct baton_keybundle		*kb = NULL;
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_verify_result	*res = NULL;
+	uint64_t			 now = (uint64_t)time(NULL);
+	char				*s = NULL, *at, edited[4096];
+	int				 n;
+
+	ck_assert_int_eq(baton_client_pubkeys(&s, c), 0);
+	ck_assert_ptr_nonnull(at = strstr(s, "\"not_after\": 0"));
+	/* The key retires 10 s from now; the root token lives an hour. */
+	n = snprintf(edited, sizeof edited, "%.*s\"not_after\": %llu%s",
+	    (int)(at - s), s, (unsigned long long)(now + 10),
+	    at + strlen("\"not_after\": 0"));
+	ck_assert_int_lt(n, (int)sizeof edited);
+	baton_string_free(s);
+	ck_assert_int_eq(baton_keybundle_parse(&kb, edited, strlen(edited)),
+	    0);
+	vo.tool = "db_query";
+	vo.action = "read";
+	ck_assert_int_eq(baton_verify_offline(&res, kb,
+	    baton_issued_token(root), &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(res), BATON_R_KEY_RETIRED);
+	baton_verify_result_free(res);
+	baton_keybundle_free(kb);
+	baton_issued_free(root);
+	baton_client_free(c);
+}
+END_TEST
+
 START_TEST(test_keybundle_errors)
 {
 	static const struct {
@@ -1365,6 +1403,7 @@ client_suite(void)
 	tcase_add_test(tc, test_revoke);
 	tcase_add_test(tc, test_offline);
 	tcase_add_test(tc, test_offline_unknown_key);
+	tcase_add_test(tc, test_offline_retired_key);
 	tcase_add_test(tc, test_inspect);
 	tcase_add_test(tc, test_status_pubkeys);
 	tcase_add_test(tc, test_threads);
