@@ -172,6 +172,8 @@ void	journal_counts(size_t *, size_t *);
 
 int	keystore_open(const char *, uint64_t, char **);
 int	keystore_rotate(uint64_t, int, uint8_t *, size_t *, char **);
+/* Pack [{kid, created, not_after, signing}...] of the keyring. */
+void	keystore_pack(msgpack_packer *);
 void	keystore_close(void);
 /* The keyring, read-locked for as long as it is used. */
 const struct baton_keyring *keystore_lock(void);

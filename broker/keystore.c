@@ -403,6 +403,29 @@ out:
 }
 
 void
+keystore_pack(msgpack_packer *pk)
+{
+	const struct baton_key	*k;
+	size_t			 i;
+
+	pthread_rwlock_rdlock(&ks_lock);
+	msgpack_pack_array(pk, ks_ring.nkeys);
+	for (i = 0; i < ks_ring.nkeys; i++) {
+		k = ks_ring.keys[i];
+		msgpack_pack_map(pk, 4);
+		baton_pack_str(pk, "kid");
+		baton_pack_bin(pk, k->kid, BATON_KID_LEN);
+		baton_pack_str(pk, "created");
+		msgpack_pack_uint64(pk, ks_created[i]);
+		baton_pack_str(pk, "not_after");
+		msgpack_pack_uint64(pk, k->not_after);
+		baton_pack_str(pk, "signing");
+		baton_pack_bool(pk, k->can_sign);
+	}
+	pthread_rwlock_unlock(&ks_lock);
+}
+
+void
 keystore_close(void)
 {
 	pthread_rwlock_wrlock(&ks_lock);

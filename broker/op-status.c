@@ -1,5 +1,7 @@
 /* op-status.c: counters and histograms, also as Prometheus text. */
 
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,7 +13,9 @@ op_status(struct request *r)
 {
 	struct body	 b;
 	struct config	*cfg;
-	char		*cause = NULL, *text = NULL;
+	struct stat	 st;
+	char		*cause = NULL, *text = NULL, *jpath;
+	uint64_t	 jbytes;
 	size_t		 revoked, spent;
 	unsigned	 conns;
 	int		 dev;
@@ -38,10 +42,13 @@ op_status(struct request *r)
 	pthread_mutex_unlock(&broker.conns_lock);
 	cfg = broker_config();
 	dev = cfg->agents == NULL;
+	xasprintf(&jpath, "%s/journal", cfg->state_dir);
 	broker_config_release();
+	jbytes = stat(jpath, &st) == 0 ? (uint64_t)st.st_size : 0;
+	free(jpath);
 
 	req_begin(r);
-	msgpack_pack_map(&r->pk, 8 + (text != NULL));
+	msgpack_pack_map(&r->pk, 10 + (text != NULL));
 	baton_pack_str(&r->pk, "version");
 	baton_pack_str(&r->pk, PACKAGE_VERSION);
 	baton_pack_str(&r->pk, "uptime");
@@ -54,6 +61,10 @@ op_status(struct request *r)
 	msgpack_pack_uint64(&r->pk, spent);
 	baton_pack_str(&r->pk, "dev_mode");
 	baton_pack_bool(&r->pk, dev);
+	baton_pack_str(&r->pk, "journal_bytes");
+	msgpack_pack_uint64(&r->pk, jbytes);
+	baton_pack_str(&r->pk, "keys");
+	keystore_pack(&r->pk);
 	baton_pack_str(&r->pk, "counters");
 	metrics_pack(&r->pk);
 	baton_pack_str(&r->pk, "histograms");

@@ -394,6 +394,42 @@ baton_client_pubkeys(char **out, struct baton_client *c)
 }
 
 int
+baton_client_rotate(char **out, struct baton_client *c, int emergency)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+	int		ret;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (c == NULL)
+		return BATON_EINVAL;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	baton_pack_str(&pk, "now");
+	baton_pack_bool(&pk, emergency != 0);
+	ret = query_json(out, c, BATON_OP_ROTATE, &sb, NULL);
+	msgpack_sbuffer_destroy(&sb);
+	return ret;
+}
+
+int
+baton_client_reload(struct baton_client *c)
+{
+	json_t	*resp = NULL;
+	int	 ret;
+
+	if (c == NULL)
+		return BATON_EINVAL;
+	if ((ret = bc_call(c, BATON_OP_RELOAD, NULL, &resp)) != 0)
+		return ret;
+	json_decref(resp);
+	return 0;
+}
+
+int
 baton_client_status(char **out, struct baton_client *c, int prometheus)
 {
 	msgpack_sbuffer	sb;

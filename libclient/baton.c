@@ -92,6 +92,9 @@ struct common {
 	int		 json;
 };
 
+/* --socket and --timeout given before the command (baton --socket P verify). */
+static struct common	 global;
+
 enum {
 	O_SOCKET = 1000, O_TIMEOUT, O_JSON, O_HELP, O_TOOL, O_TTL, O_AUD,
 	O_SUBJECT, O_AS, O_MAXDEPTH, O_LIMIT, O_WHERE, O_SINGLE, O_HOLDER,
@@ -149,13 +152,14 @@ open_client(struct baton_client **c, const struct common *co)
 	const char			*path;
 	int				 ret;
 
-	o.socket_path = co->socket;
-	o.timeout_ms = co->timeout_ms;
+	/* after the command wins over before it, as with git -C */
+	o.socket_path = co->socket != NULL ? co->socket : global.socket;
+	o.timeout_ms = co->timeout_ms != 0 ? co->timeout_ms : global.timeout_ms;
 	o.client_name = "baton";
 	if ((ret = baton_client_open(c, &o)) == 0)
 		return 0;
 	/* the path the library tried, for the message: the same rules */
-	path = co->socket;
+	path = o.socket_path;
 	if (path == NULL || *path == '\0')
 		path = getenv("BATON_SOCKET");
 	if (path == NULL || *path == '\0')
@@ -1146,6 +1150,100 @@ out:
 	return ret;
 }
 
+/* ---- admin: rotate, reload ----------------------------------------------- */
+
+static int
+cmd_rotate(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ "now", no_argument, NULL, O_NOW },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_client	*c = NULL;
+	json_t			*doc = NULL;
+	char			*s = NULL;
+	int			 ch, r, ret, now = 0;
+
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		if (ch == O_HELP)
+			return help();
+		if (ch == O_NOW) {
+			now = 1;
+			continue;
+		}
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
+	}
+	if (optind != argc)
+		return usage_error("rotate takes no arguments");
+	if ((ret = open_client(&c, &co)) != 0)
+		return ret;
+	if ((r = baton_client_rotate(&s, c, now)) != 0) {
+		ret = call_error(c, r, "rotate");
+		goto out;
+	}
+	if (co.json)
+		printf("%s\n", s);
+	else if ((doc = json_loads(s, 0, NULL)) != NULL) {
+		printf("new signing key %s\n",
+		    json_string_value(json_object_get(doc, "kid")));
+		if (now)
+			printf("distrusted and deleted %lld older key(s): "
+			    "every token they signed is now refused\n",
+			    (long long)json_integer_value(json_object_get(doc,
+			    "distrusted")));
+		else
+			printf("the previous key verifies its tokens until "
+			    "they expire (see 'baton pubkeys')\n");
+	}
+	ret = fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+out:
+	json_decref(doc);
+	baton_string_free(s);
+	baton_client_free(c);
+	return ret;
+}
+
+static int
+cmd_reload(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_client	*c = NULL;
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		if (ch == O_HELP)
+			return help();
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
+	}
+	if (optind != argc)
+		return usage_error("reload takes no arguments");
+	if ((ret = open_client(&c, &co)) != 0)
+		return ret;
+	if ((r = baton_client_reload(c)) != 0) {
+		if (r == BATON_EINVAL) {
+			/* the broker's message names the file and line */
+			warnx_("%s", baton_client_last_error(c));
+			ret = EX_DENY;
+		} else
+			ret = call_error(c, r, "reload");
+		goto out;
+	}
+	if (co.json)
+		printf("{\"reloaded\": true}\n");
+	ret = fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+out:
+	baton_client_free(c);
+	return ret;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define COMMON_HELP \
@@ -1224,6 +1322,18 @@ static const struct cmd cmds[] = {
 	  "status [--json|--prometheus]",
 	  "Show the broker's status and metrics.\n\n"
 	  "  --prometheus       Prometheus text format\n" COMMON_HELP },
+	{ "rotate", cmd_rotate,
+	  "rotate [--now] [--json]",
+	  "Make a new signing key (root or the admin group).  The old key\n"
+	  "keeps verifying the tokens it signed until they expire.\n\n"
+	  "  --now              emergency: distrust and delete every older key\n"
+	  "                     at once; every token they signed is refused\n"
+	  COMMON_HELP },
+	{ "reload", cmd_reload,
+	  "reload [--json]",
+	  "Re-read the broker's configuration, as SIGHUP does (root or the\n"
+	  "admin group).  A bad file is refused, exit 1, and the old\n"
+	  "configuration stays in force.\n\n" COMMON_HELP },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -1232,17 +1342,76 @@ main_usage(FILE *f)
 {
 	size_t	i;
 
-	fprintf(f, "usage: baton COMMAND [OPTIONS]\n\ncommands:\n");
+	fprintf(f, "usage: baton [--socket PATH] [--timeout MS] COMMAND "
+	    "[OPTIONS]\n\ncommands:\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(f, "  baton %s\n", cmds[i].usage);
 	fprintf(f, "\n'baton COMMAND --help' explains one command.\n");
+}
+
+/*
+ * The options every command takes may also come before the command, as
+ * git and systemctl users expect: baton --socket PATH verify ...  Returns
+ * how many arguments they used, or -1 after a usage error.
+ */
+static int
+global_opts(int argc, char **argv)
+{
+	uint64_t	 v;
+	const char	*name, *val;
+	size_t		 nlen;
+	int		 i = 1, used;
+
+	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+		if (strncmp(argv[i], "--socket", 8) == 0)
+			name = "--socket";
+		else if (strncmp(argv[i], "--timeout", 9) == 0)
+			name = "--timeout";
+		else
+			break;
+		nlen = strlen(name);
+		if (argv[i][nlen] == '=') {
+			val = argv[i] + nlen + 1;
+			used = 1;
+		} else if (argv[i][nlen] == '\0') {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "baton: %s wants a value\n",
+				    name);
+				return -1;
+			}
+			val = argv[i + 1];
+			used = 2;
+		} else
+			break;
+		if (name[2] == 's')
+			global.socket = val;
+		else {
+			if (parse_u64(val, &v) != 0 || v == 0 || v > INT_MAX) {
+				fprintf(stderr, "baton: bad --timeout '%s': "
+				    "want milliseconds > 0\n", val);
+				return -1;
+			}
+			global.timeout_ms = (int)v;
+		}
+		i += used;
+	}
+	return i - 1;
 }
 
 int
 main(int argc, char **argv)
 {
 	size_t	i;
+	int	n;
 
+	if ((n = global_opts(argc, argv)) < 0)
+		return EX_ERROR;
+	/* the command becomes argv[1], as if no global option was given */
+	if (n > 0) {
+		argv[n] = argv[0];
+		argv += n;
+		argc -= n;
+	}
 	if (argc < 2) {
 		main_usage(stderr);
 		return EX_ERROR;

@@ -591,6 +591,7 @@ idempotent(uint32_t op)
 	case BATON_OP_INSPECT:
 	case BATON_OP_PUBKEYS:
 	case BATON_OP_STATUS:
+	case BATON_OP_RELOAD:
 		return 1;
 	default:
 		return 0;

@@ -42,7 +42,7 @@ expect "no command" 2 "$BATON"
 expect "--help" 0 "$BATON" --help
 expect "--version" 0 "$BATON" --version
 expect "unknown command" 2 "$BATON" frobnicate
-for cmd in mint attenuate present verify revoke inspect pubkeys status; do
+for cmd in mint attenuate present verify revoke inspect pubkeys status rotate reload; do
 	expect "$cmd --help" 0 "$BATON" $cmd --help
 	grep_out "usage: baton $cmd"
 	expect "$cmd unknown option" 2 "$BATON" $cmd --no-such-option
@@ -321,6 +321,57 @@ python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$T/m
 expect_in "revoked by jti" 1 "$T/minted" "$BATON" verify --tool db_query
 expect_in "revoke junk" 1 "$T/junk" "$BATON" revoke
 expect "revoke --jti and token" 2 "$BATON" revoke --jti 00112233445566778899aabbccddeeff extra
+
+# ---- options before the command, as git and systemctl take them --------------
+expect "--socket before the command" 0 env BATON_SOCKET="$T/nowhere.sock" "$BATON" --socket "$BATON_SOCKET" pubkeys --json
+expect "--socket= before the command" 0 env BATON_SOCKET="$T/nowhere.sock" "$BATON" --socket="$BATON_SOCKET" --timeout 5000 status
+expect "--socket after wins" 2 "$BATON" --socket "$BATON_SOCKET" pubkeys --socket "$T/nowhere.sock"
+grep_err "$T/nowhere.sock"
+bad "--socket before, no value" "--socket wants a value" "$BATON" --socket
+bad "--timeout before, bad" "bad --timeout 'x'" "$BATON" --timeout x status
+expect "--help after global options" 0 "$BATON" --socket "$BATON_SOCKET" --help
+
+# ---- admin: status keys, rotate, reload --------------------------------------
+expect "status --json" 0 "$BATON" status --json
+same "status: one signing key" "$(json "$T/out" 'sum(1 for k in d["keys"] if k["signing"])')" 1
+same "status: journal size" "$(json "$T/out" 'd["journal_bytes"] >= 0')" True
+kid0=$(json "$T/out" '[k["kid"] for k in d["keys"] if k["signing"]][0]')
+expect "rotate" 0 "$BATON" rotate
+grep_out "new signing key"
+expect "status after rotate" 0 "$BATON" status --json
+same "status: two keys" "$(json "$T/out" 'len(d["keys"])')" 2
+same "status: old key retiring" "$(json "$T/out" '[k["not_after"] > 0 for k in d["keys"] if k["kid"] == "'"$kid0"'"][0]')" True
+expect_in "old key's token still verifies" 0 "$T/sibling" "$BATON" verify --tool db_query --action read --arg table=orders
+expect "reload" 0 "$BATON" reload
+expect "reload --json" 0 "$BATON" reload --json
+grep_out '"reloaded": true'
+expect "reload takes no arguments" 2 "$BATON" reload now
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+	chmod 711 "$T"
+	expect "rotate as nobody" 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$BATON" rotate
+	grep_err "rotate not permitted"
+	expect "reload as nobody" 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$BATON" reload
+	grep_err "not permitted"
+	chmod 700 "$T"
+else
+	echo "ok - # SKIP non-admin refusal (needs root and setpriv)"
+fi
+expect "rotate --now --json" 0 "$BATON" rotate --now --json
+same "rotate --now distrusts both older keys" "$(json "$T/out" 'd["distrusted"]')" 2
+expect_in "emergency rotation ends the old key's tokens" 1 "$T/sibling" "$BATON" verify --tool db_query --action read --arg table=orders
+grep_err "unknown_key"
+
+# ---- reload refused: the broker's message, with the file's line ------------
+printf 'development-mode yes\n' >"$T/reload.conf"
+mkdir -p "$T/state2" && chmod 700 "$T/state2"
+"$BATOND" -f -c "$T/reload.conf" --socket "$T/r.sock" --state-dir "$T/state2" >"$T/r.log" 2>&1 &
+rpid=$!
+i=0; while [ $i -lt 100 ] && ! "$BATON" --socket "$T/r.sock" status >/dev/null 2>&1; do sleep 0.05; i=$((i + 1)); done
+printf 'development-mode yes\nno-such-keyword 1\n' >"$T/reload.conf"
+expect "reload of a broken file" 1 "$BATON" --socket "$T/r.sock" reload
+grep_err "reload.conf:2: unknown keyword"
+expect "still serving after a refused reload" 0 "$BATON" --socket "$T/r.sock" status
+kill $rpid; wait $rpid 2>/dev/null
 
 # ---- broker gone mid-way -----------------------------------------------------------
 stop_broker

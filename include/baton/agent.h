@@ -193,6 +193,27 @@ BATON_EXTERN int baton_client_pubkeys(char **out, struct baton_client *c);
 BATON_EXTERN int baton_client_status(char **out, struct baton_client *c,
     int prometheus);
 
+/*
+ * Admin (root, or the broker's admin-group): make a new signing key.  The
+ * old key keeps verifying what it signed until its tokens have expired.
+ * With emergency set, every older key is distrusted and deleted at once,
+ * so every token they signed stops verifying: for a key that may have
+ * been exposed.  *out is {"kid": HEX16, "distrusted": N} as JSON (N: keys
+ * removed), freed with baton_string_free().  Returns 0, BATON_EPERM,
+ * BATON_EUNAVAIL (the key could not be written; nothing changed), or a
+ * connection error.  Never retried: a lost answer may mean it happened.
+ */
+BATON_EXTERN int baton_client_rotate(char **out, struct baton_client *c,
+    int emergency);
+
+/*
+ * Admin: re-read the configuration, as SIGHUP does.  A bad file is
+ * refused with BATON_EINVAL (the message, with file and line, in
+ * baton_client_last_error()) and the old configuration stays in force.
+ * Returns 0, BATON_EINVAL, BATON_EPERM, or a connection error.
+ */
+BATON_EXTERN int baton_client_reload(struct baton_client *c);
+
 /* Free a string returned by this library; NULL is fine. */
 BATON_EXTERN void baton_string_free(char *s);
 
