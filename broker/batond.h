@@ -48,6 +48,7 @@ struct agent {
 	char		*cgroup;	/* NULL: any cgroup; else exact match */
 	char		**verify;	/* audiences it may verify for */
 	size_t		 nverify;
+	unsigned	 line;		/* in the agents file, for messages */
 };
 
 struct agents {
@@ -61,6 +62,8 @@ struct config {
 	char		*state_dir;
 	char		*agents_file;	/* NULL: development mode */
 	int		 development_mode; /* "development-mode yes" */
+	int		 allow_shared_uid; /* "allow-shared-uid yes" */
+	char		*cgroup_root;	/* where cgroup v2 is mounted */
 	struct agents	*agents;
 	int		 has_admin_gid;
 	gid_t		 admin_gid;
@@ -84,6 +87,7 @@ struct agents	*agents_load(const char *, char **);
 int		 agents_parse(struct agents *, const char *, size_t, const char *,
 		     char **);
 void		 agents_free(struct agents *);
+int		 agents_check(const struct config *, char **);
 void		 config_free(struct config *);
 
 /* ---- logging (log.c) ---------------------------------------------------- */
@@ -117,6 +121,8 @@ struct peer {
 
 int	peer_identify(int, struct peer *);
 void	peer_release(struct peer *);
+const char *cgroup_root_default(void);
+int	cgroup_protected(const char *, const char *, uid_t, char *, size_t);
 
 /* ---- lookup sources (source-files.c): the NSS-style seam ----------------- */
 

@@ -39,6 +39,7 @@ config_default(void)
 	cfg->write_timeout = 10;
 	cfg->max_ttl = 86400;
 	cfg->workers = 2;
+	cfg->cgroup_root = xstrdup(cgroup_root_default());
 	return (cfg);
 }
 
@@ -70,6 +71,7 @@ config_free(struct config *cfg)
 	free(cfg->socket_path);
 	free(cfg->state_dir);
 	free(cfg->agents_file);
+	free(cfg->cgroup_root);
 	agents_free(cfg->agents);
 	free(cfg);
 }
@@ -275,6 +277,8 @@ config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 		sp = &cfg->state_dir;
 	else if (strcmp(w[0], "agents-file") == 0)
 		sp = &cfg->agents_file;
+	else if (strcmp(w[0], "cgroup-root") == 0)
+		sp = &cfg->cgroup_root;
 	if (sp != NULL) {
 		if (w[1][0] != '/' || strlen(w[1]) >= 108) {
 			xasprintf(cause, "%s:%u: %s: need an absolute path "
@@ -296,6 +300,18 @@ config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 			return (-1);
 		}
 		cfg->has_admin_gid = 1;
+		return (0);
+	}
+	if (strcmp(w[0], "allow-shared-uid") == 0) {
+		if (strcmp(w[1], "yes") == 0)
+			cfg->allow_shared_uid = 1;
+		else if (strcmp(w[1], "no") == 0)
+			cfg->allow_shared_uid = 0;
+		else {
+			xasprintf(cause, "%s:%u: allow-shared-uid: expected "
+			    "yes or no", name, lineno);
+			return (-1);
+		}
 		return (0);
 	}
 	if (strcmp(w[0], "development-mode") == 0) {
@@ -374,6 +390,8 @@ config_load(const char *path, char **cause)
 	if (cfg->agents_file != NULL &&
 	    (cfg->agents = agents_load(cfg->agents_file, cause)) == NULL)
 		goto fail;
+	if (cfg->agents != NULL && agents_check(cfg, cause) != 0)
+		goto fail;
 	return (cfg);
 
 fail:
@@ -407,6 +425,7 @@ agents_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 	ag = &a->list[a->n++];
 	memset(ag, 0, sizeof *ag);
 	ag->id = xstrdup(w[1]);
+	ag->line = lineno;
 	for (i = 2; i < nw; i++) {
 		if (strncmp(w[i], "uid=", 4) == 0 && !have_uid) {
 			if (parse_number(w[i] + 4, 0, INT_MAX, &v) != 0)
@@ -467,6 +486,60 @@ agents_parse(struct agents *a, const char *buf, size_t len, const char *name,
     char **cause)
 {
 	return (parse_lines(buf, len, name, agents_line, a, cause));
+}
+
+/*
+ * Only the uid, and a cgroup that uid cannot write, tell two agents apart:
+ * any process of a uid can get a connection the broker attributes to
+ * another of its executables (LD_PRELOAD into the real binary, a forked
+ * child inheriting the socket, SCM_RIGHTS, ptrace), and can move itself
+ * into a cgroup it may write.  So a line that shares its uid with another
+ * agent id and leans on exe= or on such a cgroup= for the difference
+ * promises a separation the kernel does not give: refuse the file, or with
+ * "allow-shared-uid yes" say so loudly and go on.
+ */
+int
+agents_check(const struct config *cfg, char **cause)
+{
+	const struct agents	*as = cfg->agents;
+	const struct agent	*a, *b;
+	char			 why[512], *msg;
+	size_t			 i, j;
+
+	for (i = 0; i < as->n; i++) {
+		a = &as->list[i];
+		if (a->exe == NULL && a->cgroup == NULL)
+			continue;
+		for (j = 0; j < as->n; j++) {
+			b = &as->list[j];
+			if (b->uid == a->uid && strcmp(b->id, a->id) != 0)
+				break;
+		}
+		if (j == as->n)
+			continue;	/* the uid alone tells it apart */
+		if (a->cgroup != NULL && cgroup_protected(cfg->cgroup_root,
+		    a->cgroup, a->uid, why, sizeof why))
+			continue;
+		if (a->cgroup == NULL)
+			snprintf(why, sizeof why, "exe= is no boundary: any "
+			    "process of uid %u can pass for that executable "
+			    "(LD_PRELOAD, ptrace, an inherited or passed "
+			    "socket)", (unsigned)a->uid);
+		xasprintf(&msg, "%s:%u: agent %s shares uid %u with agent %s "
+		    "(line %u) and is told apart only by %s: %s; give it its "
+		    "own uid, or a cgroup= that uid cannot write (see "
+		    "baton.conf(5)), or set \"allow-shared-uid yes\" to run "
+		    "anyway", cfg->agents_file, a->line, a->id,
+		    (unsigned)a->uid, b->id, b->line,
+		    a->cgroup != NULL ? "cgroup=" : "exe=", why);
+		if (!cfg->allow_shared_uid) {
+			*cause = msg;
+			return (-1);
+		}
+		log_warnx("WARNING: %s (allow-shared-uid yes: accepted)", msg);
+		free(msg);
+	}
+	return (0);
 }
 
 struct agents *

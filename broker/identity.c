@@ -11,10 +11,12 @@
  */
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,6 +129,100 @@ peer_identify(int fd, struct peer *p)
 		}
 	}
 	return (0);
+}
+
+/* Where cgroup v2 is mounted: the unified hierarchy, or hybrid's unified/. */
+const char *
+cgroup_root_default(void)
+{
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		return ("/sys/fs/cgroup");
+	if (access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0)
+		return ("/sys/fs/cgroup/unified");
+	return ("/sys/fs/cgroup");
+}
+
+/* Could uid write this?  Group bits count whatever the groups are. */
+static int
+writable_by(const struct stat *st, uid_t uid)
+{
+	return (uid == 0 || st->st_uid == uid || (st->st_mode & 022) != 0);
+}
+
+/*
+ * Is cgroup PATH (as /proc/PID/cgroup names it) one that processes of uid
+ * cannot put themselves into?  To join a cgroup a process needs write
+ * access to its cgroup.procs, and to create one, to its parent directory;
+ * a subtree delegated to a user (user@UID.service, or Delegate=yes, which
+ * chowns it) is the user's to rearrange.  So: no component is a user
+ * manager's, the cgroup's cgroup.procs and every directory from it up to
+ * the root are neither owned by uid nor group- or world-writable.  A
+ * cgroup not created yet is judged by its nearest existing ancestor,
+ * which decides who may create it.  1 if protected, else 0 with why.
+ */
+int
+cgroup_protected(const char *root, const char *path, uid_t uid, char *why,
+    size_t whylen)
+{
+	struct stat	 st;
+	char		 dir[PATH_MAX], file[PATH_MAX + 16], *slash;
+	size_t		 rlen;
+	int		 leaf = 1;
+
+	if (uid == 0) {
+		snprintf(why, whylen, "root can write every cgroup");
+		return (0);
+	}
+	if (strstr(path, "/user@") != NULL) {
+		snprintf(why, whylen, "%s lies in a user manager's delegated "
+		    "subtree, where the user moves its own processes", path);
+		return (0);
+	}
+	rlen = strlen(root);
+	if (snprintf(dir, sizeof dir, "%s%s", root, path) >= (int)sizeof dir ||
+	    strstr(path, "/..") != NULL) {
+		snprintf(why, whylen, "%s: not a usable cgroup path", path);
+		return (0);
+	}
+	while (strlen(dir) > rlen && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	for (;;) {
+		if (stat(dir, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				snprintf(why, whylen, "%s is not a cgroup "
+				    "directory", dir);
+				return (0);
+			}
+			if (writable_by(&st, uid)) {
+				snprintf(why, whylen, "uid %u can write %s "
+				    "(owner %u, mode %04o)", (unsigned)uid, dir,
+				    (unsigned)st.st_uid,
+				    (unsigned)(st.st_mode & 07777));
+				return (0);
+			}
+			snprintf(file, sizeof file, "%s/cgroup.procs", dir);
+			if (leaf && stat(file, &st) == 0 &&
+			    writable_by(&st, uid)) {
+				snprintf(why, whylen, "uid %u can write %s "
+				    "(owner %u, mode %04o)", (unsigned)uid, file,
+				    (unsigned)st.st_uid,
+				    (unsigned)(st.st_mode & 07777));
+				return (0);
+			}
+			leaf = 0;
+		} else if (errno != ENOENT) {
+			snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+			return (0);
+		}
+		if (strlen(dir) <= rlen)
+			break;
+		if ((slash = strrchr(dir + rlen, '/')) == NULL)
+			break;
+		*slash = '\0';
+		if (strlen(dir) < rlen)
+			break;
+	}
+	return (1);
 }
 
 void

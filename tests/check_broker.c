@@ -548,7 +548,9 @@ START_TEST(test_holder_and_identity)
 	snprintf(agents, sizeof agents, "%sagent exe-good uid=0 exe=%s\n"
 	    "agent exe-bad uid=0 exe=/usr/bin/false\n", AGENTS, self);
 	tb_init(&T, "", agents);
-	snprintf(conf, sizeof conf, "agents-file %s\n", T.agents);
+	/* exe= is an extra condition, never a boundary within uid 0 */
+	snprintf(conf, sizeof conf, "agents-file %s\nallow-shared-uid yes\n",
+	    T.agents);
 	{
 		FILE *f = fopen(T.conf, "w");
 
@@ -2165,7 +2167,9 @@ START_TEST(test_cgroup_agents)
 	    (unsigned)geteuid(), cg, (unsigned)geteuid(), cg,
 	    (unsigned)geteuid(), cg);
 	tb_init(&T, "", agents);
-	snprintf(conf, sizeof conf, "agents-file %s\n", T.agents);
+	/* The matching rules, not the separation: all of them are uid 0. */
+	snprintf(conf, sizeof conf, "agents-file %s\nallow-shared-uid yes\n",
+	    T.agents);
 	ck_assert_ptr_nonnull(f = fopen(T.conf, "w"));
 	fputs(conf, f);
 	fclose(f);
@@ -2470,6 +2474,165 @@ START_TEST(test_retired_key_enforced)
 }
 END_TEST
 
+/* ---- agents of one uid: only a cgroup it cannot write separates them ------ */
+
+/*
+ * Review item 1.  Each case: an agents file, the cgroup tree under a fake
+ * cgroup-root (dirs "D" root-owned, "D=UID" owned by UID, "D:666" with a
+ * world-writable cgroup.procs), whether batond starts, and what its log
+ * says.  exe= never separates agents of one uid; a cgroup does only when
+ * that uid can neither write it nor create it.
+ */
+static const struct {
+	const char	*agents;
+	const char	*tree;		/* space-separated, parents first */
+	const char	*conf;		/* extra baton.conf lines */
+	int		 starts;
+	const char	*log;
+} shared_uid[] = {
+	/* the reviewer's reproducer */
+	{ "agent orchestrator uid=1500 exe=/opt/orch/orchestrator\n"
+	  "agent worker-a uid=1500\n", "", "", 0,
+	  "agent orchestrator shares uid 1500 with agent worker-a (line 2) "
+	  "and is told apart only by exe=" },
+	{ "agent worker-a uid=1500 exe=/usr/bin/a\n"
+	  "agent worker-b uid=1500 exe=/usr/bin/b\n", "", "", 0,
+	  "exe= is no boundary" },
+	/* the documented switch: loud, but it runs */
+	{ "agent orchestrator uid=1500 exe=/opt/orch/orchestrator\n"
+	  "agent worker-a uid=1500\n", "", "allow-shared-uid yes\n", 1,
+	  "WARNING: " },
+	/* different uids: exe= is a fine extra condition */
+	{ "agent orchestrator uid=1500 exe=/opt/orch/orchestrator\n"
+	  "agent worker-a uid=1501 exe=/usr/bin/a\n", "", "", 1, NULL },
+	/* root-owned service cgroups: a real boundary */
+	{ "agent worker-a uid=1500 cgroup=/system.slice/a.service\n"
+	  "agent worker-b uid=1500 cgroup=/system.slice/b.service\n",
+	  "system.slice system.slice/a.service system.slice/b.service", "", 1,
+	  NULL },
+	/* not created yet, under a root-owned parent: only systemd can */
+	{ "agent worker-a uid=1500 cgroup=/system.slice/a.service\n"
+	  "agent worker-b uid=1500\n", "system.slice", "", 1, NULL },
+	/* the uid owns the cgroup (Delegate=yes chowns it) */
+	{ "agent worker-a uid=1500 cgroup=/system.slice/a.service\n"
+	  "agent worker-b uid=1500 cgroup=/system.slice/b.service\n",
+	  "system.slice system.slice/a.service system.slice/b.service=1500",
+	  "", 0, "agent worker-b shares uid 1500" },
+	/* the uid owns a parent: it can create and enter the cgroup */
+	{ "agent worker-a uid=1500 cgroup=/app.slice/a.service\n"
+	  "agent worker-b uid=1500\n", "app.slice=1500", "", 0,
+	  "uid 1500 can write" },
+	/* a world-writable cgroup.procs lets anyone move in */
+	{ "agent worker-a uid=1500 cgroup=/system.slice/a.service\n"
+	  "agent worker-b uid=1500\n",
+	  "system.slice system.slice/a.service:666", "", 0,
+	  "a.service/cgroup.procs" },
+	/* a user manager's delegated subtree */
+	{ "agent worker-a uid=1500 cgroup=/user.slice/user-1500.slice/"
+	  "user@1500.service/app.slice/a.service\n"
+	  "agent worker-b uid=1500\n", "user.slice", "", 0,
+	  "user manager's delegated subtree" },
+	/* root can write every cgroup: nothing separates two root agents */
+	{ "agent a uid=0 cgroup=/system.slice/a.service\n"
+	  "agent b uid=0 cgroup=/system.slice/b.service\n",
+	  "system.slice system.slice/a.service system.slice/b.service", "", 0,
+	  "root can write every cgroup" },
+	/* one agent id on several lines is no separation to promise */
+	{ "agent worker-a uid=1500 exe=/usr/bin/a\n"
+	  "agent worker-a uid=1500 exe=/usr/bin/a2\n", "", "", 1, NULL },
+};
+
+static void
+make_cgroup_tree(const char *root, const char *tree)
+{
+	char	 spec[512], path[700], *p, *w, *eq, *colon;
+	uid_t	 owner;
+	int	 pfd;
+
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	snprintf(spec, sizeof spec, "%s", tree);
+	for (p = spec; (w = strsep(&p, " ")) != NULL; ) {
+		if (*w == '\0')
+			continue;
+		owner = 0;
+		colon = strchr(w, ':');
+		if (colon != NULL)
+			*colon = '\0';
+		if ((eq = strchr(w, '=')) != NULL) {
+			*eq = '\0';
+			owner = (uid_t)atoi(eq + 1);
+		}
+		snprintf(path, sizeof path, "%s/%s", root, w);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		ck_assert_int_eq(chown(path, owner, 0), 0);
+		snprintf(path, sizeof path, "%s/%s/cgroup.procs", root, w);
+		ck_assert_int_ge(pfd = open(path, O_WRONLY | O_CREAT, 0644), 0);
+		ck_assert_int_eq(fchown(pfd, owner, 0), 0);
+		ck_assert_int_eq(fchmod(pfd, colon != NULL ? 0666 : 0644), 0);
+		close(pfd);
+	}
+}
+
+START_TEST(test_shared_uid_agents)
+{
+	char	 conf[1024], root[400];
+	FILE	*f;
+	int	 rc;
+
+	NEED_ROOT();
+	tb_init(&T, "", shared_uid[_i].agents);
+	snprintf(root, sizeof root, "%s/cg", T.dir);
+	make_cgroup_tree(root, shared_uid[_i].tree);
+	snprintf(conf, sizeof conf, "agents-file %s\ncgroup-root %s\n%s",
+	    T.agents, root, shared_uid[_i].conf);
+	ck_assert_ptr_nonnull(f = fopen(T.conf, "w"));
+	fputs(conf, f);
+	fclose(f);
+	rc = tb_launch(&T);
+	ck_assert_msg(rc == (shared_uid[_i].starts ? 0 : 1),
+	    "case %d: launch %d", _i, rc);
+	if (shared_uid[_i].log != NULL)
+		ck_assert_msg(tb_log_has(&T, shared_uid[_i].log),
+		    "case %d: log lacks \"%s\"", _i, shared_uid[_i].log);
+	if (shared_uid[_i].starts)
+		ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+}
+END_TEST
+
+/* A reload that would merge two agents of one uid keeps the old map. */
+START_TEST(test_shared_uid_reload)
+{
+	struct resp	 r;
+	char		 conf[512];
+	FILE		*f;
+	int		 fd;
+
+	NEED_ROOT();
+	tb_init(&T, "", "agent orchestrator uid=0\nagent stranger "
+	    "uid=65534\n");
+	snprintf(conf, sizeof conf, "agents-file %s\n", T.agents);
+	ck_assert_ptr_nonnull(f = fopen(T.conf, "w"));
+	fputs(conf, f);
+	fclose(f);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	ck_assert_ptr_nonnull(f = fopen(T.agents, "w"));
+	fputs("agent orchestrator uid=0 exe=/usr/bin/orch\nagent other "
+	    "uid=0\n", f);
+	fclose(f);
+	ck_assert_int_eq(simple_status(fd, BATON_OP_RELOAD, &r),
+	    BATON_WIRE_EBADREQ);
+	resp_free(&r);
+	ck_assert(tb_log_has(&T, "told apart only by exe="));
+	/* The old map is in force: "other" is not an agent. */
+	ck_assert_ptr_null(tb_mint(fd, "other", "db_query", "read", 0, 60, 0,
+	    NULL));
+	close(fd);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -2514,6 +2677,9 @@ broker_suite(void)
 	tcase_add_test(tc, test_wire_growth);
 	tcase_add_test(tc, test_inspect_no_oracle);
 	tcase_add_test(tc, test_retired_key_enforced);
+	tcase_add_loop_test(tc, test_shared_uid_agents, 0,
+	    sizeof shared_uid / sizeof shared_uid[0]);
+	tcase_add_test(tc, test_shared_uid_reload);
 	suite_add_tcase(s, tc);
 	return (s);
 }
