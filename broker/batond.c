@@ -232,7 +232,7 @@ request_run(struct request *r)
 	 * limit keyed on them could be dodged by switching agents.
 	 */
 	snprintf(key, sizeof key, "uid:%u", (unsigned)r->peer->uid);
-	if (rate_take_burst(key, clock_usec(), rate, burst) != 0) {
+	if (rate_take_burst(key, rate, burst) != 0) {
 		req_error(r, BATON_WIRE_ERATELIMIT, "rate limit of %u requests "
 		    "per second exceeded", rate);
 		goto done;

@@ -265,8 +265,8 @@ int	req_error(struct request *, int, const char *, ...)
 int	req_deny(struct request *, int);
 void	req_begin(struct request *);	/* start the success answer */
 void	request_run(struct request *);
-int	rate_take(const char *, uint64_t, unsigned);
-int	rate_take_burst(const char *, uint64_t, unsigned, unsigned);
+int	rate_take(const char *, unsigned);	/* reads the clock itself */
+int	rate_take_burst(const char *, unsigned, unsigned);
 
 /* ---- request bodies (body.c) -------------------------------------------- */
 

@@ -158,19 +158,25 @@ static struct {
  * 0 if a request may go ahead, -1 if the identity is over its rate: a
  * token bucket refilled at rate per second and holding at most burst
  * (0: rate, one second's worth).
+ *
+ * The clock is read under the lock.  A time read before it could be
+ * older than the one the last holder stored: the refill would then run
+ * backwards in time, and with unsigned arithmetic wrap into a full bucket,
+ * once per race between two workers.  The stored time never moves back.
  */
 int
-rate_take_burst(const char *key, uint64_t now_us, unsigned rate,
-    unsigned burst)
+rate_take_burst(const char *key, unsigned rate, unsigned burst)
 {
-	size_t	i, victim = 0;
-	double	cap;
-	int	rc = -1;
+	size_t		i, victim = 0;
+	uint64_t	now_us;
+	double		cap;
+	int		rc = -1;
 
 	if (rate == 0)
 		return (0);
 	cap = burst != 0 ? burst : rate;
 	pthread_mutex_lock(&rl.lock);
+	now_us = clock_usec();
 	for (i = 0; i < RATE_SLOTS; i++) {
 		if (strcmp(rl.s[i].key, key) == 0)
 			break;
@@ -184,10 +190,12 @@ rate_take_burst(const char *key, uint64_t now_us, unsigned rate,
 		rl.s[i].tokens = cap;
 		rl.s[i].last = now_us;
 	}
-	rl.s[i].tokens += (double)(now_us - rl.s[i].last) * rate / 1e6;
-	if (rl.s[i].tokens > cap)
-		rl.s[i].tokens = cap;
-	rl.s[i].last = now_us;
+	if (now_us > rl.s[i].last) {
+		rl.s[i].tokens += (double)(now_us - rl.s[i].last) * rate / 1e6;
+		if (rl.s[i].tokens > cap)
+			rl.s[i].tokens = cap;
+		rl.s[i].last = now_us;
+	}
 	if (rl.s[i].tokens >= 1.0) {
 		rl.s[i].tokens -= 1.0;
 		rc = 0;
@@ -197,9 +205,9 @@ rate_take_burst(const char *key, uint64_t now_us, unsigned rate,
 }
 
 int
-rate_take(const char *key, uint64_t now_us, unsigned rate)
+rate_take(const char *key, unsigned rate)
 {
-	return (rate_take_burst(key, now_us, rate, 0));
+	return (rate_take_burst(key, rate, 0));
 }
 
 /* ---- connections --------------------------------------------------------- */

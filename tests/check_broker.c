@@ -2633,6 +2633,110 @@ START_TEST(test_shared_uid_reload)
 }
 END_TEST
 
+/* ---- limits under load: racing workers, descriptor exhaustion ---------- */
+
+#define RACE_RATE	50
+#define RACE_BURST	50
+#define RACE_PIPE	8	/* hellos in flight per connection */
+
+/*
+ * One connection hammering hello until the deadline, RACE_PIPE at a time:
+ * how many were allowed, written to out.  Runs in a forked child.
+ */
+static void
+hammer(int out, double until)
+{
+	msgpack_sbuffer	 batch;
+	struct msg	 m;
+	struct resp	 r;
+	long		 allowed = 0;
+	int		 fd, i;
+
+	if ((fd = tb_connect(&T)) == -1)
+		_exit(98);
+	msgpack_sbuffer_init(&batch);
+	for (i = 0; i < RACE_PIPE; i++) {
+		msg_start(&m, BATON_OP_HELLO, (uint32_t)i, 0);
+		if (baton_wire_finish(&m.sb) != 0)
+			_exit(97);
+		msgpack_sbuffer_write(&batch, m.sb.data, m.sb.size);
+		msgpack_sbuffer_destroy(&m.sb);
+	}
+	while (now_sec() < until) {
+		if (send_raw(fd, batch.data, batch.size) != 0)
+			_exit(96);
+		for (i = 0; i < RACE_PIPE; i++) {
+			if (resp_read(fd, &r) != 0)
+				_exit(95);
+			if (r.status == 0)
+				allowed++;
+			else if (r.status != BATON_WIRE_ERATELIMIT)
+				_exit(94);
+			resp_free(&r);
+		}
+	}
+	if (write(out, &allowed, sizeof allowed) != (ssize_t)sizeof allowed)
+		_exit(93);
+	_exit(0);
+}
+
+/*
+ * A token bucket lets through at most burst + rate * T requests in any
+ * window of T seconds, however many connections (and so workers) the
+ * requests arrive on.  Workers that read the clock before taking the
+ * bucket's lock used to wrap an unsigned difference and refill it.
+ */
+START_TEST(test_rate_racing_workers)
+{
+	static const int	 nconns[] = { 1, 2, 8, 16 };
+	double			 t0, elapsed, ceiling;
+	long			 allowed, one;
+	pid_t			 pids[16];
+	int			 fd, p[2], i, k, status;
+
+	fd = up("rate-limit 50\nrate-burst 50\nworkers 4\n", NULL);
+	close(fd);
+	for (k = 0; k < (int)(sizeof nconns / sizeof nconns[0]); k++) {
+		ck_assert_int_eq(pipe(p), 0);
+		t0 = now_sec();
+		for (i = 0; i < nconns[k]; i++) {
+			if ((pids[i] = fork()) == 0) {
+				close(p[0]);
+				hammer(p[1], t0 + 1.0);
+			}
+			ck_assert_int_gt(pids[i], 0);
+		}
+		close(p[1]);
+		for (i = 0; i < nconns[k]; i++) {
+			ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+			ck_assert_msg(WIFEXITED(status) &&
+			    WEXITSTATUS(status) == 0, "hammer child: %d",
+			    status);
+		}
+		elapsed = now_sec() - t0;
+		for (allowed = 0; read(p[0], &one, sizeof one) ==
+		    (ssize_t)sizeof one; )
+			allowed += one;
+		close(p[0]);
+		ceiling = RACE_BURST + RACE_RATE * elapsed;
+		printf("rate %d/burst %d, %2d connections, %.2f s: %ld "
+		    "allowed, ceiling %.0f\n", RACE_RATE, RACE_BURST,
+		    nconns[k], elapsed, allowed, ceiling);
+		fflush(stdout);
+		/* One for the fraction the bucket may hold at the start. */
+		ck_assert_msg(allowed <= ceiling + 1, "%d connections: %ld "
+		    "allowed in %.2f s, ceiling %.0f", nconns[k], allowed,
+		    elapsed, ceiling);
+		/*
+		 * And a limiter, not a wall: the bucket may start empty,
+		 * the phase lasts about a second.
+		 */
+		ck_assert_int_ge(allowed, RACE_RATE / 2);
+	}
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -2680,6 +2784,11 @@ broker_suite(void)
 	tcase_add_loop_test(tc, test_shared_uid_agents, 0,
 	    sizeof shared_uid / sizeof shared_uid[0]);
 	tcase_add_test(tc, test_shared_uid_reload);
+	suite_add_tcase(s, tc);
+	/* Load tests: CK_RUN_CASE=limits runs them alone. */
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rate_racing_workers);
 	suite_add_tcase(s, tc);
 	return (s);
 }
