@@ -1,6 +1,7 @@
 /* log.c: logging to stderr or syslog, and allocation that may be fatal. */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,91 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 		syslog(pri, "%s", buf);
 	else
 		fprintf(stderr, "batond: %s\n", buf);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+log_write(int pri, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(pri, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * At most one line a second per key, for lines a peer can make us repeat
+ * (a client reconnecting in a loop, an accept that keeps failing): a flood
+ * must not fill the disk or the journal.  The first line of a new second
+ * says how many the last one held back.
+ */
+#define LOG_LIMIT_KEYS	16
+
+static struct {
+	pthread_mutex_t	lock;
+	struct {
+		char		key[32];
+		time_t		sec;
+		unsigned long	held;
+	} k[LOG_LIMIT_KEYS];
+} ll = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+log_vlimited(int pri, const char *key, const char *fmt, va_list ap)
+{
+	struct timespec	ts;
+	char		buf[1024];
+	unsigned long	held;
+	size_t		i, oldest = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&ll.lock);
+	for (i = 0; i < LOG_LIMIT_KEYS; i++) {
+		if (strcmp(ll.k[i].key, key) == 0)
+			break;
+		if (ll.k[i].sec < ll.k[oldest].sec)
+			oldest = i;
+	}
+	if (i == LOG_LIMIT_KEYS) {
+		i = oldest;
+		snprintf(ll.k[i].key, sizeof ll.k[i].key, "%s", key);
+		ll.k[i].sec = 0;
+		ll.k[i].held = 0;
+	} else if (ll.k[i].sec == ts.tv_sec) {
+		ll.k[i].held++;
+		pthread_mutex_unlock(&ll.lock);
+		return;
+	}
+	ll.k[i].sec = ts.tv_sec;
+	held = ll.k[i].held;
+	ll.k[i].held = 0;
+	pthread_mutex_unlock(&ll.lock);
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	if (held != 0)
+		log_write(pri, "%s (%lu like it suppressed)", buf, held);
+	else
+		log_write(pri, "%s", buf);
+}
+
+void
+log_info_limited(const char *key, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlimited(LOG_INFO, key, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx_limited(const char *key, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlimited(LOG_WARNING, key, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -645,8 +645,8 @@ server_accept(int lfd)
 		}
 		if (!conn_admit(p.uid)) {
 			metrics_count("connections_refused");
-			log_info("connection from uid %u refused: over the cap",
-			    (unsigned)p.uid);
+			log_info_limited("cap", "connection from uid %u "
+			    "refused: over the cap", (unsigned)p.uid);
 			peer_release(&p);
 			close(fd);
 			continue;

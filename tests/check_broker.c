@@ -2737,6 +2737,97 @@ START_TEST(test_rate_racing_workers)
 }
 END_TEST
 
+/* Lines in the broker's log holding needle (NULL: all lines). */
+static long
+log_count(const char *needle)
+{
+	char	 line[4096];
+	long	 n = 0;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(f = fopen(T.log, "r"));
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strchr(line, '\n') != NULL &&
+		    (needle == NULL || strstr(line, needle) != NULL))
+			n++;
+	fclose(f);
+	return (n);
+}
+
+static long
+log_lines(void)
+{
+	return (log_count(NULL));
+}
+
+/* A hello on a fresh connection: its status, or -1 if closed unanswered. */
+static int
+fresh_hello(double *took)
+{
+	struct resp	r;
+	struct msg	m;
+	double		t0 = now_sec();
+	int		fd, st = -1;
+
+	if ((fd = tb_connect(&T)) == -1)
+		return (-2);
+	msg_start(&m, BATON_OP_HELLO, 1, 0);
+	if (rpc(fd, &m, &r) == 0)
+		st = r.status;
+	resp_free(&r);
+	close(fd);
+	if (took != NULL)
+		*took = now_sec() - t0;
+	return (st);
+}
+
+/*
+ * A client reconnecting in a loop over its cap: each is refused, but the
+ * log gets one line a second, then one that counts the rest.
+ */
+START_TEST(test_refusal_log_flood)
+{
+	struct resp	r;
+	double		t0, took;
+	long		l0, n;
+	int		fd, i;
+
+	/* tb_launch's probe connection may still hold the slot a moment. */
+	close(up("max-connections-per-uid 1\n", NULL));
+	for (i = 0, fd = -1; i < 100 && fd == -1; i++) {
+		struct msg	m;
+
+		fd = tb_connect(&T);
+		msg_start(&m, BATON_OP_HELLO, 1, 0);
+		if (rpc(fd, &m, &r) != 0) {
+			close(fd);
+			fd = -1;
+			usleep(20000);
+		}
+		resp_free(&r);
+	}
+	ck_assert_int_ge(fd, 0);
+	usleep(1100000);	/* a second of its own for the flood */
+	l0 = log_lines();
+	t0 = now_sec();
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(fresh_hello(NULL), -1);
+	took = now_sec() - t0;
+	n = log_lines() - l0;
+	printf("300 refused in %.2f s: %ld log lines\n", took, n);
+	fflush(stdout);
+	ck_assert_int_ge(n, 1);
+	ck_assert_int_le(n, 2 * took + 2);
+	/* The next second's line says how many were held back. */
+	usleep(1100000);
+	ck_assert_int_eq(fresh_hello(NULL), -1);
+	ck_assert(tb_log_has(&T, "refused: over the cap ("));
+	ck_assert(tb_log_has(&T, " like it suppressed)"));
+	close(fd);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -2789,6 +2880,7 @@ broker_suite(void)
 	tc = tcase_create("limits");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rate_racing_workers);
+	tcase_add_test(tc, test_refusal_log_flood);
 	suite_add_tcase(s, tc);
 	return (s);
 }
