@@ -42,6 +42,7 @@ static const char	*conf_path;	/* -c, or the default if it exists */
 static const char	*opt_socket;
 static const char	*opt_state_dir;
 static struct event_base *main_base;
+static struct event	*ev_listen, *ev_listen_again;
 
 /* ---- answers --------------------------------------------------------------- */
 
@@ -334,9 +335,25 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static void
 accept_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval	tv = { 0, BATOND_ACCEPT_PAUSE_MS * 1000 };
+
 	(void)what;
 	(void)arg;
-	server_accept(fd);
+	if (server_accept(fd) != 0) {
+		/* Level-triggered: watching now would wake us at once. */
+		event_del(ev_listen);
+		evtimer_add(ev_listen_again, &tv);
+	}
+}
+
+static void
+listen_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!broker.draining)
+		event_add(ev_listen, NULL);
 }
 
 static void
@@ -366,7 +383,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct event	*ev_listen, *ev_hup, *ev_term, *ev_int, *ev_compact;
+	struct event	*ev_hup, *ev_term, *ev_int, *ev_compact;
 	struct timeval	 tv = { 300, 0 };
 	struct config	*cfg;
 	sigset_t	 sigs;
@@ -462,6 +479,7 @@ main(int argc, char **argv)
 	server_start(cfg->workers);
 	ev_listen = event_new(main_base, lfd, EV_READ | EV_PERSIST, accept_cb,
 	    NULL);
+	ev_listen_again = evtimer_new(main_base, listen_again_cb, NULL);
 	ev_hup = evsignal_new(main_base, SIGHUP, signal_cb, NULL);
 	ev_term = evsignal_new(main_base, SIGTERM, signal_cb, NULL);
 	ev_int = evsignal_new(main_base, SIGINT, signal_cb, NULL);
@@ -482,12 +500,14 @@ main(int argc, char **argv)
 	 */
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	event_del(ev_listen);
+	event_del(ev_listen_again);
 	close(lfd);
 	if (!activated)
 		unlink(sockpath);
 	server_drain();
 	server_wait();
 	event_free(ev_listen);
+	event_free(ev_listen_again);
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);

@@ -38,6 +38,7 @@
 #define BATOND_MAX_TTL_CEILING	(366 * 86400ULL)	/* highest max-ttl */
 #define BATOND_MAX_VERIFY	16	/* audiences per agent line */
 #define BATOND_RATE_LIMIT	500	/* default requests/s per uid */
+#define BATOND_ACCEPT_PAUSE_MS	250	/* listener unwatched after a failure */
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
@@ -391,7 +392,7 @@ void	observe(const struct decision *);
 /* ---- server (server.c) -------------------------------------------------- */
 
 int	server_start(unsigned);
-void	server_accept(int);
+int	server_accept(int);	/* -1: stop watching the listener a while */
 void	server_drain(void);
 void	server_wait(void);
 int	listen_socket(const char *, char **);

@@ -31,7 +31,8 @@
 #define SO_PEERPIDFD	77	/* Linux 6.5; older kernels say ENOPROTOOPT */
 #endif
 
-static void
+/* -1 with errno when out of descriptors: what we would say is partial. */
+static int
 read_proc(pid_t pid, struct peer *p)
 {
 	char	path[64];
@@ -74,7 +75,9 @@ read_proc(pid_t pid, struct peer *p)
 				break;
 			}
 		}
-	}
+	} else if (errno == EMFILE || errno == ENFILE)
+		return (-1);
+	return (0);
 }
 
 /* A pidfd polls readable once its process has exited. */
@@ -91,7 +94,7 @@ peer_identify(int fd, struct peer *p)
 {
 	struct ucred	uc;
 	socklen_t	len = sizeof uc;
-	int		pidfd;
+	int		pidfd, e;
 
 	memset(p, 0, sizeof *p);
 	p->pidfd = -1;
@@ -115,10 +118,22 @@ peer_identify(int fd, struct peer *p)
 	len = sizeof pidfd;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0)
 		p->pidfd = pidfd;
+	else if (errno == EMFILE || errno == ENFILE)
+		return (BATON_EUNAVAIL);
 #endif
 	if (p->pid <= 0)
 		return (0);
-	read_proc(p->pid, p);
+	/*
+	 * Out of descriptors, the peer would pass for a process without
+	 * a pidfd or a cgroup: refuse it, it may try again, rather than
+	 * judge it on half its identity.
+	 */
+	if (read_proc(p->pid, p) != 0) {
+		e = errno;
+		peer_release(p);
+		errno = e;
+		return (BATON_EUNAVAIL);
+	}
 	if (p->pidfd != -1) {
 		if (pidfd_alive(p->pidfd))
 			p->pinned = 1;

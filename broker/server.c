@@ -78,6 +78,7 @@ static struct worker	*workers;
 static unsigned		 nworkers, next_worker;
 static struct uidcount	*uidcounts;
 static size_t		 nuidcounts;
+static int		 reserve_fd = -1;	/* see server_accept */
 
 static void	conn_process(struct conn *);
 static void	conn_free(struct conn *);
@@ -585,11 +586,22 @@ worker_main(void *arg)
 	return (NULL);
 }
 
+/* Put a descriptor aside for refusing connections when we run out. */
+static void
+reserve_open(void)
+{
+	if (reserve_fd == -1)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 int
 server_start(unsigned n)
 {
 	unsigned	i;
 
+	reserve_open();
+	if (reserve_fd == -1)
+		fatal("/dev/null");
 	evthread_use_pthreads();
 	nworkers = n;
 	workers = xcalloc(n, sizeof *workers);
@@ -623,23 +635,69 @@ worker_send(struct worker *w, struct handoff *h)
 		fatal("worker notify");
 }
 
-/* Called by the main loop when the listening socket is readable. */
-void
+/*
+ * Out of descriptors with connections waiting: spend the reserve on
+ * taking one and closing it, so the peer learns at once, rather than
+ * leave it in the backlog until it gives up.  0 if one was refused.
+ */
+static int
+accept_shed(int lfd, int why)
+{
+	int	fd;
+
+	if (reserve_fd == -1)
+		return (-1);
+	close(reserve_fd);
+	reserve_fd = -1;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd != -1)
+		close(fd);
+	/* Another thread may take the slot first: then we pause instead. */
+	reserve_open();
+	if (fd == -1)
+		return (-1);
+	metrics_count("connections_refused");
+	log_warnx_limited("accept-shed", "connection refused: out of "
+	    "descriptors (%s)", strerror(why));
+	return (0);
+}
+
+/*
+ * Called by the main loop when the listening socket is readable.  -1 when
+ * the caller must stop watching it for a while: the listener is level
+ * triggered, so a connection we cannot accept (no descriptor left, no
+ * memory) would wake us again at once, for ever.
+ */
+int
 server_accept(int lfd)
 {
 	struct handoff	*h;
 	struct peer	 p;
-	int		 fd, i;
+	int		 fd, i, e;
 
+	reserve_open();
 	for (i = 0; i < 64; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warnx("accept: %s", strerror(errno));
-			return;
+			e = errno;
+			if (e == EAGAIN || e == EINTR || e == ECONNABORTED)
+				return (0);
+			if ((e == EMFILE || e == ENFILE) &&
+			    accept_shed(lfd, e) == 0)
+				continue;
+			log_warnx_limited("accept", "accept: %s; not accepting "
+			    "for a while", strerror(e));
+			return (-1);
 		}
-		if (broker.draining || peer_identify(fd, &p) != 0) {
+		if (broker.draining) {
+			close(fd);
+			continue;
+		}
+		if (peer_identify(fd, &p) != 0) {
+			/* Out of descriptors for the pidfd, say: refused. */
+			metrics_count("connections_refused");
+			log_warnx_limited("identify", "connection refused: "
+			    "cannot identify the peer: %s", strerror(errno));
 			close(fd);
 			continue;
 		}
@@ -657,6 +715,7 @@ server_accept(int lfd)
 		h->peer = p;
 		worker_send(&workers[next_worker++ % nworkers], h);
 	}
+	return (0);
 }
 
 void
@@ -682,6 +741,9 @@ server_wait(void)
 	}
 	free(workers);
 	free(uidcounts);
+	if (reserve_fd != -1)
+		close(reserve_fd);
+	reserve_fd = -1;
 }
 
 /* ---- listening sockets --------------------------------------------------- */

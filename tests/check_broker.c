@@ -4,6 +4,7 @@
  */
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -2828,6 +2829,163 @@ START_TEST(test_refusal_log_flood)
 }
 END_TEST
 
+/*
+ * Valgrind keeps a descriptor table of its own within the limit and
+ * spends far more CPU than the broker: the tests of descriptor limits and
+ * CPU use measure the real process, without it.
+ */
+#define NO_VALGRIND() do {						\
+	if (getenv("BATOND_VALGRIND") != NULL) {			\
+		printf("SKIP %s: descriptor limits and CPU use are "	\
+		    "valgrind's under valgrind\n", __func__);		\
+		return;							\
+	}								\
+} while (0)
+
+/* utime + stime of a process, in seconds. */
+static double
+cpu_sec(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st;
+	FILE			*f;
+	size_t			 n;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command name: state, then ten fields, then these. */
+	ck_assert_ptr_nonnull(p = strrchr(buf, ')'));
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %llu %llu", &ut, &st), 2);
+	return ((double)(ut + st) / (double)sysconf(_SC_CLK_TCK));
+}
+
+/*
+ * Watch the broker for secs while the caller keeps it saturated: its CPU
+ * share and the lines it logs.  A listener it cannot accept from used to
+ * spin the main thread at 100 % and log each failed accept.
+ */
+static void
+assert_quiet(const char *what, double secs)
+{
+	double	c0, c1;
+	long	l0, l1;
+
+	c0 = cpu_sec(T.pid);
+	l0 = log_lines();
+	usleep((useconds_t)(secs * 1e6));
+	c1 = cpu_sec(T.pid);
+	l1 = log_lines();
+	printf("%s: %.0f%% CPU, %ld log lines in %.1f s\n", what,
+	    100 * (c1 - c0) / secs, l1 - l0, secs);
+	fflush(stdout);
+	ck_assert_msg(c1 - c0 < 0.1 * secs, "%s: broker used %.2f s CPU in "
+	    "%.1f s", what, c1 - c0, secs);
+	ck_assert_msg(l1 - l0 <= 3 * secs + 3, "%s: %ld log lines in %.1f s",
+	    what, l1 - l0, secs);
+}
+
+/* The broker's lowest free descriptor: a limit there leaves none free. */
+static int
+broker_free_fd(void)
+{
+	struct dirent	*d;
+	char		 path[64], used[4096];
+	DIR		*dir;
+	long		 n;
+	int		 i;
+
+	memset(used, 0, sizeof used);
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)T.pid);
+	ck_assert_ptr_nonnull(dir = opendir(path));
+	while ((d = readdir(dir)) != NULL)
+		if ((n = strtol(d->d_name, NULL, 10)) >= 0 &&
+		    n < (long)sizeof used && d->d_name[0] != '.')
+			used[n] = 1;
+	closedir(dir);
+	for (i = 0; used[i]; i++)
+		;
+	return (i);
+}
+
+static void
+set_broker_nofile(rlim_t soft)
+{
+	struct rlimit	rl;
+
+	ck_assert_int_eq(prlimit(T.pid, RLIMIT_NOFILE, NULL, &rl), 0);
+	rl.rlim_cur = soft;
+	ck_assert_int_eq(prlimit(T.pid, RLIMIT_NOFILE, &rl, NULL), 0);
+}
+
+/*
+ * Out of descriptors whatever the caps say (the limit lowered under a
+ * running broker): connections waiting are refused at once with the
+ * descriptor kept in reserve, or, with none, the listener is left alone
+ * for a while; never a spinning accept loop.  And once descriptors are
+ * back, so is service.
+ */
+START_TEST(test_accept_out_of_fds)
+{
+	struct resp	 r;
+	struct rlimit	 saved;
+	struct msg	 m;
+	double		 took;
+	int		 fd, fds[4], i, n, st;
+
+	NEED_ROOT();
+	NO_VALGRIND();
+	fd = up(NULL, NULL);
+	usleep(100000);
+	ck_assert_int_eq(prlimit(T.pid, RLIMIT_NOFILE, NULL, &saved), 0);
+	n = broker_free_fd();
+
+	/* Not one descriptor free: the reserve refuses each comer. */
+	set_broker_nofile((rlim_t)n);
+	for (i = 0; i < 4; i++) {
+		st = fresh_hello(&took);
+		ck_assert_int_eq(st, -1);
+		ck_assert_msg(took < 1.0, "refused after %.2f s", took);
+	}
+	ck_assert(tb_log_has(&T, "connection refused: out of descriptors"));
+	for (i = 0; i < 4; i++)
+		ck_assert_int_ge(fds[i] = tb_connect(&T), 0);
+	assert_quiet("no descriptor free", 1.5);
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+
+	/* One free: the socket, but no pidfd; half an identity is none. */
+	set_broker_nofile((rlim_t)n + 1);
+	ck_assert_int_eq(fresh_hello(&took), -1);
+	ck_assert(tb_log_has(&T, "cannot identify the peer"));
+
+	/* Below even the reserve: the listener waits, the client with it. */
+	set_broker_nofile(3);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_ge(fds[i] = tb_connect(&T), 0);
+		msg_start(&m, BATON_OP_HELLO, (uint32_t)i, 0);
+		ck_assert_int_eq(msg_send(fds[i], &m), 0);
+	}
+	assert_quiet("listener paused", 2.0);
+	ck_assert(tb_log_has(&T, "not accepting for a while"));
+	ck_assert_int_eq(prlimit(T.pid, RLIMIT_NOFILE, &saved, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(resp_read(fds[i], &r), 0);
+		ck_assert_int_eq(r.status, 0);
+		resp_free(&r);
+		close(fds[i]);
+	}
+	/* The old connection lived through it all. */
+	ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+	resp_free(&r);
+	close(fd);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -2881,6 +3039,7 @@ broker_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rate_racing_workers);
 	tcase_add_test(tc, test_refusal_log_flood);
+	tcase_add_test(tc, test_accept_out_of_fds);
 	suite_add_tcase(s, tc);
 	return (s);
 }
