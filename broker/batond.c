@@ -41,6 +41,7 @@ static const struct op_entry *const op_table[BATON_OP_MAX + 1] = {
 static const char	*conf_path;	/* -c, or the default if it exists */
 static const char	*opt_socket;
 static const char	*opt_state_dir;
+static unsigned		 running_workers;	/* changes at restart only */
 static struct event_base *main_base;
 static struct event	*ev_listen, *ev_listen_again;
 
@@ -112,6 +113,49 @@ req_deny(struct request *r, int reason)
 
 /* ---- configuration ------------------------------------------------------- */
 
+/*
+ * Fit the connection caps to the descriptor limit, raising the soft limit
+ * toward the hard one first if it is short.  A broker out of descriptors
+ * cannot accept, nor take the pidfds that pin its peers' identity; the
+ * excess must be refused at the cap instead.  When the total is lowered,
+ * the per-uid cap keeps its share of it, so that a few uids cannot take
+ * every connection.
+ */
+static void
+fit_descriptors(struct config *cfg)
+{
+	struct rlimit	rl, up;
+	uint64_t	fixed, want, fit, peruid;
+
+	fixed = BATOND_FD_FIXED +
+	    BATOND_FD_PER_WORKER * (uint64_t)running_workers;
+	want = fixed + BATOND_FD_PER_CONN * (uint64_t)cfg->max_conns;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return;
+	up = rl;
+	up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (up.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &up) == 0)
+		rl = up;
+	if (rl.rlim_cur >= want)
+		return;
+	fit = rl.rlim_cur > fixed + BATOND_FD_PER_CONN ?
+	    (rl.rlim_cur - fixed) / BATOND_FD_PER_CONN : 1;
+	peruid = (uint64_t)cfg->max_conns_per_uid * fit / cfg->max_conns;
+	if (peruid == 0)
+		peruid = 1;
+	log_warnx("descriptor limit %llu holds %llu connections (%d "
+	    "descriptors each): max-connections %u lowered to %llu, "
+	    "max-connections-per-uid %u to %llu; raise LimitNOFILE= or "
+	    "ulimit -n", (unsigned long long)rl.rlim_cur,
+	    (unsigned long long)fit, BATOND_FD_PER_CONN, cfg->max_conns,
+	    (unsigned long long)fit, cfg->max_conns_per_uid,
+	    (unsigned long long)peruid);
+	cfg->max_conns = (unsigned)fit;
+	cfg->max_conns_per_uid = (unsigned)peruid;
+}
+
 struct config *
 broker_config(void)
 {
@@ -163,6 +207,7 @@ broker_reload(char **cause)
 		    *cause);
 		return (-1);
 	}
+	fit_descriptors(cfg);
 	pthread_rwlock_wrlock(&broker.lock);
 	old = broker.cfg;
 	if (strcmp(old->socket_path, cfg->socket_path) != 0 ||
@@ -434,6 +479,8 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if (!fg || cfg->log_syslog)
 		log_open(1, verbose);
+	running_workers = cfg->workers;
+	fit_descriptors(cfg);
 	broker.cfg = cfg;
 	broker.src = &source_files;
 	broker.uid = geteuid();

@@ -38,6 +38,15 @@
 #define BATOND_MAX_TTL_CEILING	(366 * 86400ULL)	/* highest max-ttl */
 #define BATOND_MAX_VERIFY	16	/* audiences per agent line */
 #define BATOND_RATE_LIMIT	500	/* default requests/s per uid */
+/*
+ * Descriptors: two per connection (its socket and the peer's pidfd); the
+ * rest is a fixed set (stdio, log, listener, journal, files open for a
+ * moment: a /proc file, a key, a configuration) and six per worker (epoll,
+ * libevent's signal pipe and eventfd, our notify pipe), with room to spare.
+ */
+#define BATOND_FD_PER_CONN	2
+#define BATOND_FD_FIXED		32
+#define BATOND_FD_PER_WORKER	8
 #define BATOND_ACCEPT_PAUSE_MS	250	/* listener unwatched after a failure */
 
 /* ---- configuration (config.c) ------------------------------------------ */

@@ -100,6 +100,15 @@ tb_launch(struct tb *t)
 			signal(SIGXFSZ, SIG_IGN);
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
+		if (t->nofile_limit > 0) {
+			/* Hard too: the broker may raise soft up to hard. */
+			struct rlimit	rl;
+
+			rl.rlim_cur = rl.rlim_max = (rlim_t)t->nofile_limit;
+			if (t->nofile_hard > t->nofile_limit)
+				rl.rlim_max = (rlim_t)t->nofile_hard;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		argv[n++] = "batond";
 		if (getenv("BATOND_VALGRIND") != NULL) {
 			/* make check BATOND_VALGRIND=1: memory errors exit 42 */

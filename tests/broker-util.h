@@ -22,6 +22,8 @@ struct tb {
 	char	log[300];
 	int	use_conf;
 	long	fsize_limit;	/* >0: RLIMIT_FSIZE of the broker, in bytes */
+	long	nofile_limit;	/* >0: RLIMIT_NOFILE (soft and hard) of it */
+	long	nofile_hard;	/* >0: a higher hard limit than that */
 };
 
 /* A temp dir; conf and agents texts are written when not NULL. */

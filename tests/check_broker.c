@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -2986,6 +2987,184 @@ START_TEST(test_accept_out_of_fds)
 }
 END_TEST
 
+/*
+ * In a child as uid: open n connections and hello on each; write how many
+ * were answered to out, then hold them until hold reads EOF.
+ */
+static void
+hold_conns(uid_t uid, int n, int out, int hold)
+{
+	struct resp	 r;
+	struct msg	 m;
+	double		 until = now_sec() + 5;
+	int		*fds, i, answered = 0;
+	char		 c;
+
+	if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+	    setresuid(uid, uid, uid) != 0)
+		_exit(99);
+	if ((fds = calloc((size_t)n, sizeof *fds)) == NULL)
+		_exit(98);
+	/* A broker that stopped accepting must not hang us in connect. */
+	for (i = 0; i < n; i++) {
+		struct sockaddr_un	sun;
+
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, T.sock, strlen(T.sock) + 1);
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		while (connect(fds[i], (struct sockaddr *)&sun,
+		    sizeof sun) != 0 && errno == EAGAIN && now_sec() < until)
+			usleep(1000);
+		fcntl(fds[i], F_SETFL, 0);
+	}
+	for (i = 0; i < n; i++) {
+		msg_start(&m, BATON_OP_HELLO, 1, 0);
+		if (rpc(fds[i], &m, &r) == 0 && r.status == 0)
+			answered++;
+		resp_free(&r);
+	}
+	if (write(out, &answered, sizeof answered) != (ssize_t)sizeof answered)
+		_exit(97);
+	while (read(hold, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+struct holders {
+	pid_t	pid[8];
+	int	n;
+	int	hold[2];
+};
+
+/* Fork one holder per uid, each with n connections; answered per uid. */
+static void
+holders_start(struct holders *h, const uid_t *uids, int nuids, int n,
+    int *answered)
+{
+	int	out[2], i;
+
+	memset(h, 0, sizeof *h);
+	ck_assert_int_eq(pipe(h->hold), 0);
+	for (i = 0; i < nuids; i++) {
+		ck_assert_int_eq(pipe(out), 0);
+		if ((h->pid[i] = fork()) == 0) {
+			close(out[0]);
+			close(h->hold[1]);
+			hold_conns(uids[i], n, out[1], h->hold[0]);
+		}
+		ck_assert_int_gt(h->pid[i], 0);
+		close(out[1]);
+		ck_assert_int_eq(read(out[0], &answered[i], sizeof answered[i]),
+		    (ssize_t)sizeof answered[i]);
+		close(out[0]);
+		h->n++;
+	}
+	close(h->hold[0]);
+}
+
+static void
+holders_stop(struct holders *h)
+{
+	int	i, status;
+
+	close(h->hold[1]);
+	for (i = 0; i < h->n; i++) {
+		ck_assert_int_eq(waitpid(h->pid[i], &status, 0), h->pid[i]);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+
+/*
+ * Under a descriptor limit of 256 the caps are lowered to what it holds,
+ * and the per-uid cap keeps its quarter: two uids holding all they can
+ * leave room for a third, and once every slot is taken the next client
+ * is refused at once, without the broker running out of descriptors.
+ */
+START_TEST(test_fd_limit_uids)
+{
+	static const uid_t	 two[] = { 65534, 65533 };
+	static const uid_t	 more[] = { 65532, 65531, 65530 };
+	struct holders		 h1, h2;
+	double			 took;
+	int			 answered[3], i, st;
+
+	NEED_ROOT();
+	NO_VALGRIND();
+	tb_init(&T, "development-mode yes\nworkers 2\n", NULL);
+	T.nofile_limit = 256;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	/* 32 + 8 per worker kept back: (256 - 48) / 2, and a quarter. */
+	ck_assert(tb_log_has(&T, "descriptor limit 256 holds 104 connections "
+	    "(2 descriptors each): max-connections 1024 lowered to 104, "
+	    "max-connections-per-uid 256 to 26"));
+	/* Again on reload: the file still asks for 1024. */
+	kill(T.pid, SIGHUP);
+	for (i = 0; i < 100 && !tb_log_has(&T, "configuration reloaded"); i++)
+		usleep(20000);
+	ck_assert(tb_log_has(&T, "configuration reloaded"));
+	ck_assert_int_eq(log_count("max-connections 1024 lowered to 104,"), 2);
+
+	/* Two uids, 200 connections each: 26 each are served. */
+	holders_start(&h1, two, 2, 200, answered);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(answered[i], 26);
+	assert_quiet("two uids at their cap", 2.0);
+	ck_assert_int_eq(fresh_hello(&took), 0);
+	/* Its slot is given back once its worker sees the close. */
+	usleep(200000);
+
+	/* Three more: all slots taken; the next is refused, not kept waiting. */
+	holders_start(&h2, more, 3, 40, answered);
+	ck_assert_int_eq(answered[0] + answered[1] + answered[2], 104 - 52);
+	assert_quiet("all connections taken", 2.0);
+	st = fresh_hello(&took);
+	ck_assert_int_eq(st, -1);
+	ck_assert_msg(took < 1.0, "refused after %.2f s", took);
+	ck_assert(tb_log_has(&T, "refused: over the cap"));
+	ck_assert(!tb_log_has(&T, "out of descriptors"));
+	ck_assert(!tb_log_has(&T, "cannot identify"));
+
+	/* Slots freed are slots to take again. */
+	holders_stop(&h2);
+	holders_stop(&h1);
+	for (i = 0, st = -1; i < 100 && st != 0; i++) {
+		usleep(20000);
+		st = fresh_hello(NULL);
+	}
+	ck_assert_int_eq(st, 0);
+	down();
+}
+END_TEST
+
+/* A soft limit short of the caps is raised toward the hard one first. */
+START_TEST(test_fd_limit_raised)
+{
+	struct rlimit	rl;
+
+	NO_VALGRIND();
+	tb_init(&T, "development-mode yes\nworkers 2\n", NULL);
+	T.nofile_limit = 256;
+	T.nofile_hard = 4096;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_eq(prlimit(T.pid, RLIMIT_NOFILE, NULL, &rl), 0);
+	/* 32 + 8 per worker, and two per connection. */
+	ck_assert_uint_eq(rl.rlim_cur, 32 + 2 * 8 + 2 * 1024);
+	ck_assert_uint_eq(rl.rlim_max, 4096);
+	ck_assert(!tb_log_has(&T, "lowered"));
+
+	/* Not enough even so: the caps are lowered to what the hard allows. */
+	ck_assert_int_eq(tb_stop(&T), 0);
+	T.nofile_hard = 1024;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_eq(prlimit(T.pid, RLIMIT_NOFILE, NULL, &rl), 0);
+	ck_assert_uint_eq(rl.rlim_cur, 1024);
+	ck_assert(tb_log_has(&T, "max-connections 1024 lowered to 488, "
+	    "max-connections-per-uid 256 to 122"));
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -3040,6 +3219,8 @@ broker_suite(void)
 	tcase_add_test(tc, test_rate_racing_workers);
 	tcase_add_test(tc, test_refusal_log_flood);
 	tcase_add_test(tc, test_accept_out_of_fds);
+	tcase_add_test(tc, test_fd_limit_uids);
+	tcase_add_test(tc, test_fd_limit_raised);
 	suite_add_tcase(s, tc);
 	return (s);
 }
