@@ -302,6 +302,9 @@ struct body {
 	uint64_t		 ttl, nbf, max_depth, block, version;
 	int			 has_single_use, single_use;
 	int			 now;		/* rotate: distrust old keys now */
+	int			 minimal;	/* present: a call token */
+	const char		**disclose;	/* with minimal: "iss", ... */
+	size_t			 ndisclose;
 	int			 has_grants;
 	struct baton_grants	 grants;
 	int			 has_aud;
@@ -343,6 +346,9 @@ int	token_revoked(const struct baton_token *);
 int	issue_reply(struct request *, const struct baton_token *,
 	    const struct baton_block *, uint64_t);
 int	issue_child(struct request *, enum baton_block_kind);
+int	issue_call(struct request *, const struct baton_token *,
+	    const struct baton_effective *, const struct baton_block *,
+	    const struct body *, const char *);
 
 /* ---- seams (hooks.c): the authorize stack and decision observers -------- */
 
@@ -386,6 +392,8 @@ struct decision {
 	const char			*action;
 	const char			*aud1;
 	const uint8_t			*jti;
+	/* a call token's opened lineage (verify), for audit only */
+	const struct baton_lineage	*lineage;
 	int				 reason;
 	uint64_t			 usec;
 };

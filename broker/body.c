@@ -320,7 +320,7 @@ get_uint(struct bctx *c, uint64_t *out, int *has, const char *what)
 static const char *const known[] = {
 	"token", "as", "sub", "tool", "action", "holder", "format", "client",
 	"aud", "ttl", "nbf", "max_depth", "block", "version", "single_use",
-	"grants", "ctx", "args", "usage", "jti", "now"
+	"grants", "ctx", "args", "usage", "jti", "now", "minimal", "disclose"
 };
 #define NKNOWN	(sizeof known / sizeof known[0])
 
@@ -417,6 +417,14 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 			b->has_single_use = 1;
 		} else if (strcmp(key, "now") == 0) {
 			if (get_bool(&c, &b->now, "now: bad"))
+				goto out;
+		} else if (strcmp(key, "minimal") == 0) {
+			if (get_bool(&c, &b->minimal, "minimal: bad"))
+				goto out;
+		} else if (strcmp(key, "disclose") == 0) {
+			if (get_strs(&c, &b->disclose, &b->ndisclose,
+			    18, "disclose: need a list of "
+			    "\"iss\", \"sub\" or \"ctx.KEY\""))
 				goto out;
 		} else if (strcmp(key, "grants") == 0) {
 			if (get_grants(&c, &b->grants) != 0)

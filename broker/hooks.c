@@ -125,6 +125,7 @@ static void
 observe_log(const struct decision *d)
 {
 	char		 jti[BATON_JTI_LEN * 2 + 1] = "-";
+	char		 lin[BATON_JTI_LEN * 2 + 16] = "";
 	const char	*tool = "-";
 
 	if (is_issue(d->op)) {
@@ -136,14 +137,20 @@ observe_log(const struct decision *d)
 		    BATON_JTI_LEN);
 	if (d->req != NULL && d->req->tool != NULL)
 		tool = d->req->tool;
+	/* a call token's lineage, which the tool server never sees */
+	if (d->lineage != NULL && d->lineage->n > 0) {
+		memcpy(lin, " parent=", 8);
+		baton_hex(lin + 8, d->lineage->jti[d->lineage->n - 1],
+		    BATON_JTI_LEN);
+	}
 	if (d->reason == BATON_R_OK)
-		log_debug("%s allow jti=%s tool=%s uid=%u pid=%ld",
-		    baton_op_name(d->op), jti, tool, (unsigned)d->peer->uid,
-		    (long)d->peer->pid);
+		log_debug("%s allow jti=%s%s tool=%s uid=%u pid=%ld",
+		    baton_op_name(d->op), jti, lin, tool,
+		    (unsigned)d->peer->uid, (long)d->peer->pid);
 	else
-		log_info("%s deny %s jti=%s tool=%s uid=%u pid=%ld",
+		log_info("%s deny %s jti=%s%s tool=%s uid=%u pid=%ld",
 		    baton_op_name(d->op), baton_reason_name(d->reason), jti,
-		    tool, (unsigned)d->peer->uid, (long)d->peer->pid);
+		    lin, tool, (unsigned)d->peer->uid, (long)d->peer->pid);
 }
 
 static void

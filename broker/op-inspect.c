@@ -17,8 +17,8 @@ pack_block(msgpack_packer *pk, const struct baton_block *blk, size_t i)
 	baton_pack_str(pk, "jti");
 	baton_pack_bin(pk, blk->jti, BATON_JTI_LEN);
 	baton_pack_str(pk, "kind");
-	baton_pack_str(pk, i == 0 ? "root" : blk->kind == BATON_BLOCK_PRESENT ?
-	    "present" : "attenuate");
+	baton_pack_str(pk, i == 0 ? (blk->seal != NULL ? "call" : "root") :
+	    blk->kind == BATON_BLOCK_PRESENT ? "present" : "attenuate");
 	baton_pack_str(pk, "iat");
 	msgpack_pack_uint64(pk, blk->iat);
 	baton_pack_str(pk, "exp");

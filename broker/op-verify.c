@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "batond.h"
 
 static void
@@ -56,8 +58,8 @@ pack_facts(msgpack_packer *pk, const struct baton_token *tok,
 	baton_pack_str(pk, "delegators");
 	msgpack_pack_array(pk, tok->nblocks);
 	for (i = 0; i < tok->nblocks; i++)
-		baton_pack_str(pk, i == 0 ? tok->blocks[0].iss :
-		    tok->blocks[i].delegator);
+		baton_pack_str(pk, i == 0 ? (tok->blocks[0].iss != NULL ?
+		    tok->blocks[0].iss : "") : tok->blocks[i].delegator);
 	baton_pack_str(pk, "jtis");
 	msgpack_pack_array(pk, tok->nblocks);
 	for (i = 0; i < tok->nblocks; i++)
@@ -68,14 +70,42 @@ pack_facts(msgpack_packer *pk, const struct baton_token *tok,
 	baton_pack_bool(pk, eff->presented);
 }
 
-/* Spend every single-use jti in the chain, atomically, or none. */
+/*
+ * A call token's sealed lineage: it must open with the key that signed
+ * the token, and no ancestor may be revoked.
+ */
 static int
-consume(const struct baton_token *tok, const struct baton_effective *eff)
+lineage_check(const struct baton_token *tok, struct baton_lineage *lin)
 {
-	uint8_t		 jtis[BATON_MAX_BLOCKS][BATON_JTI_LEN];
-	uint64_t	 exps[BATON_MAX_BLOCKS];
+	const struct baton_keyring	*ring;
+	const struct baton_block	*b = &tok->blocks[0];
+	int				 why, rv;
+
+	ring = keystore_lock();
+	why = baton_lineage_open(lin, baton_keyring_find(ring, tok->env.kid),
+	    b->jti, b->seal, b->seallen);
+	keystore_unlock();
+	if (why != BATON_R_OK)
+		return (why);
+	rv = broker.src->revoked((const uint8_t (*)[BATON_JTI_LEN])lin->jti,
+	    lin->n);
+	if (rv != 0)
+		return (rv > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE);
+	return (BATON_R_OK);
+}
+
+/*
+ * Spend every single-use jti in the chain, and of a call token's lineage,
+ * atomically, or none.
+ */
+static int
+consume(const struct baton_token *tok, const struct baton_effective *eff,
+    const struct baton_lineage *lin)
+{
+	uint8_t		 jtis[2 * BATON_MAX_BLOCKS][BATON_JTI_LEN];
+	uint64_t	 exps[2 * BATON_MAX_BLOCKS];
 	char		*cause = NULL;
-	size_t		 i, k;
+	size_t		 i, k, n;
 	int		 rc;
 
 	for (i = 0; i < eff->nsingle_use; i++) {
@@ -87,8 +117,15 @@ consume(const struct baton_token *tok, const struct baton_effective *eff)
 			    BATON_JTI_LEN) == 0)
 				exps[i] = tok->blocks[k].exp + BATOND_LEEWAY;
 	}
+	n = eff->nsingle_use;
+	for (i = 0; lin != NULL && i < lin->n; i++) {
+		if (!lin->single_use[i])
+			continue;
+		memcpy(jtis[n], lin->jti[i], BATON_JTI_LEN);
+		exps[n++] = lin->exp[i] + BATOND_LEEWAY;
+	}
 	rc = broker.src->consume((const uint8_t (*)[BATON_JTI_LEN])jtis, exps,
-	    eff->nsingle_use, &cause);
+	    n, &cause);
 	if (rc == BATON_EDENIED)
 		return (BATON_R_REPLAYED);
 	if (rc != 0) {
@@ -107,15 +144,17 @@ op_verify(struct request *r)
 	struct baton_effective	 eff, feff;
 	struct baton_tool_facts	 tf, ftf;
 	struct baton_request	 q;
+	struct baton_lineage	 lin;
 	struct decision		 d;
 	struct config		*cfg;
 	const struct baton_keyring *ring;
 	char			*cause = NULL;
 	uint64_t		 t0 = clock_usec();
 	int			 why, decoded = 0, evaluated = 0, have_tf = 0;
-	int			 allowed, rv, rc = -1;
+	int			 allowed, rv, rc = -1, sealed = 0;
 
 	memset(&tok, 0, sizeof tok);
+	memset(&lin, 0, sizeof lin);
 	if (body_parse(&b, &r->body, &cause) != 0) {
 		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
 		goto out;
@@ -165,16 +204,21 @@ op_verify(struct request *r)
 	}
 	if (why == BATON_R_OK && (rv = token_revoked(&tok)) != 0)
 		why = rv > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE;
+	if (why == BATON_R_OK && tok.blocks[0].seal != NULL) {
+		why = lineage_check(&tok, &lin);
+		sealed = lin.n > 0;	/* opened: audit sees it either way */
+	}
 	memset(&d, 0, sizeof d);
 	d.service = b.aud1 != NULL ? b.aud1 : "default";
 	d.op = BATON_OP_VERIFY;
 	d.peer = r->peer;
 	d.tok = decoded ? &tok : NULL;
 	d.req = decoded ? &q : NULL;
+	d.lineage = sealed ? &lin : NULL;
 	if (why == BATON_R_OK)
 		why = authorize(&d);
 	if (why == BATON_R_OK && eff.nsingle_use > 0)
-		why = consume(&tok, &eff);
+		why = consume(&tok, &eff, sealed ? &lin : NULL);
 
 	/*
 	 * Facts describe the token whatever the answer, once it decoded.
@@ -202,6 +246,7 @@ op_verify(struct request *r)
 	observe(&d);
 	rc = 0;
 out:
+	sodium_memzero(&lin, sizeof lin);
 	free(cause);
 	baton_token_free(&tok);
 	body_free(&b);

@@ -161,6 +161,16 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 
 	memset(&tok, 0, sizeof tok);
 	memset(&rs, 0, sizeof rs);
+	if ((b->minimal || b->ndisclose > 0) && kind != BATON_BLOCK_PRESENT) {
+		req_error(r, BATON_WIRE_EBADREQ, "minimal and disclose are "
+		    "for present only");
+		goto out;
+	}
+	if (b->ndisclose > 0 && !b->minimal) {
+		req_error(r, BATON_WIRE_EBADREQ, "disclose needs minimal: a "
+		    "chained presentation shows the whole chain anyway");
+		goto out;
+	}
 	if (token_read(r, b, &tok) != 0)
 		goto out;
 	decoded = 1;
@@ -220,7 +230,10 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 		goto out;
 	}
 	exp = child.exp < eff.exp ? child.exp : eff.exp;
-	if (issue_reply(r, &tok, &child, exp) != 0)
+	if (b->minimal) {
+		if (issue_call(r, &tok, &eff, &child, b, agent) != 0)
+			goto out;
+	} else if (issue_reply(r, &tok, &child, exp) != 0)
 		goto out;
 	rc = 0;
 out:

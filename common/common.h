@@ -36,6 +36,11 @@
 #define BATON_MAX_TEXT		(BATON_PREFIX_LEN + (BATON_MAX_ENVELOPE * 4 + 2) / 3)
 #define BATON_MAX_NEST		16	/* generic msgpack nesting cap */
 #define BATON_PRESENT_MAX_TTL	120	/* seconds, presentation blocks */
+#define BATON_SEAL_NONCE_LEN	24	/* XChaCha20-Poly1305 */
+#define BATON_SEAL_MAC_LEN	16
+/* nonce, u8 count, chain hash, one (jti, exp, single_use) per block, MAC */
+#define BATON_SEAL_LEN(n)	(BATON_SEAL_NONCE_LEN + 1 + BATON_HASH_LEN + \
+				 (n) * (BATON_JTI_LEN + 9) + BATON_SEAL_MAC_LEN)
 
 /* ---- arena: every decoded token owns one, freed at once ---------------- */
 
@@ -196,6 +201,13 @@ struct baton_block {
 	enum baton_block_kind	 kind;
 	struct baton_kv		*ctx;
 	size_t			 nctx;
+	/*
+	 * Block 0 of a call token (present --minimal) only: the sealed
+	 * lineage, opaque but to the broker that wrote it (seal.c).  With
+	 * it, iss and sub are optional: present only when disclosed.
+	 */
+	const uint8_t		*seal;
+	size_t			 seallen;
 	/* where the encoded payload sits in the token (set by decode) */
 	const uint8_t		*raw;
 	size_t			 rawlen;
@@ -297,6 +309,28 @@ int	baton_token_seal(char **text, const struct baton_key *,
 /* The token's text with one more encoded block appended, resealed. */
 int	baton_token_extend(char **text, const struct baton_token *,
 	    const struct baton_key *, const uint8_t *payload, size_t len);
+
+/* ---- sealed lineage of a call token (seal.c) ---------------------------- */
+
+struct baton_lineage {
+	uint8_t		 chain[BATON_HASH_LEN];	/* parent's c(n-1) */
+	size_t		 n;			/* parent's blocks */
+	uint8_t		 jti[BATON_MAX_BLOCKS][BATON_JTI_LEN];
+	uint64_t	 exp[BATON_MAX_BLOCKS];
+	int		 single_use[BATON_MAX_BLOCKS];
+};
+
+/*
+ * Seal a parent's lineage for the call token with this jti, under the
+ * key's seed: out must be exactly BATON_SEAL_LEN(lin->n) bytes.  Returns
+ * 0, BATON_EINVAL, or BATON_ENOKEY (a key without its seed).
+ */
+int	baton_lineage_seal(uint8_t *out, size_t outlen, const struct baton_key *,
+	    const uint8_t jti[BATON_JTI_LEN], const struct baton_lineage *);
+/* Open a seal; BATON_R_OK or BATON_R_BAD_SEAL (lin is then zeroed). */
+enum baton_reason baton_lineage_open(struct baton_lineage *,
+	    const struct baton_key *, const uint8_t jti[BATON_JTI_LEN],
+	    const uint8_t *seal, size_t len) BATON_WUR;
 
 /* ---- chain rules (grant.c): pure functions, no I/O, injectable clock --- */
 

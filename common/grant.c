@@ -112,7 +112,7 @@ grants_find(const struct baton_grants *g, int sorted, const char *tool)
  * a broker could have written.
  */
 static int
-present_shape_ok(const struct baton_block *b)
+present_shape_ok(const struct baton_block *b, int holder_ok)
 {
 	const struct baton_toolgrant	*tg;
 
@@ -124,11 +124,19 @@ present_shape_ok(const struct baton_block *b)
 	if (!b->has_aud || b->naud != 1 || b->aud[0] == NULL)
 		return (0);
 	/* nothing follows a presentation, so a holder in it binds nothing */
-	if (!b->single_use || b->holder != NULL)
+	if (!b->single_use || (b->holder != NULL && !holder_ok))
 		return (0);
 	if (b->exp < b->iat || b->exp - b->iat > BATON_PRESENT_MAX_TTL)
 		return (0);
 	return (1);
+}
+
+/* Ends in a presentation block, or is a call token (one sealed block). */
+static int
+is_presented(const struct baton_token *tok)
+{
+	return (tok->blocks[tok->nblocks - 1].kind == BATON_BLOCK_PRESENT ||
+	    (tok->nblocks == 1 && tok->blocks[0].seal != NULL));
 }
 
 static enum baton_reason
@@ -146,6 +154,17 @@ chain_shape(const struct baton_token *tok)
 	if (b->kind != BATON_BLOCK_ATTENUATE || !b->has_grants ||
 	    !b->has_max_depth || b->delegator != NULL)
 		return (BATON_R_BAD_CHAIN);
+	/*
+	 * A call token (present --minimal) is one block and the shape of a
+	 * presentation, which may carry the holder it was presented by.
+	 * Nothing may be appended to it.
+	 */
+	if (b->seal != NULL) {
+		if (n != 1 || b->max_depth != 0 ||
+		    !present_shape_ok(b, 1))
+			return (BATON_R_BAD_CHAIN);
+		return (BATON_R_OK);
+	}
 
 	for (i = 1; i < n; i++) {
 		b = &tok->blocks[i];
@@ -156,7 +175,7 @@ chain_shape(const struct baton_token *tok)
 			break;
 		case BATON_BLOCK_PRESENT:
 			/* a presentation ends the chain: nothing may follow */
-			if (i != n - 1 || !present_shape_ok(b))
+			if (i != n - 1 || !present_shape_ok(b, 0))
 				return (BATON_R_BAD_CHAIN);
 			break;
 		default:
@@ -307,7 +326,7 @@ baton_effective(const struct baton_token *tok, struct baton_effective *eff)
 	eff->iss = tok->blocks[0].iss;
 	eff->sub = tok->blocks[0].sub;
 	eff->depth = n - 1;
-	eff->presented = tok->blocks[n - 1].kind == BATON_BLOCK_PRESENT;
+	eff->presented = is_presented(tok);
 	eff->exp = UINT64_MAX;
 	eff->depth_left = UINT64_MAX;
 
@@ -614,7 +633,7 @@ check_holder(const struct baton_token *tok)
 		if (tok->blocks[i].holder != NULL)
 			bound = tok->blocks[i].holder;
 	}
-	if (bound != NULL && tok->blocks[n - 1].kind != BATON_BLOCK_PRESENT)
+	if (bound != NULL && !is_presented(tok))
 		return (BATON_R_NOT_PRESENTED);
 
 	bound = NULL;

@@ -38,6 +38,8 @@ static const struct reason_entry reasons[] = {
 	    "token signature and tag do not verify" },
 	{ BATON_R_KEY_RETIRED, "key_retired",
 	    "token is signed with a retired key, or outlives that key" },
+	{ BATON_R_BAD_SEAL, "bad_seal",
+	    "call token's sealed lineage does not open with this broker's key" },
 
 	{ BATON_R_BAD_PAYLOAD, "bad_payload",
 	    "token block payload is malformed" },

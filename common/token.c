@@ -47,6 +47,8 @@
  *                  encoder writes it only when 1
  *   15 ctx         map str (strictly ascending) -> str, at most 16 entries,
  *                  optional
+ *   16 seal        bin, a call token's sealed lineage (seal.c); block 0
+ *                  only; with it iss and sub are optional
  *
  *   toolgrant  map with uint keys in strictly ascending order, each
  *              optional (any other key: unknown_critical):
@@ -63,7 +65,7 @@
  *              v is a str, an int (any msgpack integer that fits int64) or
  *              a bool; any other op: bad_payload.
  *
- * Unknown keys 16..63 and unknown odd keys >= 64 are critical
+ * Unknown keys 17..63 and unknown odd keys >= 64 are critical
  * (unknown_critical).  Unknown even keys >= 64 are skipped (bounded skip,
  * nesting capped).  Key 0 is bad_payload.
  *
@@ -100,7 +102,8 @@
 /* payload map keys */
 enum {
 	K_V = 1, K_JTI, K_IAT, K_NBF, K_EXP, K_ISS, K_SUB, K_DELEGATOR,
-	K_HOLDER, K_AUD, K_GRANTS, K_MAX_DEPTH, K_SINGLE_USE, K_KIND, K_CTX
+	K_HOLDER, K_AUD, K_GRANTS, K_MAX_DEPTH, K_SINGLE_USE, K_KIND, K_CTX,
+	K_SEAL
 };
 enum { TG_ACTIONS = 1, TG_LIMITS, TG_WHERE };
 
@@ -848,6 +851,7 @@ dec_field(struct dec *d, uint64_t key, int is_root, struct baton_block *b)
 {
 	const uint8_t	*p;
 	uint64_t	 v;
+	uint32_t	 len;
 	int		 bv;
 
 	switch (key) {
@@ -905,6 +909,16 @@ dec_field(struct dec *d, uint64_t key, int is_root, struct baton_block *b)
 		return (0);
 	case K_CTX:
 		return (dec_ctx(d, b));
+	case K_SEAL:
+		if (!is_root || mpr_peek(&d->r) != MPR_BIN ||
+		    mpr_bin(&d->r, &p, &len) != 0 ||
+		    len < BATON_SEAL_LEN(1) ||
+		    len > BATON_SEAL_LEN(BATON_MAX_BLOCKS) ||
+		    (len - BATON_SEAL_LEN(0)) % (BATON_JTI_LEN + 9) != 0)
+			return (dec_bad(d));
+		b->seal = p;
+		b->seallen = len;
+		return (0);
 	}
 	if (key == 0)
 		return (dec_bad(d));
@@ -970,8 +984,9 @@ block_decode(struct baton_arena *arena, const uint8_t *buf, size_t len,
 		goto out;
 	}
 	if (is_root) {
-		if (!(seen & (1U << K_ISS)) || !(seen & (1U << K_SUB)) ||
-		    !(seen & (1U << K_GRANTS)) ||
+		/* a call token names issuer and subject only if disclosed */
+		if (((!(seen & (1U << K_ISS)) || !(seen & (1U << K_SUB))) &&
+		    b->seal == NULL) || !(seen & (1U << K_GRANTS)) ||
 		    !(seen & (1U << K_MAX_DEPTH))) {
 			dec_bad(&d);
 			goto out;
@@ -1467,13 +1482,18 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 	if (b->holder != NULL && !ident_ok(b->holder))
 		goto out;
 	if (is_root) {
-		if (!ident_ok(b->iss) || !ident_ok(b->sub) ||
+		if (((!ident_ok(b->iss) || !ident_ok(b->sub)) &&
+		    b->seal == NULL) ||
+		    (b->iss != NULL && !ident_ok(b->iss)) ||
+		    (b->sub != NULL && !ident_ok(b->sub)) ||
+		    (b->seal != NULL && (b->seallen < BATON_SEAL_LEN(1) ||
+		    b->seallen > BATON_SEAL_LEN(BATON_MAX_BLOCKS))) ||
 		    b->delegator != NULL || !b->has_grants ||
 		    !b->has_max_depth || b->kind != BATON_BLOCK_ATTENUATE)
 			goto out;
 	} else {
 		if (!ident_ok(b->delegator) || b->iss != NULL ||
-		    b->sub != NULL)
+		    b->sub != NULL || b->seal != NULL)
 			goto out;
 	}
 	if (b->has_max_depth && b->max_depth > MAX_DEPTH)
@@ -1506,7 +1526,8 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 
 	wnbf = is_root && b->nbf != b->iat;
 	wkind = !is_root && b->kind == BATON_BLOCK_PRESENT;
-	n = 4 + (size_t)wnbf + (is_root ? 2 : 1) + (b->holder != NULL) +
+	n = 4 + (size_t)wnbf + (is_root ? (b->iss != NULL) + (b->sub != NULL) :
+	    1) + (b->seal != NULL) + (b->holder != NULL) +
 	    (b->has_aud != 0) + (is_root || b->has_grants) +
 	    (is_root || b->has_max_depth) + (b->single_use != 0) +
 	    (size_t)wkind + (b->nctx != 0);
@@ -1524,10 +1545,14 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 	enc_uint(&e, K_EXP);
 	enc_uint(&e, b->exp);
 	if (is_root) {
-		enc_uint(&e, K_ISS);
-		enc_cstr(&e, b->iss);
-		enc_uint(&e, K_SUB);
-		enc_cstr(&e, b->sub);
+		if (b->iss != NULL) {
+			enc_uint(&e, K_ISS);
+			enc_cstr(&e, b->iss);
+		}
+		if (b->sub != NULL) {
+			enc_uint(&e, K_SUB);
+			enc_cstr(&e, b->sub);
+		}
 	} else {
 		enc_uint(&e, K_DELEGATOR);
 		enc_cstr(&e, b->delegator);
@@ -1568,6 +1593,10 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 			enc_cstr(&e, kv->key);
 			enc_cstr(&e, kv->value);
 		}
+	}
+	if (b->seal != NULL) {
+		enc_uint(&e, K_SEAL);
+		enc_bin(&e, b->seal, b->seallen);
 	}
 	if (e.err != 0) {
 		rc = BATON_ENOMEM;

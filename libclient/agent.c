@@ -264,19 +264,34 @@ baton_client_present(struct baton_issued **out, struct baton_client *c,
 {
 	msgpack_sbuffer	sb;
 	msgpack_packer	pk;
+	size_t		i, ndisc = 0;
+	int		minimal = 0;
 
 	if (out == NULL)
 		return BATON_EINVAL;
 	*out = NULL;
-	if (c == NULL || o == NULL || o->version != BATON_PRESENT_OPTS_VERSION ||
+	if (c == NULL || o == NULL || o->version < 1 ||
+	    o->version > BATON_PRESENT_OPTS_VERSION ||
 	    o->tool == NULL || *o->tool == '\0' || o->action == NULL ||
 	    *o->action == '\0' || o->audience == NULL || *o->audience == '\0')
 		return BATON_EINVAL;
+	/* version 1 callers' structs end before these fields */
+	if (o->version >= 2) {
+		minimal = o->minimal != 0;
+		ndisc = o->ndisclose;
+		if ((ndisc > 0 && (o->disclose == NULL || !minimal)) ||
+		    ndisc > 18)
+			return BATON_EINVAL;
+		for (i = 0; i < ndisc; i++)
+			if (o->disclose[i] == NULL)
+				return BATON_EINVAL;
+	}
 	if (!valid_token(token))
 		return BATON_EMALFORMED;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4 + (o->ttl > 0) + (o->as != NULL));
+	msgpack_pack_map(&pk, 4 + (o->ttl > 0) + (o->as != NULL) + minimal +
+	    (ndisc > 0));
 	baton_pack_str(&pk, "token");
 	baton_pack_str(&pk, token);
 	baton_pack_str(&pk, "tool");
@@ -292,6 +307,16 @@ baton_client_present(struct baton_issued **out, struct baton_client *c,
 	if (o->as != NULL) {
 		baton_pack_str(&pk, "as");
 		baton_pack_str(&pk, o->as);
+	}
+	if (minimal) {
+		baton_pack_str(&pk, "minimal");
+		baton_pack_bool(&pk, 1);
+	}
+	if (ndisc > 0) {
+		baton_pack_str(&pk, "disclose");
+		msgpack_pack_array(&pk, ndisc);
+		for (i = 0; i < ndisc; i++)
+			baton_pack_str(&pk, o->disclose[i]);
 	}
 	return issue(out, c, BATON_OP_PRESENT, &sb);
 }

@@ -99,7 +99,7 @@ enum {
 	O_SOCKET = 1000, O_TIMEOUT, O_JSON, O_HELP, O_TOOL, O_TTL, O_AUD,
 	O_SUBJECT, O_AS, O_MAXDEPTH, O_LIMIT, O_WHERE, O_SINGLE, O_HOLDER,
 	O_CTX, O_ACTION, O_ARG, O_USAGE, O_OFFLINE, O_KEYS, O_JTI, O_PROM,
-	O_NOW
+	O_NOW, O_MINIMAL, O_DISCLOSE
 };
 
 static int
@@ -685,12 +685,15 @@ cmd_present(int argc, char **argv)
 		{ "aud", required_argument, NULL, O_AUD },
 		{ "ttl", required_argument, NULL, O_TTL },
 		{ "as", required_argument, NULL, O_AS },
+		{ "minimal", no_argument, NULL, O_MINIMAL },
+		{ "disclose", required_argument, NULL, O_DISCLOSE },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct common		 co = { NULL, 0, 0 };
 	struct baton_client	*c = NULL;
 	struct baton_issued	*t = NULL;
 	struct baton_present_opts po = BATON_PRESENT_OPTS_INIT;
+	const char		*disc[18];
 	char			*tok = NULL;
 	int			 ch, r, ret = EX_ERROR;
 
@@ -710,6 +713,20 @@ cmd_present(int argc, char **argv)
 		case O_AS:
 			po.as = optarg;
 			continue;
+		case O_MINIMAL:
+			po.minimal = 1;
+			continue;
+		case O_DISCLOSE:
+			if (strcmp(optarg, "iss") != 0 &&
+			    strcmp(optarg, "sub") != 0 &&
+			    (strncmp(optarg, "ctx.", 4) != 0 || optarg[4] == '\0'))
+				return usage_error("bad --disclose '%s': want "
+				    "iss, sub or ctx.KEY", optarg);
+			if (po.ndisclose == sizeof(disc) / sizeof(disc[0]))
+				return usage_error("too many --disclose");
+			disc[po.ndisclose++] = optarg;
+			po.disclose = disc;
+			continue;
 		case O_TTL:
 			if (parse_u64(optarg, &po.ttl) != 0 || po.ttl == 0 ||
 			    po.ttl > 120)
@@ -722,6 +739,8 @@ cmd_present(int argc, char **argv)
 	}
 	if (po.tool == NULL || po.action == NULL || po.audience == NULL)
 		return usage_error("--tool, --action and --aud are required");
+	if (po.ndisclose > 0 && !po.minimal)
+		return usage_error("--disclose needs --minimal");
 	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
 		return ret;
 	if ((ret = open_client(&c, &co)) != 0)
@@ -1288,9 +1307,13 @@ static const struct cmd cmds[] = {
 	  RESTRICT_HELP COMMON_HELP },
 	{ "present", cmd_present,
 	  "present [TOKEN|-] --tool NAME --action ACTION --aud AUD [--ttl S] "
-	  "[--as AGENT] [--json]",
+	  "[--as AGENT] [--minimal [--disclose iss|sub|ctx.KEY]...] [--json]",
 	  "Make a per-call token: single use, at most 120 s, bound to one\n"
-	  "tool, action and audience.\n\n" COMMON_HELP },
+	  "tool, action and audience.\n\n"
+	  "  --minimal          a call token showing the tool server only this\n"
+	  "                     call: the chain travels sealed for the broker\n"
+	  "  --disclose CLAIM   with --minimal, also show iss, sub or ctx.KEY\n"
+	  COMMON_HELP },
 	{ "verify", cmd_verify,
 	  "verify [TOKEN|-] --tool NAME [--action A] [--aud AUD] [--arg K=V]..."
 	  " [--usage NAME=N]... [--json] [--offline --keys FILE]",

@@ -192,8 +192,8 @@ bc_facts_json(const struct baton_token *tok, const struct baton_effective *e,
 	jtis = json_array();
 	for (i = 0; i < tok->nblocks; i++) {
 		b = &tok->blocks[i];
-		json_array_append_new(dels, json_string(i == 0 ? b->iss :
-		    b->delegator));
+		json_array_append_new(dels, json_string(i == 0 ?
+		    (b->iss != NULL ? b->iss : "") : b->delegator));
 		json_array_append_new(jtis, jti_json(b->jti));
 	}
 	json_object_set_new(f, "delegators", dels);

@@ -30,7 +30,7 @@ static const char *
 kind_name(const struct baton_block *b, size_t i)
 {
 	if (i == 0)
-		return "mint";
+		return b->seal != NULL ? "call" : "mint";
 	return b->kind == BATON_BLOCK_PRESENT ? "present" : "attenuate";
 }
 
@@ -149,7 +149,11 @@ tree_text(const struct baton_token *tok, const struct baton_effective *e,
 		fmt_time(when, sizeof(when), b->exp);
 		fprintf(f, "%*s%s[%zu] %s ", ind, "", i > 0 ? "`- " : "", i,
 		    kind_name(b, i));
-		if (i == 0)
+		if (i == 0 && b->seal != NULL)
+			fprintf(f, "by %s for %s (lineage sealed)",
+			    b->iss ? b->iss : "(undisclosed)",
+			    b->sub ? b->sub : "(undisclosed)");
+		else if (i == 0)
 			fprintf(f, "by %s for %s", b->iss ? b->iss : "?",
 			    b->sub ? b->sub : "(no subject)");
 		else

@@ -1367,7 +1367,7 @@ static const struct {
 	uint64_t	key;
 	int		critical;
 } unknown_keys[] = {
-	{ 16, 1 }, { 17, 1 }, { 31, 1 }, { 32, 1 }, { 63, 1 }, { 65, 1 },
+	{ 17, 1 }, { 18, 1 }, { 31, 1 }, { 32, 1 }, { 63, 1 }, { 65, 1 },
 	{ 127, 1 }, { 255, 1 }, { 0xffffffffffffffffULL, 1 },
 	{ 64, 0 }, { 66, 0 }, { 128, 0 }, { 1000, 0 },
 	{ 0xfffffffffffffffeULL, 0 },
@@ -2126,6 +2126,288 @@ mint(const struct baton_block *root)
 	return (tu_seal(K, root, 1));
 }
 
+/* ---- call tokens: one sealed block (present --minimal) -------------------- */
+
+/* Does hay hold the bytes of needle anywhere? */
+static int
+has_bytes(const uint8_t *hay, size_t n, const void *needle, size_t m)
+{
+	size_t	i;
+
+	for (i = 0; i + m <= n; i++)
+		if (memcmp(hay + i, needle, m) == 0)
+			return (1);
+	return (0);
+}
+
+/* The lineage of base: its three blocks and chain hash. */
+static void
+base_lineage(struct baton_lineage *lin)
+{
+	size_t	i;
+
+	memset(lin, 0, sizeof(*lin));
+	lin->n = 3;
+	for (i = 0; i < 3; i++) {
+		memcpy(lin->jti[i], base[i].jti, BATON_JTI_LEN);
+		lin->exp[i] = base[i].exp;
+		lin->single_use[i] = base[i].single_use;
+	}
+	baton_chain_hash(lin->chain, base_env.kid,
+	    (const uint8_t *const *)base_env.payload, base_env.paylen, 3);
+}
+
+/* A call block for db_query/read at aud db, sealed under key k. */
+static void
+call_block(struct baton_block *b, uint8_t jti_byte, uint8_t *seal,
+    const struct baton_key *k)
+{
+	struct baton_lineage	 lin;
+
+	tu_root(b, jti_byte, NOW, 60);
+	b->iss = NULL;
+	b->sub = NULL;
+	tu_tool(A, b, "db_query", "read");
+	tu_aud(A, b, "db");
+	b->single_use = 1;
+	b->max_depth = 0;
+	b->holder = "worker-a";
+	base_lineage(&lin);
+	ck_assert_int_eq(baton_lineage_seal(seal, BATON_SEAL_LEN(3), k,
+	    b->jti, &lin), 0);
+	b->seal = seal;
+	b->seallen = BATON_SEAL_LEN(3);
+}
+
+static enum baton_reason
+open_lineage(const char *text, const struct baton_key *k,
+    struct baton_lineage *lin)
+{
+	struct baton_token	tok;
+	enum baton_reason	r;
+
+	tu_open(&tok, text, &KR);
+	r = baton_lineage_open(lin, k, tok.blocks[0].jti, tok.blocks[0].seal,
+	    tok.blocks[0].seallen);
+	baton_token_free(&tok);
+	return (r);
+}
+
+START_TEST(test_call_token_ok)
+{
+	struct baton_block	 b;
+	struct baton_lineage	 lin, want;
+	struct baton_request	 q;
+	struct baton_token	 tok;
+	struct baton_effective	 eff;
+	uint8_t			 seal[BATON_SEAL_LEN(3)];
+	char			*t;
+
+	call_block(&b, 0x41, seal, K);
+	t = tu_seal(K, &b, 1);
+	/* no iss, no sub, and yet a valid token: presented, depth 0 */
+	req_init(&q, "db_query", "read", "db", NOW + 1);
+	tu_open(&tok, t, &KR);
+	ASSERT_REASON(baton_evaluate(&tok, &q, &eff, NULL), BATON_R_OK);
+	ck_assert_int_eq(eff.presented, 1);
+	ck_assert_ptr_null(eff.iss);
+	ck_assert_ptr_null(eff.sub);
+	baton_token_free(&tok);
+	/* the lineage comes back exactly */
+	base_lineage(&want);
+	ASSERT_REASON(open_lineage(t, K, &lin), BATON_R_OK);
+	ck_assert_uint_eq(lin.n, 3);
+	ck_assert_mem_eq(lin.chain, want.chain, BATON_HASH_LEN);
+	ck_assert_mem_eq(lin.jti, want.jti, sizeof(lin.jti));
+	ck_assert_uint_eq(lin.exp[2], base[2].exp);
+	ck_assert_int_eq(lin.single_use[2], 1);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_call_token_reveals_nothing)
+{
+	struct baton_block	 b;
+	struct baton_envelope	 env;
+	uint8_t			 seal[BATON_SEAL_LEN(3)];
+	const char		*secret[] = { "alice", "orchestrator",
+				    "file_read", "files" };
+	char			*t;
+	size_t			 i;
+
+	call_block(&b, 0x42, seal, K);
+	t = tu_seal(K, &b, 1);
+	parse_text(&env, t);
+	for (i = 0; i < NITEMS(secret); i++)
+		ck_assert_msg(!has_bytes(env.buf, env.len, secret[i],
+		    strlen(secret[i])), "%s in the call token",
+		    secret[i]);
+	/* the jtis of the chain are not in it either */
+	for (i = 0; i < 3; i++)
+		ck_assert(!has_bytes(env.buf, env.len, base[i].jti,
+		    BATON_JTI_LEN));
+	baton_envelope_free(&env);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_call_token_unlinkable)
+{
+	struct baton_block	 b1, b2;
+	uint8_t			 s1[BATON_SEAL_LEN(3)], s2[BATON_SEAL_LEN(3)];
+	size_t			 i;
+	int			 common = 0;
+
+	/* the same lineage twice: fresh nonces, no shared run of 8 bytes */
+	call_block(&b1, 0x43, s1, K);
+	call_block(&b2, 0x44, s2, K);
+	for (i = 0; i + 8 <= sizeof(s1); i++)
+		common += has_bytes(s2, sizeof(s2), s1 + i, 8);
+	ck_assert_int_eq(common, 0);
+}
+END_TEST
+
+/* Each attack on the seal; the signature is made to hold throughout. */
+START_TEST(test_call_seal_attacks)
+{
+	struct baton_block	 b1, b2;
+	struct baton_lineage	 lin;
+	struct baton_key	*other, *pub;
+	uint8_t			 s1[BATON_SEAL_LEN(3)], s2[BATON_SEAL_LEN(3)];
+	char			*t;
+
+	call_block(&b1, 0x45, s1, K);
+	call_block(&b2, 0x46, s2, K);
+	/* swapped between two call tokens: bound to the jti, so no */
+	b1.seal = s2;
+	t = tu_seal(K, &b1, 1);
+	ASSERT_REASON(open_lineage(t, K, &lin), BATON_R_BAD_SEAL);
+	ck_assert_uint_eq(lin.n, 0);
+	free(t);
+	/* one flipped ciphertext bit */
+	b1.seal = s1;
+	s1[40] ^= 1;
+	t = tu_seal(K, &b1, 1);
+	ASSERT_REASON(open_lineage(t, K, &lin), BATON_R_BAD_SEAL);
+	free(t);
+	s1[40] ^= 1;
+	/* truncated by one whole entry: well-formed length, MAC fails */
+	b1.seallen = BATON_SEAL_LEN(2);
+	t = tu_seal(K, &b1, 1);
+	ASSERT_REASON(open_lineage(t, K, &lin), BATON_R_BAD_SEAL);
+	free(t);
+	b1.seallen = BATON_SEAL_LEN(3);
+	/* another broker's key cannot open it */
+	other = tu_key(0x55);
+	t = tu_seal(K, &b1, 1);
+	ASSERT_REASON(open_lineage(t, other, &lin), BATON_R_BAD_SEAL);
+	/* nor a public-only key (a federated broker's bundle) */
+	ck_assert_int_eq(baton_key_from_public(&pub, K->pk), 0);
+	ASSERT_REASON(open_lineage(t, pub, &lin), BATON_R_BAD_SEAL);
+	ASSERT_REASON(open_lineage(t, NULL, &lin), BATON_R_BAD_SEAL);
+	ASSERT_REASON(open_lineage(t, K, &lin), BATON_R_OK);
+	free(t);
+	baton_key_free(other);
+	baton_key_free(pub);
+}
+END_TEST
+
+/* A seal whose length is not nonce + header + whole entries + MAC. */
+START_TEST(test_call_seal_bad_length)
+{
+	struct baton_block	 b;
+	struct baton_token	 tok;
+	uint8_t			 seal[BATON_SEAL_LEN(3)];
+	uint8_t			*enc = NULL;
+	size_t			 enclen;
+	char			*t;
+
+	call_block(&b, 0x47, seal, K);
+	b.seallen = BATON_SEAL_LEN(3) - 1;
+	/* the encoder refuses nothing here (length in range) ... */
+	ck_assert_int_eq(baton_block_encode(&b, 1, &enc, &enclen), 0);
+	free(enc);
+	t = tu_seal(K, &b, 1);
+	/* ... but the decoder checks the exact shape */
+	ASSERT_REASON(baton_token_open(&tok, t, strlen(t), &KR,
+	    BATON_CHECK_SIG), BATON_R_BAD_PAYLOAD);
+	baton_token_free(&tok);
+	free(t);
+}
+END_TEST
+
+/*
+ * Shapes no broker writes: a seal on a wider grant, a longer life, depth
+ * left, reuse; a block after it; and the seal in a later block.
+ */
+START_TEST(test_call_shape)
+{
+	struct baton_block	 b, blocks[2];
+	struct baton_request	 q;
+	struct baton_restrict	 rs;
+	struct baton_block	 child;
+	struct baton_token	 tok;
+	uint8_t			 seal[BATON_SEAL_LEN(3)], jti[BATON_JTI_LEN];
+	char			*t;
+	int			 i;
+
+	req_init(&q, "db_query", "read", "db", NOW + 1);
+	for (i = 0; i < 6; i++) {
+		call_block(&b, (uint8_t)(0x50 + i), seal, K);
+		switch (i) {
+		case 0:	tu_tool(A, &b, "file_read", "read"); break;
+		case 1: b.exp = b.iat + BATON_PRESENT_MAX_TTL + 1; break;
+		case 2: b.max_depth = 1; break;
+		case 3: b.single_use = 0; break;
+		case 4: tu_aud(A, &b, "db,files"); break;
+		case 5: b.grants.tools[0].nactions = 0; break;
+		}
+		t = tu_seal(K, &b, 1);
+		ck_assert_msg(eval_text(t, &q) == BATON_R_BAD_CHAIN,
+		    "shape %d accepted", i);
+		free(t);
+	}
+	/* a block appended to a call token, signed: not a chain */
+	call_block(&blocks[0], 0x60, seal, K);
+	tu_child(&blocks[1], 0x61, NOW, 30, "worker-a");
+	t = tu_seal(K, blocks, 2);
+	ASSERT_REASON(eval_text(t, &q), BATON_R_BAD_CHAIN);
+	free(t);
+	/* and the broker refuses to attenuate one */
+	call_block(&b, 0x62, seal, K);
+	t = tu_seal(K, &b, 1);
+	tu_open(&tok, t, &KR);
+	memset(&rs, 0, sizeof rs);
+	memset(jti, 7, sizeof jti);
+	ASSERT_REASON(baton_attenuate(&tok, &rs, "worker-a", jti, NOW + 1,
+	    &child), BATON_R_ALREADY_PRESENTED);
+	baton_token_free(&tok);
+	free(t);
+	/* a seal in a later block is a field that block may not have */
+	tu_root(&blocks[0], 0x63, NOW, 600);
+	tu_child(&blocks[1], 0x64, NOW, 30, "orchestrator");
+	blocks[1].seal = seal;
+	blocks[1].seallen = BATON_SEAL_LEN(3);
+	ck_assert_int_ne(baton_block_encode(&blocks[1], 0, &(uint8_t *){ NULL },
+	    &(size_t){ 0 }), 0);
+}
+END_TEST
+
+/* Without a seal, block 0 still needs iss and sub. */
+START_TEST(test_root_needs_iss_without_seal)
+{
+	struct baton_block	 b;
+	uint8_t			*enc = NULL;
+	size_t			 enclen;
+
+	tu_root(&b, 0x70, NOW, 60);
+	b.iss = NULL;
+	ck_assert_int_eq(baton_block_encode(&b, 1, &enc, &enclen),
+	    BATON_EINVAL);
+	ck_assert_ptr_null(enc);
+}
+END_TEST
+
 START_TEST(test_mcpvault_depth)
 {
 	struct baton_block	 root;
@@ -2377,6 +2659,17 @@ attack_suite(void)
 	tcase_add_test(tc, test_base64_canonical_twins);
 	tcase_add_loop_test(tc, test_bad_prefix, 0, NITEMS(bad_prefixes));
 	tcase_add_test(tc, test_chain_too_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("call");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_call_token_ok);
+	tcase_add_test(tc, test_call_token_reveals_nothing);
+	tcase_add_test(tc, test_call_token_unlinkable);
+	tcase_add_test(tc, test_call_seal_attacks);
+	tcase_add_test(tc, test_call_seal_bad_length);
+	tcase_add_test(tc, test_call_shape);
+	tcase_add_test(tc, test_root_needs_iss_without_seal);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mcpvault");

@@ -3165,6 +3165,164 @@ START_TEST(test_fd_limit_raised)
 }
 END_TEST
 
+/* ---- call tokens (present --minimal) --------------------------------------- */
+
+/* present --minimal as worker-a; the token, or NULL with *status set. */
+static char *
+present_min(int fd, const char *token, const char *disclose, int *status)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 tok[BATON_MAX_TEXT + 1], *out = NULL;
+
+	msg_start(&m, BATON_OP_PRESENT, 11, 6 + (disclose != NULL));
+	pk_kv_str(&m.pk, "token", token);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	pk_kv_str(&m.pk, "aud", "mcp-db");
+	pk_kv_str(&m.pk, "as", "worker-a");
+	pk_kv_bool(&m.pk, "minimal", 1);
+	if (disclose != NULL) {
+		pk_str(&m.pk, "disclose");
+		msgpack_pack_array(&m.pk, 1);
+		pk_str(&m.pk, disclose);
+	}
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	*status = r.status;
+	if (r.status == 0) {
+		ck_assert_int_eq(get_str(&r.body, "token", tok, sizeof tok), 0);
+		out = strdup(tok);
+	}
+	resp_free(&r);
+	return (out);
+}
+
+/* Does the decoded token, or an answer, hold any of the chain's secrets? */
+static const char *const chain_secrets[] = { "alice", "orchestrator",
+    "file_read" };
+
+static int
+bytes_have(const uint8_t *p, size_t n, const char *s)
+{
+	size_t	i, m = strlen(s);
+
+	for (i = 0; i + m <= n; i++)
+		if (memcmp(p + i, s, m) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+assert_reveals_nothing(const char *token, const struct resp *answer)
+{
+	struct baton_envelope	env;
+	size_t			i;
+
+	ck_assert_int_eq(baton_envelope_parse(&env, token, strlen(token)),
+	    BATON_R_OK);
+	for (i = 0; i < sizeof chain_secrets / sizeof chain_secrets[0]; i++) {
+		ck_assert_msg(!bytes_have(env.buf, env.len, chain_secrets[i]),
+		    "token shows %s", chain_secrets[i]);
+		if (answer != NULL)
+			ck_assert_msg(!bytes_have(answer->buf, answer->len,
+			    chain_secrets[i]), "answer shows %s",
+			    chain_secrets[i]);
+	}
+	baton_envelope_free(&env);
+}
+
+START_TEST(test_call_tokens)
+{
+	struct msg	 m;
+	struct resp	 r;
+	struct child_req c;
+	char		*root, *a, *call, *call2, *su, *c1, *c2, sub[64];
+	int		 fd = up(NULL, NULL), st, why;
+
+	root = mint_root(fd);
+	memset(&c, 0, sizeof c);
+	c.token = root;
+	c.as = "worker-a";
+	c.tool = "db_query";
+	c.action = "read";
+	c.ttl = 600;
+	a = attenuate(fd, &c, &st, &why);
+	ck_assert_ptr_nonnull(a);
+
+	/* Allowed once, showing only the call; replay denied. */
+	call = present_min(fd, a, NULL, &st);
+	ck_assert_ptr_nonnull(call);
+	assert_reveals_nothing(call, NULL);
+	ck_assert_int_eq(tb_verify(fd, call, "db_query", "read", "mcp-db", &r),
+	    0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 1);
+	assert_reveals_nothing(call, &r);
+	resp_free(&r);
+	ck_assert_int_eq(verify_reason(fd, call, "db_query", "read", "mcp-db"),
+	    BATON_R_REPLAYED);
+	/* Not for another tool or audience. */
+	call2 = present_min(fd, a, NULL, &st);
+	ck_assert_int_eq(verify_reason(fd, call2, "file_read", "read",
+	    "mcp-db"), BATON_R_TOOL_NOT_GRANTED);
+	ck_assert_int_eq(verify_reason(fd, call2, "db_query", "read",
+	    "mcp-files"), BATON_R_AUDIENCE_MISMATCH);
+	/* inspect shows one block of kind call, and nothing more. */
+	msg_start(&m, BATON_OP_INSPECT, 12, 1);
+	pk_kv_str(&m.pk, "token", call2);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(get_bool(&r.body, "verified"), 1);
+	assert_reveals_nothing(call2, &r);
+	resp_free(&r);
+
+	/* Disclosed on request, and only then. */
+	free(call);
+	call = present_min(fd, a, "sub", &st);
+	ck_assert_int_eq(tb_verify(fd, call, "db_query", "read", "mcp-db", &r),
+	    0);
+	ck_assert_int_eq(map_get(&r.body, "facts", &r.body), 0);
+	ck_assert_int_eq(get_str(&r.body, "sub", sub, sizeof sub), 0);
+	ck_assert_str_eq(sub, "alice");
+	resp_free(&r);
+	ck_assert_ptr_null(present_min(fd, a, "ctx.nope", &st));
+	ck_assert_int_eq(st, BATON_WIRE_EBADREQ);
+	ck_assert_ptr_null(present_min(fd, a, "password", &st));
+	ck_assert_int_eq(st, BATON_WIRE_EBADREQ);
+
+	/* Revoking an ancestor after issue still kills the call token. */
+	revoke_token(fd, root);
+	ck_assert_int_eq(verify_reason(fd, call2, "db_query", "read",
+	    "mcp-db"), BATON_R_REVOKED);
+
+	/* A single-use parent is spent by its first call token's use. */
+	su = tb_mint(fd, "worker-a", "db_query", "read", 0, 600, 1, NULL);
+	c1 = present_min(fd, su, NULL, &st);
+	c2 = present_min(fd, su, NULL, &st);
+	ck_assert_ptr_nonnull(c1);
+	ck_assert_ptr_nonnull(c2);
+	ck_assert_int_eq(verify_reason(fd, c1, "db_query", "read", "mcp-db"),
+	    0);
+	ck_assert_int_eq(verify_reason(fd, c2, "db_query", "read", "mcp-db"),
+	    BATON_R_REPLAYED);
+
+	/* A call token extends nothing. */
+	c.token = c2;
+	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
+	ck_assert_int_eq(why, BATON_R_ALREADY_PRESENTED);
+	/* minimal is for present only. */
+	msg_start(&m, BATON_OP_ATTENUATE, 13, 3);
+	pk_kv_str(&m.pk, "token", a);
+	pk_kv_str(&m.pk, "as", "worker-a");
+	pk_kv_bool(&m.pk, "minimal", 1);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EBADREQ);
+	resp_free(&r);
+	free(root); free(a); free(call); free(call2); free(su); free(c1);
+	free(c2);
+	close(fd);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -3208,6 +3366,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_socket_activation_refused);
 	tcase_add_test(tc, test_wire_growth);
 	tcase_add_test(tc, test_inspect_no_oracle);
+	tcase_add_test(tc, test_call_tokens);
 	tcase_add_test(tc, test_retired_key_enforced);
 	tcase_add_loop_test(tc, test_shared_uid_agents, 0,
 	    sizeof shared_uid / sizeof shared_uid[0]);

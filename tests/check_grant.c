@@ -1972,7 +1972,7 @@ START_TEST(test_reason_names)
 			ck_assert_str_ne(seen[j], name);
 		seen[nseen++] = name;
 	}
-	ck_assert_uint_eq(nseen, 40);
+	ck_assert_uint_eq(nseen, 41);
 	ck_assert_str_eq(baton_reason_name(BATON_R_KEY_RETIRED), "key_retired");
 	ck_assert_str_eq(baton_reason_name(BATON_R_OK), "ok");
 	ck_assert_str_eq(baton_reason_name(BATON_R_EXPIRED), "expired");

@@ -322,6 +322,22 @@ expect_in "revoked by jti" 1 "$T/minted" "$BATON" verify --tool db_query
 expect_in "revoke junk" 1 "$T/junk" "$BATON" revoke
 expect "revoke --jti and token" 2 "$BATON" revoke --jti 00112233445566778899aabbccddeeff extra
 
+# ---- present --minimal: a call token -------------------------------------------
+bad "--disclose without --minimal" "--disclose needs --minimal" "$BATON" present --tool db_query --action read --aud db --disclose sub bt1_x
+bad "--disclose junk" "bad --disclose 'password'" "$BATON" present --minimal --tool db_query --action read --aud db --disclose password bt1_x
+"$BATON" present --minimal --tool db_query --action read --aud db.example --as orchestrator <"$T/sibling" >"$T/call"
+check "present --minimal" 0 $?
+expect_in "call token: inspect shows one call block" 0 "$T/call" "$BATON" inspect
+grep_out "call by (undisclosed) for (undisclosed) (lineage sealed)"
+expect_in "call token verifies once" 0 "$T/call" "$BATON" verify --tool db_query --action read --aud db.example --arg table=orders
+expect_in "call token replayed" 1 "$T/call" "$BATON" verify --tool db_query --action read --aud db.example --arg table=orders
+grep_err "replayed"
+"$BATON" present --minimal --disclose sub --tool db_query --action read --aud db.example --as orchestrator <"$T/sibling" >"$T/call2"
+expect_in "call token discloses sub" 0 "$T/call2" "$BATON" verify --json --tool db_query --action read --aud db.example --arg table=orders
+same "disclosed subject" "$(json "$T/out" 'd["facts"]["sub"]')" alice
+expect_in "disclose a ctx the chain lacks" 2 "$T/sibling" "$BATON" present --minimal --disclose ctx.nope --tool db_query --action read --aud db.example --as orchestrator
+grep_err 'no ctx "nope"'
+
 # ---- options before the command, as git and systemctl take them --------------
 expect "--socket before the command" 0 env BATON_SOCKET="$T/nowhere.sock" "$BATON" --socket "$BATON_SOCKET" pubkeys --json
 expect "--socket= before the command" 0 env BATON_SOCKET="$T/nowhere.sock" "$BATON" --socket="$BATON_SOCKET" --timeout 5000 status

@@ -139,7 +139,7 @@ BATON_EXTERN int baton_client_attenuate(struct baton_issued **out,
     struct baton_client *c, const char *parent,
     const struct baton_attenuate_opts *opts);
 
-#define BATON_PRESENT_OPTS_VERSION 1
+#define BATON_PRESENT_OPTS_VERSION 2
 struct baton_present_opts {
 	unsigned int		 version;	/* BATON_PRESENT_OPTS_VERSION */
 	const char		*tool;		/* required */
@@ -147,15 +147,23 @@ struct baton_present_opts {
 	const char		*audience;	/* required: the tool server */
 	const char		*as;		/* presenter; NULL: default */
 	uint64_t		 ttl;		/* 0: broker default (120 s max) */
+	/* version 2: */
+	int			 minimal;	/* a call token, chain sealed */
+	const char *const	*disclose;	/* "iss", "sub", "ctx.KEY" */
+	size_t			 ndisclose;
 };
 #define BATON_PRESENT_OPTS_INIT \
-	{ BATON_PRESENT_OPTS_VERSION, NULL, NULL, NULL, NULL, 0 }
+	{ BATON_PRESENT_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, 0 }
 
 /*
  * Present a token for one call: a short-lived (at most 120 s), single-use
  * block bound to one tool, action and audience.  A holder-bound token can
- * only be presented by its holder.  Returns as baton_client_mint, and
- * BATON_EMALFORMED when token is not a token.
+ * only be presented by its holder.  With minimal set, the broker issues a
+ * call token instead of extending the chain: one block showing the tool
+ * server only this call and the claims named in disclose ("iss", "sub",
+ * "ctx.KEY"), with the chain sealed inside for the broker alone.  Returns
+ * as baton_client_mint, and BATON_EMALFORMED when token is not a token.
+ * Version 1 option structs are still accepted.
  */
 BATON_EXTERN int baton_client_present(struct baton_issued **out,
     struct baton_client *c, const char *token,

@@ -45,6 +45,7 @@ enum baton_reason {
 	BATON_R_UNKNOWN_KEY = 10,	/* kid names no trusted key */
 	BATON_R_BAD_SIGNATURE = 11,	/* signature (and tag) do not hold */
 	BATON_R_KEY_RETIRED = 12,	/* the key is retired, or outlived */
+	BATON_R_BAD_SEAL = 13,		/* a call token's lineage does not open */
 
 	/* strict payload decode */
 	BATON_R_BAD_PAYLOAD = 20,	/* payload structure or types wrong */
