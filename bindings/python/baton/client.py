@@ -141,6 +141,11 @@ class Token(str):
         t.exp = exp
         return t
 
+    def __getnewargs__(self) -> Tuple[str, str, int]:  # type: ignore
+        # pickle and copy: a token handed to a worker process keeps its
+        # jti and exp
+        return (str(self), self.jti, self.exp)
+
     def __repr__(self) -> str:
         return "<baton.Token jti=%s exp=%d>" % (self.jti, self.exp)
 

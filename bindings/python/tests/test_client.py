@@ -35,6 +35,17 @@ def test_mint_returns_token_text_with_jti_and_exp(client):
     assert "file_read" in blocks[0]["grants"]
 
 
+def test_token_pickles_for_worker_processes(client):
+    import copy
+    import pickle
+    t = client.mint(["db_query"], 600)
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        u = pickle.loads(pickle.dumps(t, proto))
+        assert u == t and u.jti == t.jti and u.exp == t.exp
+        assert isinstance(u, baton.Token)
+    assert copy.deepcopy(t).jti == t.jti
+
+
 def test_mint_every_option(client):
     t = client.mint("db_query:read", 300, aud=["mcp-db", "mcp-db2"],
                     subject="alice", as_agent="orchestrator", max_depth=2,
