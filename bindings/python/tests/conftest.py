@@ -23,7 +23,7 @@ TOP_SRCDIR = pathlib.Path(os.environ.get(
 class Broker:
     """One batond process on its own socket and state directory."""
 
-    def __init__(self, exe: str) -> None:
+    def __init__(self, exe: str, conf: str = None, agents: str = None) -> None:
         self.exe = exe
         self.dir = tempfile.mkdtemp(prefix="baton-py.")
         os.chmod(self.dir, 0o700)
@@ -31,13 +31,29 @@ class Broker:
         self.state = os.path.join(self.dir, "state")
         os.mkdir(self.state, 0o700)
         self.log = os.path.join(self.dir, "batond.log")
+        self.args = []
+        if conf is not None:
+            # batond wants both files writable by nobody but their owner
+            path = os.path.join(self.dir, "baton.conf")
+            if agents is not None:
+                apath = os.path.join(self.dir, "agents")
+                self._write(apath, agents)
+                conf = "agents-file %s\n%s" % (apath, conf)
+            self._write(path, conf)
+            self.args = ["-c", path]
         self.proc = None
+
+    @staticmethod
+    def _write(path: str, text: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [self.exe, "-f", "--socket", self.socket,
-                 "--state-dir", self.state],
+                [self.exe, "-f"] + self.args + ["--socket", self.socket,
+                                                "--state-dir", self.state],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -96,6 +112,17 @@ def broker():
 def own_broker():
     """A broker of this test's own, which it may stop and restart."""
     b = Broker(_batond())
+    b.start()
+    yield b
+    b.cleanup()
+
+
+@pytest.fixture(scope="session")
+def configured_broker():
+    """A broker with an agents map: this uid may act only as
+    "orchestrator", and verify only for the audience "mcp-db"."""
+    b = Broker(_batond(), conf="rate-limit 0\n", agents=(
+        "agent orchestrator uid=%d verify=mcp-db\n" % os.getuid()))
     b.start()
     yield b
     b.cleanup()
