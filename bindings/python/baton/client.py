@@ -702,7 +702,6 @@ class Client:
         A holder-bound token can only be presented by its holder
         (``as_agent``), and tool servers refuse such a token unpresented.
         """
-        lib = N.load("agent")
         o = N.PresentOpts()
         o.version = N.OPTS_VERSION
         o.tool = _b(tool, "tool")

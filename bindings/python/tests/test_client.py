@@ -2,7 +2,6 @@
 
 import json
 import os
-import pathlib
 import re
 import socket
 import struct
@@ -496,6 +495,15 @@ def test_closed_client(broker):
 def test_bad_timeout(timeout, exc):
     with pytest.raises(exc):
         baton.Client("/x", timeout=timeout)
+
+
+def test_bad_socket_path():
+    with pytest.raises(baton.InvalidRequest):       # over sun_path
+        baton.Client("/" + "x" * 200).status()
+    with pytest.raises(baton.InvalidRequest):       # would be cut short
+        baton.Client("/tmp/a\0b")
+    with pytest.raises(TypeError):
+        baton.Client(b"/tmp/sock")
 
 
 def test_silent_peer_times_out(tmp_path):
