@@ -11,6 +11,7 @@ import json
 import math
 import os
 import threading
+import weakref
 from ctypes import byref, c_int, c_void_p, string_at
 from dataclasses import dataclass, field
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional,
@@ -487,6 +488,20 @@ def inspect(token: str) -> Inspection:
 
 T = TypeVar("T")
 
+# Every live Client, so that a forked child can drop the connections it
+# inherited: parent and child writing frames on one socket would mix their
+# requests and answers.
+_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for c in list(_clients):
+        c._forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 class Client:
     """A connection to batond, the baton broker.
@@ -501,7 +516,8 @@ class Client:
     :class:`baton.BrokerUnavailable`), and is reopened once,
     transparently, after the broker closed it.  A Client may be shared
     between threads: calls are serialized as the C handle serializes them.
-    Use it as a context manager, or call :meth:`close`.
+    A child process made by fork opens connections of its own on first
+    use.  Use it as a context manager, or call :meth:`close`.
 
     Example::
 
@@ -535,6 +551,7 @@ class Client:
         self._locks = {"agent": threading.Lock(),
                        "verify": threading.Lock()}
         self._closed = False
+        _clients.add(self)
 
     # ---- connection ----------------------------------------------------
 
@@ -578,6 +595,14 @@ class Client:
             if rc != 0:
                 raise _error(lib, rc, what, h)
             return value
+
+    def _forget(self) -> None:
+        """In a forked child: abandon the parent's handles without freeing
+        them (a lock inside may have been held by a thread that does not
+        exist here), so the next call opens a connection of its own."""
+        self._handles = {}
+        self._locks = {"agent": threading.Lock(),
+                       "verify": threading.Lock()}
 
     def close(self) -> None:
         """Close the connections.  Further calls raise baton.Error."""

@@ -568,6 +568,31 @@ def test_threads_share_a_client(client):
     assert errors == []
 
 
+def test_forked_child_gets_its_own_connection(client):
+    t = client.mint(["db_query"], 600)
+    assert client.verify(t, "db_query").allowed     # parent connected
+    before = client.status()["counters"]["op_hello"]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                     # pragma: no cover
+        os.close(r)
+        ok = 0
+        try:
+            ok = int(client.verify(t, "db_query").allowed and
+                     client.status()["counters"]["op_hello"] > before)
+        finally:
+            os.write(w, b"%d" % ok)
+            os._exit(0)
+    os.close(w)
+    got = os.read(r, 8)
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert got == b"1"      # the child said hello on a connection of its own
+    # and the parent's connection still answers in step
+    assert client.verify(t, "db_query").allowed
+    assert client.verify(t, "nope").reason == "tool_not_granted"
+
+
 def test_missing_library_names_the_package(tmp_path):
     env = dict(os.environ, BATON_LIBDIR=str(tmp_path))
     code = ("import baton\n"
