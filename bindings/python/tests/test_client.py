@@ -628,3 +628,50 @@ def test_help_shows_the_api():
                  "verify_offline", "require_baton", "mint(self, tools",
                  "verify(self, token", "BATON_LIBDIR"):
         assert name in text, name
+
+
+def _params(fn):
+    import inspect
+    return [(p.name, p.kind.name, p.default) for p in
+            inspect.signature(fn).parameters.values()]
+
+
+def test_normative_signatures():
+    """The names issue 13 fixes, which scripts rely on."""
+    E = __import__("inspect").Parameter.empty
+    assert _params(baton.Client)[:2] == [
+        ("socket_path", "POSITIONAL_OR_KEYWORD", None),
+        ("timeout", "POSITIONAL_OR_KEYWORD", 5.0)]
+    assert _params(baton.Client.mint)[:11] == [
+        ("self", "POSITIONAL_OR_KEYWORD", E),
+        ("tools", "POSITIONAL_OR_KEYWORD", E),
+        ("ttl", "POSITIONAL_OR_KEYWORD", E),
+        ("aud", "KEYWORD_ONLY", None), ("subject", "KEYWORD_ONLY", None),
+        ("as_agent", "KEYWORD_ONLY", None),
+        ("max_depth", "KEYWORD_ONLY", None),
+        ("limits", "KEYWORD_ONLY", None),
+        ("single_use", "KEYWORD_ONLY", False),
+        ("holder", "KEYWORD_ONLY", None),
+        ("where", "KEYWORD_ONLY", None)]
+    assert _params(baton.Client.attenuate)[:4] == [
+        ("self", "POSITIONAL_OR_KEYWORD", E),
+        ("token", "POSITIONAL_OR_KEYWORD", E),
+        ("tools", "KEYWORD_ONLY", None), ("ttl", "KEYWORD_ONLY", None)]
+    assert _params(baton.Client.verify) == [
+        ("self", "POSITIONAL_OR_KEYWORD", E),
+        ("token", "POSITIONAL_OR_KEYWORD", E),
+        ("tool", "POSITIONAL_OR_KEYWORD", E),
+        ("action", "KEYWORD_ONLY", None), ("aud", "KEYWORD_ONLY", None),
+        ("args", "KEYWORD_ONLY", None), ("usage", "KEYWORD_ONLY", None)]
+    assert _params(baton.Client.revoke) == [
+        ("self", "POSITIONAL_OR_KEYWORD", E),
+        ("token", "POSITIONAL_OR_KEYWORD", E)]
+    for name in ("allowed", "reason", "facts"):
+        assert name in baton.VerifyResult.__dataclass_fields__
+    assert baton.VerifyResult.__dataclass_params__.frozen
+    pytest.importorskip("fastapi")
+    from baton.fastapi import require_baton
+    assert _params(require_baton)[:3] == [
+        ("tool", "POSITIONAL_OR_KEYWORD", E),
+        ("action", "POSITIONAL_OR_KEYWORD", None),
+        ("audience", "POSITIONAL_OR_KEYWORD", None)]
