@@ -999,7 +999,12 @@ static const struct pcase pcases[] = {
 	{ "version missing", 0, { FJ, FU(3, 1000), FU(5, 2000), ROOT_TAIL },
 	    BATON_R_BAD_PAYLOAD },
 	{ "empty map", 0, { { 0 } }, BATON_R_BAD_PAYLOAD },
-	{ "key 16", 0, { ROOT_HEAD, ROOT_TAIL, FU(16, 0) },
+	/* 16 is a call token's seal: a bin of an exact length, else bad */
+	{ "key 16 (seal) not a bin", 0, { ROOT_HEAD, ROOT_TAIL, FU(16, 0) },
+	    BATON_R_BAD_PAYLOAD },
+	{ "key 16 (seal) in a later block", 1, { CHILD_BASE, FU(16, 0) },
+	    BATON_R_BAD_PAYLOAD },
+	{ "key 17", 0, { ROOT_HEAD, ROOT_TAIL, FU(17, 0) },
 	    BATON_R_UNKNOWN_CRITICAL },
 	{ "key 63", 1, { CHILD_BASE, FU(63, 0) }, BATON_R_UNKNOWN_CRITICAL },
 	{ "key 65", 0, { ROOT_HEAD, ROOT_TAIL, FU(65, 0) },
