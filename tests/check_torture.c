@@ -1,0 +1,472 @@
+/*
+ * check_torture.c: crash a loaded broker again and again, and lose nothing.
+ *
+ * Client processes drive a real batond with a mix of mint, attenuate,
+ * verify of single-use tokens, verify of reusable ones, revoke and reload,
+ * each writing down every answer it got.  Meanwhile the broker is killed
+ * with SIGKILL at random moments and restarted on the same state.  At the
+ * end the record is held against a clean restart:
+ *
+ *   - no single-use token was allowed twice, across every restart, and
+ *     every one that was allowed is now spent;
+ *   - every acknowledged revocation holds;
+ *   - every token the broker issued still verifies, unless it or an
+ *     ancestor was revoked (or a revocation of it was sent and its answer
+ *     lost to a kill, which leaves it undecided);
+ *   - every restart opened the state cleanly.
+ *
+ * TORTURE_ROUNDS sets the number of kills (make check: 3; make torture:
+ * 50); the figures are printed.
+ */
+
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "broker-util.h"
+
+#define NCHILD		4
+#define NPOOL		3000
+#define OWN_MAX		64
+
+static struct tb	 T;
+static char		*pool[NPOOL];
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* One round trip without asserting: -1 when the broker went away. */
+static int
+call(int fd, struct msg *m, struct resp *r)
+{
+	memset(r, 0, sizeof *r);
+	if (msg_send(fd, m) != 0)
+		return (-1);
+	return (resp_read(fd, r));
+}
+
+/* mint a reusable (or single-use) db_query:read token; NULL if refused. */
+static int
+mint(int fd, int single_use, char *out, size_t len, int *lost)
+{
+	struct msg	m;
+	struct resp	r;
+	int		rc = -1;
+
+	msg_start(&m, BATON_OP_MINT, 1, 5);
+	pk_kv_str(&m.pk, "as", "orchestrator");
+	pk_kv_uint(&m.pk, "ttl", 3600);
+	pk_kv_uint(&m.pk, "max_depth", 5);
+	pk_kv_bool(&m.pk, "single_use", single_use);
+	pk_str(&m.pk, "grants");
+	msgpack_pack_map(&m.pk, 1);
+	pk_str(&m.pk, "db_query");
+	msgpack_pack_map(&m.pk, 1);
+	pk_str(&m.pk, "actions");
+	msgpack_pack_array(&m.pk, 1);
+	pk_str(&m.pk, "read");
+	if (call(fd, &m, &r) != 0) {
+		*lost = 1;
+		return (-1);
+	}
+	if (r.status == 0 && get_str(&r.body, "token", out, len) == 0)
+		rc = 0;
+	resp_free(&r);
+	return (rc);
+}
+
+static int
+attenuate_tok(int fd, const char *parent, char *out, size_t len, int *lost)
+{
+	struct msg	m;
+	struct resp	r;
+	int		rc = -1;
+
+	msg_start(&m, BATON_OP_ATTENUATE, 2, 2);
+	pk_kv_str(&m.pk, "token", parent);
+	pk_kv_str(&m.pk, "as", "worker-a");
+	if (call(fd, &m, &r) != 0) {
+		*lost = 1;
+		return (-1);
+	}
+	if (r.status == 0 && get_str(&r.body, "token", out, len) == 0)
+		rc = 0;
+	resp_free(&r);
+	return (rc);
+}
+
+/* verify: the reason (0 allow), or -1 when the answer was lost. */
+static int
+verify(int fd, const char *token)
+{
+	struct msg	m;
+	struct resp	r;
+	int		why;
+
+	msg_start(&m, BATON_OP_VERIFY, 3, 3);
+	pk_kv_str(&m.pk, "token", token);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	if (call(fd, &m, &r) != 0)
+		return (-1);
+	why = r.status != 0 ? 1000 + r.status : (int)get_uint(&r.body,
+	    "reason");
+	resp_free(&r);
+	return (why);
+}
+
+/* revoke: 0 acknowledged, 1 refused, -1 answer lost. */
+static int
+revoke_tok(int fd, const char *token)
+{
+	struct msg	m;
+	struct resp	r;
+	int		rc;
+
+	msg_start(&m, BATON_OP_REVOKE, 4, 1);
+	pk_kv_str(&m.pk, "token", token);
+	if (call(fd, &m, &r) != 0)
+		return (-1);
+	rc = r.status == 0 ? 0 : 1;
+	resp_free(&r);
+	return (rc);
+}
+
+static void
+reload(int fd)
+{
+	struct msg	m;
+	struct resp	r;
+
+	msg_start(&m, BATON_OP_RELOAD, 5, 0);
+	if (call(fd, &m, &r) == 0)
+		resp_free(&r);
+}
+
+/* Append one line of the record; the broker dies, never the clients. */
+static void
+record(int log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+record(int log, const char *fmt, ...)
+{
+	char	line[BATON_MAX_TEXT + 128];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof line &&
+	    write(log, line, (size_t)n) != n)
+		_exit(3);
+}
+
+static void
+client(int idx, const char *path)
+{
+	static char	own[OWN_MAX][BATON_MAX_TEXT + 1];
+	static char	tok[BATON_MAX_TEXT + 1];
+	long		ownid[OWN_MAX];
+	long		next = (long)idx * 1000000;
+	int		log, fd = -1, nown = 0, op, k, lost, rc;
+
+	signal(SIGTERM, on_term);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)(getpid() ^ time(NULL)));
+	if ((log = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1)
+		_exit(2);
+	while (!stop) {
+		if (fd == -1 && (fd = tb_connect(&T)) == -1) {
+			usleep(20000);
+			continue;
+		}
+		lost = 0;
+		op = (int)(random() % 20);
+		k = nown > 0 ? (int)(random() % nown) : -1;
+		if (op < 5 || k == -1) {
+			if (mint(fd, 0, tok, sizeof tok, &lost) == 0) {
+				k = nown < OWN_MAX ? nown++ :
+				    (int)(random() % OWN_MAX);
+				ownid[k] = next++;
+				memcpy(own[k], tok, sizeof tok);
+				record(log, "I %ld - %s\n", ownid[k], tok);
+			}
+		} else if (op < 8) {
+			if (attenuate_tok(fd, own[k], tok, sizeof tok, &lost) == 0) {
+				long parent = ownid[k];
+				int j = nown < OWN_MAX ? nown++ :
+				    (int)(random() % OWN_MAX);
+
+				ownid[j] = next++;
+				record(log, "I %ld %ld %s\n", ownid[j],
+				    parent, tok);
+				memcpy(own[j], tok, sizeof tok);
+			}
+		} else if (op < 11) {
+			int p = (int)(random() % NPOOL);
+
+			if ((rc = verify(fd, pool[p])) == 0)
+				record(log, "A %d\n", p);
+			lost = rc == -1;
+		} else if (op < 17) {
+			lost = verify(fd, own[k]) == -1;
+		} else if (op < 19) {
+			/* Said before it is sent: a lost answer leaves it open. */
+			record(log, "r %ld\n", ownid[k]);
+			if ((rc = revoke_tok(fd, own[k])) == 0)
+				record(log, "R %ld\n", ownid[k]);
+			lost = rc == -1;
+		} else
+			reload(fd);
+		if (lost) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	close(log);
+	_exit(0);
+}
+
+/* ---- the record, read back ------------------------------------------------ */
+
+struct issued {
+	long	 id, parent;
+	char	*token;
+	int	 revoked;	/* acknowledged */
+	int	 tried;		/* a revoke was sent */
+};
+
+static struct issued	*iss;
+static size_t		 niss, iss_cap;
+static int		 allows[NPOOL];
+
+static int
+by_id(const void *a, const void *b)
+{
+	long	x = ((const struct issued *)a)->id;
+	long	y = ((const struct issued *)b)->id;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* Tokens are sorted by id once all are read (read_issued, then sort). */
+static struct issued *
+find(long id)
+{
+	struct issued	key;
+
+	key.id = id;
+	return (bsearch(&key, iss, niss, sizeof *iss, by_id));
+}
+
+/* Pass 1: the issued tokens; pass 2 (issued 0): allows and revocations. */
+static void
+read_record(const char *path, int issued)
+{
+	FILE		*f;
+	char		*line = NULL, tok[BATON_MAX_TEXT + 1], parent[32];
+	size_t		 cap = 0;
+	long		 id;
+	int		 p;
+	struct issued	*e;
+
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "I %ld %31s %87400s", &id, parent, tok) == 3) {
+			if (!issued)
+				continue;
+			if (niss == iss_cap) {
+				iss_cap = iss_cap ? 2 * iss_cap : 1024;
+				iss = realloc(iss, iss_cap * sizeof *iss);
+				ck_assert_ptr_nonnull(iss);
+			}
+			iss[niss].id = id;
+			iss[niss].parent = strcmp(parent, "-") == 0 ? -1 :
+			    atol(parent);
+			iss[niss].token = strdup(tok);
+			iss[niss].revoked = iss[niss].tried = 0;
+			niss++;
+		} else if (issued)
+			continue;
+		else if (sscanf(line, "A %d", &p) == 1) {
+			ck_assert(p >= 0 && p < NPOOL);
+			allows[p]++;
+		} else if (sscanf(line, "R %ld", &id) == 1) {
+			ck_assert_ptr_nonnull(e = find(id));
+			e->revoked = 1;
+		} else if (sscanf(line, "r %ld", &id) == 1) {
+			ck_assert_ptr_nonnull(e = find(id));
+			e->tried = 1;
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+/* 1 revoked (acknowledged, itself or above), 0 not, -1 undecided. */
+static int
+revoked_state(const struct issued *e)
+{
+	int	undecided = 0, hops = 0;
+
+	while (e != NULL) {
+		ck_assert_int_lt(hops++, BATON_MAX_BLOCKS);
+		if (e->revoked)
+			return (1);
+		undecided |= e->tried;
+		e = e->parent == -1 ? NULL : find(e->parent);
+	}
+	return (undecided ? -1 : 0);
+}
+
+START_TEST(test_torture)
+{
+	const char	*env = getenv("TORTURE_ROUNDS");
+	char		 logs[NCHILD][400], tok[BATON_MAX_TEXT + 1];
+	pid_t		 kids[NCHILD];
+	uint64_t	 t0, restart_ms = 0, worst_ms = 0, t;
+	size_t		 i, checked_live = 0, checked_revoked = 0, undecided = 0;
+	int		 rounds = env != NULL ? atoi(env) : 3, round, fd, why;
+	int		 lost = 0, spent = 0, status;
+
+	if (rounds < 1)
+		rounds = 1;
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL));
+	/* No rate limit: the load should reach the journal, not the bucket. */
+	tb_init(&T, "development-mode yes\nrate-limit 0\n", NULL);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_ge(fd = tb_connect(&T), 0);
+	for (i = 0; i < NPOOL; i++) {
+		ck_assert_int_eq(mint(fd, 1, tok, sizeof tok, &lost), 0);
+		ck_assert_ptr_nonnull(pool[i] = strdup(tok));
+	}
+	close(fd);
+	for (i = 0; i < NCHILD; i++) {
+		snprintf(logs[i], sizeof logs[i], "%s/record.%zu", T.dir, i);
+		if ((kids[i] = fork()) == 0)
+			client((int)i + 1, logs[i]);
+		ck_assert_int_gt(kids[i], 0);
+	}
+	t0 = now_ms();
+	for (round = 0; round < rounds; round++) {
+		usleep(200000 + (useconds_t)(random() % 800000));
+		tb_kill9(&T);
+		t = now_ms();
+		ck_assert_msg(tb_launch(&T) == 0, "round %d: batond did not "
+		    "restart on its state; see %s", round, T.log);
+		t = now_ms() - t;
+		restart_ms += t;
+		if (t > worst_ms)
+			worst_ms = t;
+	}
+	usleep(300000);
+	for (i = 0; i < NCHILD; i++)
+		kill(kids[i], SIGTERM);
+	for (i = 0; i < NCHILD; i++) {
+		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "client %zu failed", i);
+	}
+	/* A clean stop and start: the state must open, whole. */
+	ck_assert_int_eq(tb_stop(&T), 0);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_ge(fd = tb_connect(&T), 0);
+
+	for (i = 0; i < NCHILD; i++)
+		read_record(logs[i], 1);
+	qsort(iss, niss, sizeof *iss, by_id);
+	for (i = 0; i < NCHILD; i++)
+		read_record(logs[i], 0);
+	for (i = 0; i < NPOOL; i++) {
+		ck_assert_msg(allows[i] <= 1, "single-use token %zu allowed "
+		    "%d times", i, allows[i]);
+		if (allows[i] == 1) {
+			spent++;
+			why = verify(fd, pool[i]);
+			ck_assert_msg(why == BATON_R_REPLAYED, "single-use "
+			    "token %zu was allowed, now %d", i, why);
+		}
+	}
+	for (i = 0; i < niss; i++) {
+		switch (revoked_state(&iss[i])) {
+		case 1:
+			why = verify(fd, iss[i].token);
+			ck_assert_msg(why == BATON_R_REVOKED, "token %ld: "
+			    "acknowledged revocation lost (reason %d)",
+			    iss[i].id, why);
+			checked_revoked++;
+			break;
+		case 0:
+			why = verify(fd, iss[i].token);
+			ck_assert_msg(why == 0, "token %ld, issued, no longer "
+			    "verifies (reason %d)", iss[i].id, why);
+			checked_live++;
+			break;
+		default:
+			undecided++;
+		}
+	}
+	close(fd);
+	printf("torture: %d kills, restart mean %.0f ms, worst %llu ms; "
+	    "%zu tokens issued (%zu checked live, %zu checked revoked, %zu "
+	    "undecided), %d single-use tokens spent, none twice\n", rounds,
+	    (double)restart_ms / rounds, (unsigned long long)worst_ms, niss,
+	    checked_live, checked_revoked, undecided, spent);
+	(void)t0;
+	ck_assert_uint_gt(niss, 0);
+	ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+	for (i = 0; i < niss; i++)
+		free(iss[i].token);
+	free(iss);
+	for (i = 0; i < NPOOL; i++)
+		free(pool[i]);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("torture");
+	TCase	*tc = tcase_create("kill9");
+	SRunner	*sr;
+	int	 failed, rounds;
+
+	rounds = getenv("TORTURE_ROUNDS") != NULL ?
+	    atoi(getenv("TORTURE_ROUNDS")) : 3;
+	tcase_set_timeout(tc, 60 + 4 * (rounds > 0 ? rounds : 1));
+	tcase_add_test(tc, test_torture);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
