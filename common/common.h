@@ -36,6 +36,14 @@
 #define BATON_MAX_TEXT		(BATON_PREFIX_LEN + (BATON_MAX_ENVELOPE * 4 + 2) / 3)
 #define BATON_MAX_NEST		16	/* generic msgpack nesting cap */
 #define BATON_PRESENT_MAX_TTL	120	/* seconds, presentation blocks */
+/*
+ * Matching stays cheap: string operands of where predicates (eq, in,
+ * prefix, glob) add up to at most BATON_MAX_PRED_BYTES over a whole chain,
+ * and a glob's stretch between stars that holds a '?' is at most
+ * BATON_MAX_GLOB_WILD bytes.  Either exceeded is too_large.
+ */
+#define BATON_MAX_PRED_BYTES	4096
+#define BATON_MAX_GLOB_WILD	256
 
 /* ---- arena: every decoded token owns one, freed at once ---------------- */
 
@@ -385,6 +393,11 @@ enum baton_reason baton_evaluate(const struct baton_token *,
 int	baton_pred_match(const struct baton_pred *, const struct baton_value *);
 /* Glob with '*' and '?' only; linear in the input. */
 int	baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
+/* 1 if no stretch of pat between stars that holds '?' is over the cap. */
+int	baton_glob_ok(const char *pat, size_t plen);
+/* String operand bytes of one predicate, of every predicate in grants. */
+size_t	baton_pred_bytes(const struct baton_pred *);
+size_t	baton_grants_pred_bytes(const struct baton_grants *);
 
 /*
  * A requested restriction: what a child block asks for.  Fields not set

@@ -464,6 +464,70 @@ baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 	return (p == plen);
 }
 
+/*
+ * The caps that keep matching cheap (doc/TOKEN.md section 10).  A '?'
+ * segment costs one word of Shift-And per 64 bytes per input byte, so its
+ * length is capped; pattern bytes in the whole chain are capped as well,
+ * which bounds the set-up work and the number of predicates that cost.
+ */
+int
+baton_glob_ok(const char *pat, size_t plen)
+{
+	size_t	i, j;
+	int	wild;
+
+	if (pat == NULL && plen > 0)
+		return (0);
+	for (i = 0; i < plen; i = j + 1) {
+		for (j = i, wild = 0; j < plen && pat[j] != '*'; j++)
+			wild |= pat[j] == '?';
+		if (wild && j - i > BATON_MAX_GLOB_WILD)
+			return (0);
+	}
+	return (1);
+}
+
+size_t
+baton_pred_bytes(const struct baton_pred *p)
+{
+	size_t	i, n = 0;
+
+	if (p->vals == NULL)
+		return (0);
+	for (i = 0; i < p->nvals; i++) {
+		if (p->vals[i].type != BATON_V_STR)
+			continue;
+		if (p->vals[i].len > SIZE_MAX - n)
+			return (SIZE_MAX);
+		n += p->vals[i].len;
+	}
+	return (n);
+}
+
+size_t
+baton_grants_pred_bytes(const struct baton_grants *g)
+{
+	const struct baton_argrule	*w;
+	size_t				 i, j, k, b, n = 0;
+
+	if (g->wildcard || g->tools == NULL)
+		return (0);
+	for (i = 0; i < g->ntools; i++) {
+		if (g->tools[i].where == NULL)
+			continue;
+		for (j = 0; j < g->tools[i].nwhere; j++) {
+			w = &g->tools[i].where[j];
+			for (k = 0; w->preds != NULL && k < w->npreds; k++) {
+				b = baton_pred_bytes(&w->preds[k]);
+				if (b > SIZE_MAX - n)
+					return (SIZE_MAX);
+				n += b;
+			}
+		}
+	}
+	return (n);
+}
+
 static int
 value_ok(const struct baton_value *v)
 {
@@ -830,6 +894,42 @@ restrict_valid(const struct baton_restrict *r)
 	return (1);
 }
 
+/*
+ * Would the chain with this restriction appended stay within the caps on
+ * where predicates?  Decode refuses a chain that does not, so a block
+ * that would break them is never written.
+ */
+static int
+preds_fit(const struct baton_token *parent, const struct baton_grants *g)
+{
+	const struct baton_argrule	*w;
+	const struct baton_pred		*p;
+	size_t				 i, j, k, b, n;
+
+	for (i = 0; i < g->ntools; i++) {
+		for (j = 0; j < g->tools[i].nwhere; j++) {
+			w = &g->tools[i].where[j];
+			for (k = 0; k < w->npreds; k++) {
+				p = &w->preds[k];
+				if (p->op == BATON_P_GLOB &&
+				    !baton_glob_ok(p->vals[0].s, p->vals[0].len))
+					return (0);
+			}
+		}
+	}
+	if ((n = baton_grants_pred_bytes(g)) > BATON_MAX_PRED_BYTES)
+		return (0);
+	for (i = 0; i < parent->nblocks; i++) {
+		if (!parent->blocks[i].has_grants)
+			continue;
+		b = baton_grants_pred_bytes(&parent->blocks[i].grants);
+		if (b > BATON_MAX_PRED_BYTES - n)
+			return (0);
+		n += b;
+	}
+	return (1);
+}
+
 static const struct baton_limit *
 limit_find(const struct baton_limit *l, size_t n, const char *name)
 {
@@ -936,6 +1036,8 @@ baton_attenuate(const struct baton_token *parent,
 		return (BATON_R_NO_DEPTH_LEFT);
 	if (!restrict_valid(r))
 		return (BATON_R_BAD_RESTRICTION);
+	if (r->has_grants && !preds_fit(parent, &r->grants))
+		return (BATON_R_TOO_LARGE);
 
 	/* refuse rather than clamp: the caller learns what it cannot have */
 	remaining = peff.exp - now;

@@ -437,6 +437,64 @@ START_TEST(test_glob_pathological)
 }
 END_TEST
 
+/* Where the '?' cap falls: stretches between stars, not whole patterns. */
+START_TEST(test_glob_ok)
+{
+	char	p[BATON_MAX_GLOB_WILD * 3];
+	size_t	w = BATON_MAX_GLOB_WILD;
+
+	memset(p, 'a', sizeof(p));
+	ck_assert_int_eq(baton_glob_ok("", 0), 1);
+	ck_assert_int_eq(baton_glob_ok(NULL, 0), 1);
+	ck_assert_int_eq(baton_glob_ok(NULL, 1), 0);
+	ck_assert_int_eq(baton_glob_ok(p, sizeof(p)), 1);	/* no '?' */
+	p[0] = '?';
+	ck_assert_int_eq(baton_glob_ok(p, w), 1);
+	ck_assert_int_eq(baton_glob_ok(p, w + 1), 0);
+	p[w] = '*';		/* "?a..a" (w) "*" "a..a" */
+	ck_assert_int_eq(baton_glob_ok(p, sizeof(p)), 1);
+	p[w + 1] = '?';		/* the stretch after the star: 2w - 1 */
+	ck_assert_int_eq(baton_glob_ok(p, sizeof(p)), 0);
+	p[2 * w + 1] = '*';	/* now exactly w */
+	ck_assert_int_eq(baton_glob_ok(p, sizeof(p)), 1);
+	p[sizeof(p) - 1] = '?';	/* the tail counts too */
+	ck_assert_int_eq(baton_glob_ok(p, sizeof(p)), 1);
+	p[2 * w + 1] = 'a';
+	ck_assert_int_eq(baton_glob_ok(p, sizeof(p)), 0);
+}
+END_TEST
+
+START_TEST(test_pred_bytes)
+{
+	struct baton_token	*t = tok_new();
+	struct baton_block	*b;
+	struct baton_value	 in[3] = { VS("ab"), VI(12345), VS("cde") };
+	struct baton_value	 one = VS("fghi");
+	struct baton_pred	 p[] = {
+		{ BATON_P_EQ, &one, 1, 0, 0, 0 },
+		{ BATON_P_IN, in, 3, 0, 0, 0 },
+		{ BATON_P_PREFIX, &one, 1, 0, 0, 0 },
+		{ BATON_P_GLOB, &one, 1, 0, 0, 0 },
+		{ BATON_P_RANGE, NULL, 0, 1, 2, 0 },
+		{ BATON_P_MAXLEN, NULL, 0, 0, 0, 99 },
+	};
+	size_t			 i;
+
+	ck_assert_uint_eq(baton_pred_bytes(&p[0]), 4);
+	ck_assert_uint_eq(baton_pred_bytes(&p[1]), 5);	/* strings only */
+	ck_assert_uint_eq(baton_pred_bytes(&p[4]), 0);
+	ck_assert_uint_eq(baton_pred_bytes(&p[5]), 0);
+	b = blk_root(t, "a b", 3600, 5);
+	ck_assert_uint_eq(baton_grants_pred_bytes(&b->grants), 0);
+	for (i = 0; i < NITEMS(p); i++)
+		where_add(t, &b->grants, i % 2 ? "a" : "b", "x", &p[i]);
+	ck_assert_uint_eq(baton_grants_pred_bytes(&b->grants), 4 + 5 + 4 + 4);
+	b->grants.wildcard = 1;
+	ck_assert_uint_eq(baton_grants_pred_bytes(&b->grants), 0);
+	tok_free(t);
+}
+END_TEST
+
 /* ---- predicates -------------------------------------------------------- */
 
 static const struct {
@@ -1743,6 +1801,61 @@ START_TEST(test_attenuate_bad_restriction)
 }
 END_TEST
 
+/* Attenuate t by one glob predicate on db_query's path. */
+static enum baton_reason
+attenuate_glob(struct baton_token *t, const char *pat, size_t len)
+{
+	struct baton_restrict	 r;
+	struct baton_block	 child;
+	struct baton_value	 v = { BATON_V_STR, pat, len, 0 };
+	struct baton_pred	 glob = { BATON_P_GLOB, &v, 1, 0, 0, 0 };
+
+	memset(&r, 0, sizeof(r));
+	rs_grants(t, &r, "db_query:read");
+	where_add(t, &r.grants, "db_query", "path", &glob);
+	return (baton_attenuate(t, &r, "o", test_jti, T0, &child));
+}
+
+/*
+ * A child whose where predicates would take the chain over a cap is
+ * refused, too_large, before it is written: decode would refuse it.
+ */
+START_TEST(test_attenuate_pred_caps)
+{
+	struct baton_token	*t = att_parent();
+	struct baton_value	 v = { BATON_V_STR, NULL, 4000, 0 };
+	struct baton_pred	 glob = { BATON_P_GLOB, &v, 1, 0, 0, 0 };
+	size_t			 w = BATON_MAX_GLOB_WILD;
+	char			*big;
+
+	big = malloc(BATON_MAX_PRED_BYTES + 2);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', BATON_MAX_PRED_BYTES + 1);
+	big[BATON_MAX_PRED_BYTES + 1] = '\0';
+
+	/* on its own: at the cap, over it */
+	assert_reason(attenuate_glob(t, big, BATON_MAX_PRED_BYTES),
+	    BATON_R_OK);
+	assert_reason(attenuate_glob(t, big, BATON_MAX_PRED_BYTES + 1),
+	    BATON_R_TOO_LARGE);
+	/* a '?' stretch at its cap, then one byte over, though short */
+	big[w - 1] = '?';
+	assert_reason(attenuate_glob(t, big, w), BATON_R_OK);
+	assert_reason(attenuate_glob(t, big, w + 1), BATON_R_TOO_LARGE);
+	big[w - 1] = 'a';
+
+	/* with 4000 pattern bytes in the parent, 96 more is the cap */
+	v.s = big;
+	where_add(t, &t->blocks[0].grants, "db_query", "path", &glob);
+	assert_reason(attenuate_glob(t, big, BATON_MAX_PRED_BYTES - 4000),
+	    BATON_R_OK);
+	assert_reason(attenuate_glob(t, big, BATON_MAX_PRED_BYTES - 4000 + 1),
+	    BATON_R_TOO_LARGE);
+	tok_free(t);
+	free(big);
+}
+END_TEST
+
 START_TEST(test_attenuate_wildcard_parent)
 {
 	struct baton_token	*t = tok_new();
@@ -2002,6 +2115,8 @@ grant_suite(void)
 	tcase_add_loop_test(tc, test_glob_table, 0, NITEMS(glob_cases));
 	tcase_add_test(tc, test_glob_lengths);
 	tcase_add_test(tc, test_glob_pathological);
+	tcase_add_test(tc, test_glob_ok);
+	tcase_add_test(tc, test_pred_bytes);
 	tcase_add_loop_test(tc, test_pred_table, 0, NITEMS(pred_cases));
 	tcase_add_test(tc, test_pred_null);
 	suite_add_tcase(s, tc);
@@ -2064,6 +2179,7 @@ grant_suite(void)
 	tcase_add_test(tc, test_attenuate_no_depth_left);
 	tcase_add_test(tc, test_attenuate_holder);
 	tcase_add_test(tc, test_attenuate_bad_restriction);
+	tcase_add_test(tc, test_attenuate_pred_caps);
 	tcase_add_test(tc, test_attenuate_wildcard_parent);
 	suite_add_tcase(s, tc);
 
