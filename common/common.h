@@ -391,7 +391,12 @@ enum baton_reason baton_evaluate(const struct baton_token *,
 
 /* Does one value satisfy one predicate? */
 int	baton_pred_match(const struct baton_pred *, const struct baton_value *);
-/* Glob with '*' and '?' only; linear in the input. */
+/*
+ * Glob with '*' and '?' only: 1 if the whole of s matches, else 0 (also
+ * when scratch memory for a long pattern cannot be had).  Time is linear
+ * in slen: at most 2 steps per input byte for stretches without '?', one
+ * word operation per 64 pattern bytes per input byte for those with.
+ */
 int	baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 /* 1 if no stretch of pat between stars that holds '?' is over the cap. */
 int	baton_glob_ok(const char *pat, size_t plen);
