@@ -438,11 +438,11 @@ baton_tool_facts(const struct baton_token *tok, const char *tool,
  * may take its leftmost match after the previous one (any later match
  * leaves less room, never more).  So no backtracking at all: every byte of
  * the input is read once per segment search, and the searches cover
- * disjoint stretches of it.  Segments without '?' are found with
- * Knuth-Morris-Pratt (at most 2 steps per input byte whatever the
- * segment); segments with '?' with the bit-parallel Shift-And, one machine
- * word per 64 pattern bytes per input byte.  BATON_MAX_PRED_BYTES caps the
- * pattern, hence the words.  The input is never copied or scanned twice.
+ * disjoint stretches of it.  Segments with '?', and short ones, are found
+ * with the bit-parallel Shift-And: one machine word per 64 pattern bytes
+ * per input byte, at most 4 under BATON_MAX_GLOB_WILD.  Longer literal
+ * ones with Knuth-Morris-Pratt: at most 2 steps per input byte whatever
+ * the segment.  The input is never copied or scanned twice.
  */
 
 #define GLOB_WBITS	64
@@ -497,7 +497,7 @@ glob_find_literal(struct glob_scratch *g, const char *p, size_t m,
 }
 
 /*
- * Leftmost occurrence of p[0..m), which holds '?', in s[lo..hi):
+ * Leftmost occurrence of p[0..m), which may hold '?', in s[lo..hi):
  * Shift-And.  Bit j of the state says p[0..j] matches the input ending
  * here; the row of an input byte has bit j set where p[j] is that byte or
  * '?'.  Only the bytes the segment uses get a row of their own (the rest
@@ -573,12 +573,17 @@ baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 	    !glob_fixed(pat + plen - tail, s + slen - tail, tail)))
 		return (0);
 
-	/* size the scratch for the longest segment of each kind */
+	/*
+	 * Size the scratch for the longest segment of each kind.  A literal
+	 * that fits one word goes to Shift-And too: one step a byte, where
+	 * KMP may take two.
+	 */
 	for (i = head; i < plen - tail; i = j) {
 		while (i < plen - tail && pat[i] == '*')
 			i++;
 		for (j = i, wild = 0; j < plen - tail && pat[j] != '*'; j++)
 			wild |= pat[j] == '?';
+		wild |= j - i <= GLOB_WBITS;
 		if (wild && j - i > maxwild)
 			maxwild = j - i;
 		else if (!wild && j - i > maxlit)
@@ -612,6 +617,7 @@ baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 			i++;
 		for (j = i, wild = 0; j < plen - tail && pat[j] != '*'; j++)
 			wild |= pat[j] == '?';
+		wild |= j - i <= GLOB_WBITS;
 		if ((m = j - i) == 0)
 			continue;
 		lo = wild ? glob_find_wild(&g, pat + i, m, s, lo, hi) :

@@ -601,11 +601,11 @@ END_TEST
  * The worst cases we know, each against 64 KiB of input: the patterns of
  * the review (a long literal between two stars that almost matches
  * everywhere), a '?' segment at the size cap, many stars, many '?'
- * segments, runs of KMP's failure function.  CPU time of this thread, so
- * other load on the machine does not count; the bound is generous (the
- * matcher takes a few microseconds per KiB, the old one took several
- * hundred on the first pattern) but is skipped under valgrind and the
- * sanitizers, which slow everything down by far more.
+ * segments, runs of KMP's failure function.  Timed in CPU time of this
+ * thread, best of three runs, so other load on the machine hardly counts.
+ * The bound is generous (the matcher takes a few microseconds per KiB;
+ * the old one took 200 to 2800 on four of these) and is skipped under
+ * valgrind and the sanitizers, which slow everything down by far more.
  */
 #define ADV_SLEN	65536
 #define ADV_US_PER_KIB	50.0
@@ -718,10 +718,14 @@ START_TEST(test_glob_linear)
 	/* mostly a, with the b and c some patterns want near the end */
 	for (k = 0; k < ADV_SLEN; k++)
 		s[k] = _i == 5 ? "aab"[k % 3] : 'a';
-	t0 = cpu_us();
-	r = baton_glob_match(pat, pl, s, ADV_SLEN);
-	us = cpu_us() - t0;
-	ck_assert_int_eq(r, 0);
+	/* the best of three: a run the scheduler disturbed says nothing */
+	for (k = 0, us = 1e12; k < 3; k++) {
+		t0 = cpu_us();
+		r = baton_glob_match(pat, pl, s, ADV_SLEN);
+		t0 = cpu_us() - t0;
+		us = t0 < us ? t0 : us;
+		ck_assert_int_eq(r, 0);
+	}
 	if (timing_is_meaningful())
 		ck_assert_msg(us / (ADV_SLEN / 1024) < ADV_US_PER_KIB,
 		    "pattern %d: %.1f us per KiB of input", _i,
