@@ -116,6 +116,40 @@ out:
 	return out;
 }
 
+/*
+ * Worst-case glob matching, in microseconds per KiB of argument: a 64 KiB
+ * run of 'a' against "*" + a^1989 b + "*" (the review's pattern: a long
+ * literal that nearly matches everywhere) when wild is 0, else against a
+ * '?' stretch as wide as BATON_MAX_GLOB_WILD allows, alive at every byte.
+ */
+#define GLOB_SLEN 65536
+
+static double
+bench_glob(size_t n, int wild)
+{
+	static char s[GLOB_SLEN], pat[BATON_MAX_PRED_BYTES];
+	size_t pl = 0, k;
+	double us;
+
+	memset(s, 'a', sizeof(s));
+	pat[pl++] = '*';
+	if (wild) {
+		for (k = 0; k < BATON_MAX_GLOB_WILD - 1; k++)
+			pat[pl++] = k % 2 ? '?' : 'a';
+	} else {
+		memset(pat + pl, 'a', 1989);
+		pl += 1989;
+	}
+	pat[pl++] = 'b';
+	pat[pl++] = '*';
+	us = TIME(n, {
+		sink = baton_glob_match(pat, pl, s, sizeof(s));
+	});
+	if (sink != 0)
+		die("glob matched");
+	return us / (GLOB_SLEN / 1024);
+}
+
 #ifdef HAVE_MACAROONS
 /* A macaroon with a root and three caveats, verified with exact checks. */
 static int
@@ -184,7 +218,7 @@ main(int argc, char **argv)
 	size_t p0len, n = 20000;
 	char *t0 = NULL, *t1 = NULL, *t2 = NULL;
 	double d_decode, d_hash, d_tag, d_sig, d_att, d_raw, d_eval, d_open;
-	double d_blake;
+	double d_blake, d_glob_lit, d_glob_wild;
 	int why;
 
 	if (argc > 1)
@@ -265,6 +299,9 @@ main(int argc, char **argv)
 		free(t);
 	});
 
+	d_glob_lit = bench_glob(n / 1000 + 1, 0);
+	d_glob_wild = bench_glob(n / 1000 + 1, 1);
+
 	printf("baton token microbenchmarks (%zu iterations, 3-block token of "
 	    "%zu chars)\n", n, strlen(t2));
 	printf("%-44s %9s %9s\n", "operation", "us/op", "x floor");
@@ -286,6 +323,10 @@ main(int argc, char **argv)
 	    d_eval / d_raw);
 	printf("%-44s %9.3f %9.2f\n", "attenuate (open, rules, encode, sign)",
 	    d_att, d_att / d_raw);
+	printf("%-44s %9.3f %9s\n", "glob worst case, literal, per KiB of arg",
+	    d_glob_lit, "-");
+	printf("%-44s %9.3f %9s\n", "glob worst case, '?' stretch, per KiB",
+	    d_glob_wild, "-");
 #ifdef HAVE_MACAROONS
 	{
 		double mc, mv;

@@ -113,7 +113,9 @@ issue_reply(struct request *r, const struct baton_token *parent,
 	if (baton_block_encode(blk, parent == NULL, &enc, &enclen) != 0)
 		return (req_error(r, BATON_WIRE_EBADREQ, "the block cannot be "
 		    "encoded: names must be 1-255 bytes, actions lower case, "
-		    "payload at most %d bytes", BATON_MAX_PAYLOAD));
+		    "payload at most %d bytes, where operands at most %d, "
+		    "a glob's '?' stretch at most %d", BATON_MAX_PAYLOAD,
+		    BATON_MAX_PRED_BYTES, BATON_MAX_GLOB_WILD));
 	ring = keystore_lock();
 	if ((key = baton_keyring_signer(ring)) == NULL) {
 		keystore_unlock();

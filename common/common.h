@@ -42,6 +42,15 @@
 #define BATON_SEAL_LEN(n)	(BATON_SEAL_NONCE_LEN + 1 + BATON_HASH_LEN + \
 				 (n) * (BATON_JTI_LEN + 9) + BATON_SEAL_MAC_LEN)
 
+/*
+ * Matching stays cheap: string operands of where predicates (eq, in,
+ * prefix, glob) add up to at most BATON_MAX_PRED_BYTES over a whole chain,
+ * and a glob's stretch between stars that holds a '?' is at most
+ * BATON_MAX_GLOB_WILD bytes.  Either exceeded is too_large.
+ */
+#define BATON_MAX_PRED_BYTES	4096
+#define BATON_MAX_GLOB_WILD	256
+
 /* ---- arena: every decoded token owns one, freed at once ---------------- */
 
 struct baton_arena;
@@ -417,8 +426,18 @@ enum baton_reason baton_evaluate(const struct baton_token *,
 
 /* Does one value satisfy one predicate? */
 int	baton_pred_match(const struct baton_pred *, const struct baton_value *);
-/* Glob with '*' and '?' only; linear in the input. */
+/*
+ * Glob with '*' and '?' only: 1 if the whole of s matches, else 0 (also
+ * when scratch memory for a long pattern cannot be had).  Time is linear
+ * in slen: at most 2 steps per input byte for stretches without '?', one
+ * word operation per 64 pattern bytes per input byte for those with.
+ */
 int	baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
+/* 1 if no stretch of pat between stars that holds '?' is over the cap. */
+int	baton_glob_ok(const char *pat, size_t plen);
+/* String operand bytes of one predicate, of every predicate in grants. */
+size_t	baton_pred_bytes(const struct baton_pred *);
+size_t	baton_grants_pred_bytes(const struct baton_grants *);
 
 /*
  * A requested restriction: what a child block asks for.  Fields not set

@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -451,36 +452,266 @@ baton_tool_facts(const struct baton_token *tok, const char *tool,
 /* ---- predicates -------------------------------------------------------- */
 
 /*
- * Iterative match with backtracking to the most recent '*' only.  Earlier
- * stars never need revisiting: whatever they could absorb, the latest one
- * can too.  So there is no recursion and no exponential blow-up; the worst
- * case is plen * slen steps, bounded by the 4 KiB payload.
+ * A glob is head*seg1*seg2*...*tail: with stars only, the head must match
+ * at the start and the tail at the end, and each segment between stars
+ * may take its leftmost match after the previous one (any later match
+ * leaves less room, never more).  So no backtracking at all: every byte of
+ * the input is read once per segment search, and the searches cover
+ * disjoint stretches of it.  Segments with '?', and short ones, are found
+ * with the bit-parallel Shift-And: one machine word per 64 pattern bytes
+ * per input byte, at most 4 under BATON_MAX_GLOB_WILD.  Longer literal
+ * ones with Knuth-Morris-Pratt: at most 2 steps per input byte whatever
+ * the segment.  The input is never copied or scanned twice.
  */
+
+#define GLOB_WBITS	64
+#define GLOB_STACK	1024	/* uint64_t words of scratch on the stack */
+
+struct glob_scratch {
+	uint16_t	 rowof[256];	/* byte -> its row in tab; 0: none */
+	uint64_t	*tab;		/* row 0: '?' positions; then per byte */
+	uint64_t	*d;		/* Shift-And state */
+	size_t		*fail;		/* KMP failure function */
+};
+
+/* Do m bytes of pattern (with '?') match m bytes of input exactly here? */
+static int
+glob_fixed(const char *p, const char *s, size_t m)
+{
+	size_t	i;
+
+	for (i = 0; i < m; i++) {
+		if (p[i] != '?' && p[i] != s[i])
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Leftmost occurrence of the literal p[0..m) in s[lo..hi): KMP.  Returns
+ * the offset just past it, or SIZE_MAX.  Each input byte advances the
+ * scan or shortens the partial match, so at most 2 (hi - lo) steps.
+ */
+static size_t
+glob_find_literal(struct glob_scratch *g, const char *p, size_t m,
+    const char *s, size_t lo, size_t hi)
+{
+	size_t	i, k, t;
+
+	g->fail[0] = 0;
+	for (i = 1, k = 0; i < m; i++) {
+		while (k > 0 && p[i] != p[k])
+			k = g->fail[k - 1];
+		if (p[i] == p[k])
+			k++;
+		g->fail[i] = k;
+	}
+	for (t = lo, k = 0; t < hi; t++) {
+		while (k > 0 && s[t] != p[k])
+			k = g->fail[k - 1];
+		if (s[t] == p[k] && ++k == m)
+			return (t + 1);
+	}
+	return (SIZE_MAX);
+}
+
+/*
+ * Leftmost occurrence of p[0..m), which may hold '?', in s[lo..hi):
+ * Shift-And.  Bit j of the state says p[0..j] matches the input ending
+ * here; the row of an input byte has bit j set where p[j] is that byte or
+ * '?'.  Only the bytes the segment uses get a row of their own (the rest
+ * share row 0, the '?' positions), so a segment costs its own length to
+ * set up, not 256 rows.  Words are updated from the top down, each from
+ * the old value of the one below, so there is no carry to wait for.
+ */
+static size_t
+glob_find_wild(struct glob_scratch *g, const char *p, size_t m,
+    const char *s, size_t lo, size_t hi)
+{
+	const uint64_t	*row;
+	uint64_t	*d = g->d, last;
+	size_t		 i, j, t, w, nrows = 1, found = SIZE_MAX;
+	unsigned char	 c;
+
+	w = (m + GLOB_WBITS - 1) / GLOB_WBITS;
+	memset(g->tab, 0, w * sizeof(*g->tab));
+	for (j = 0; j < m; j++) {
+		if (p[j] == '?')
+			g->tab[j / GLOB_WBITS] |= (uint64_t)1 << (j % GLOB_WBITS);
+	}
+	for (j = 0; j < m; j++) {
+		c = (unsigned char)p[j];
+		if (p[j] == '?')
+			continue;
+		if (g->rowof[c] == 0) {
+			g->rowof[c] = (uint16_t)nrows;
+			memcpy(&g->tab[nrows * w], g->tab, w * sizeof(*g->tab));
+			nrows++;
+		}
+		g->tab[g->rowof[c] * w + j / GLOB_WBITS] |=
+		    (uint64_t)1 << (j % GLOB_WBITS);
+	}
+	memset(d, 0, w * sizeof(*d));
+	last = (uint64_t)1 << ((m - 1) % GLOB_WBITS);
+	for (t = lo; t < hi; t++) {
+		row = &g->tab[g->rowof[(unsigned char)s[t]] * w];
+		for (i = w - 1; i > 0; i--)
+			d[i] = ((d[i] << 1) | (d[i - 1] >> (GLOB_WBITS - 1))) &
+			    row[i];
+		d[0] = ((d[0] << 1) | 1) & row[0];	/* a match may start here */
+		if (d[w - 1] & last) {
+			found = t + 1;
+			break;
+		}
+	}
+	for (j = 0; j < m; j++)
+		g->rowof[(unsigned char)p[j]] = 0;
+	return (found);
+}
+
 int
 baton_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 {
-	size_t	p = 0, i = 0, star = 0, mark = 0;
-	int	have_star = 0;
+	struct glob_scratch	 g;
+	uint64_t		 stack[GLOB_STACK], *heap = NULL;
+	size_t			 i, j, head, tail, lo, hi, m, w, rows, words;
+	size_t			 maxlit = 0, maxwild = 0;
+	int			 wild, ok = 0;
 
 	if ((pat == NULL && plen > 0) || (s == NULL && slen > 0))
 		return (0);
-	while (i < slen) {
-		if (p < plen && pat[p] == '*') {
-			have_star = 1;
-			star = p++;
-			mark = i;
-		} else if (p < plen && (pat[p] == '?' || pat[p] == s[i])) {
-			p++;
+	head = 0;
+	while (head < plen && pat[head] != '*')
+		head++;
+	if (head == plen)
+		return (plen == slen && glob_fixed(pat, s, plen));
+	tail = 0;
+	while (pat[plen - 1 - tail] != '*')
+		tail++;
+	if (head + tail > slen || !glob_fixed(pat, s, head) || (tail > 0 &&
+	    !glob_fixed(pat + plen - tail, s + slen - tail, tail)))
+		return (0);
+
+	/*
+	 * Size the scratch for the longest segment of each kind.  A literal
+	 * that fits one word goes to Shift-And too: one step a byte, where
+	 * KMP may take two.
+	 */
+	for (i = head; i < plen - tail; i = j) {
+		while (i < plen - tail && pat[i] == '*')
 			i++;
-		} else if (have_star) {
-			p = star + 1;
-			i = ++mark;
-		} else
+		for (j = i, wild = 0; j < plen - tail && pat[j] != '*'; j++)
+			wild |= pat[j] == '?';
+		wild |= j - i <= GLOB_WBITS;
+		if (wild && j - i > maxwild)
+			maxwild = j - i;
+		else if (!wild && j - i > maxlit)
+			maxlit = j - i;
+	}
+	if (maxlit == 0 && maxwild == 0)
+		return (1);	/* stars only between head and tail */
+	/*
+	 * Scratch: the rows (the '?' row and one per distinct byte, at most
+	 * 256 + 1) and the state for the widest '?' segment, and the failure
+	 * function for the longest literal one.
+	 */
+	memset(&g, 0, sizeof(g));
+	w = (maxwild + GLOB_WBITS - 1) / GLOB_WBITS;
+	rows = maxwild < 256 ? maxwild + 1 : 257;
+	if (plen > SIZE_MAX / 64)	/* so words * 8 cannot wrap */
+		return (0);
+	words = w * (rows + 1) + (maxlit * sizeof(size_t) +
+	    sizeof(uint64_t) - 1) / sizeof(uint64_t);
+	if (words <= GLOB_STACK)
+		g.tab = stack;
+	else if ((g.tab = heap = malloc(words * sizeof(uint64_t))) == NULL)
+		return (0);	/* no memory: no match, so deny */
+	g.d = g.tab + w * rows;
+	g.fail = (size_t *)(void *)(g.d + w);
+
+	lo = head;
+	hi = slen - tail;
+	for (i = head; i < plen - tail; i = j) {
+		while (i < plen - tail && pat[i] == '*')
+			i++;
+		for (j = i, wild = 0; j < plen - tail && pat[j] != '*'; j++)
+			wild |= pat[j] == '?';
+		wild |= j - i <= GLOB_WBITS;
+		if ((m = j - i) == 0)
+			continue;
+		lo = wild ? glob_find_wild(&g, pat + i, m, s, lo, hi) :
+		    glob_find_literal(&g, pat + i, m, s, lo, hi);
+		if (lo == SIZE_MAX)
+			goto out;
+	}
+	ok = 1;
+out:
+	free(heap);
+	return (ok);
+}
+
+/*
+ * The caps that keep matching cheap (doc/TOKEN.md section 10).  A '?'
+ * segment costs one word of Shift-And per 64 bytes per input byte, so its
+ * length is capped; pattern bytes in the whole chain are capped as well,
+ * which bounds the set-up work and the number of predicates that cost.
+ */
+int
+baton_glob_ok(const char *pat, size_t plen)
+{
+	size_t	i, j;
+	int	wild;
+
+	if (pat == NULL && plen > 0)
+		return (0);
+	for (i = 0; i < plen; i = j + 1) {
+		for (j = i, wild = 0; j < plen && pat[j] != '*'; j++)
+			wild |= pat[j] == '?';
+		if (wild && j - i > BATON_MAX_GLOB_WILD)
 			return (0);
 	}
-	while (p < plen && pat[p] == '*')
-		p++;
-	return (p == plen);
+	return (1);
+}
+
+size_t
+baton_pred_bytes(const struct baton_pred *p)
+{
+	size_t	i, n = 0;
+
+	if (p->vals == NULL)
+		return (0);
+	for (i = 0; i < p->nvals; i++) {
+		if (p->vals[i].type != BATON_V_STR)
+			continue;
+		if (p->vals[i].len > SIZE_MAX - n)
+			return (SIZE_MAX);
+		n += p->vals[i].len;
+	}
+	return (n);
+}
+
+size_t
+baton_grants_pred_bytes(const struct baton_grants *g)
+{
+	const struct baton_argrule	*w;
+	size_t				 i, j, k, b, n = 0;
+
+	if (g->wildcard || g->tools == NULL)
+		return (0);
+	for (i = 0; i < g->ntools; i++) {
+		if (g->tools[i].where == NULL)
+			continue;
+		for (j = 0; j < g->tools[i].nwhere; j++) {
+			w = &g->tools[i].where[j];
+			for (k = 0; w->preds != NULL && k < w->npreds; k++) {
+				b = baton_pred_bytes(&w->preds[k]);
+				if (b > SIZE_MAX - n)
+					return (SIZE_MAX);
+				n += b;
+			}
+		}
+	}
+	return (n);
 }
 
 static int
@@ -849,6 +1080,42 @@ restrict_valid(const struct baton_restrict *r)
 	return (1);
 }
 
+/*
+ * Would the chain with this restriction appended stay within the caps on
+ * where predicates?  Decode refuses a chain that does not, so a block
+ * that would break them is never written.
+ */
+static int
+preds_fit(const struct baton_token *parent, const struct baton_grants *g)
+{
+	const struct baton_argrule	*w;
+	const struct baton_pred		*p;
+	size_t				 i, j, k, b, n;
+
+	for (i = 0; i < g->ntools; i++) {
+		for (j = 0; j < g->tools[i].nwhere; j++) {
+			w = &g->tools[i].where[j];
+			for (k = 0; k < w->npreds; k++) {
+				p = &w->preds[k];
+				if (p->op == BATON_P_GLOB &&
+				    !baton_glob_ok(p->vals[0].s, p->vals[0].len))
+					return (0);
+			}
+		}
+	}
+	if ((n = baton_grants_pred_bytes(g)) > BATON_MAX_PRED_BYTES)
+		return (0);
+	for (i = 0; i < parent->nblocks; i++) {
+		if (!parent->blocks[i].has_grants)
+			continue;
+		b = baton_grants_pred_bytes(&parent->blocks[i].grants);
+		if (b > BATON_MAX_PRED_BYTES - n)
+			return (0);
+		n += b;
+	}
+	return (1);
+}
+
 static const struct baton_limit *
 limit_find(const struct baton_limit *l, size_t n, const char *name)
 {
@@ -955,6 +1222,8 @@ baton_attenuate(const struct baton_token *parent,
 		return (BATON_R_NO_DEPTH_LEFT);
 	if (!restrict_valid(r))
 		return (BATON_R_BAD_RESTRICTION);
+	if (r->has_grants && !preds_fit(parent, &r->grants))
+		return (BATON_R_TOO_LARGE);
 
 	/* refuse rather than clamp: the caller learns what it cannot have */
 	remaining = peff.exp - now;

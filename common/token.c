@@ -403,6 +403,7 @@ struct dec {
 	struct mpr		 r;
 	struct baton_arena	*arena;
 	enum baton_reason	 reason;	/* first failure */
+	size_t			*predbytes;	/* so far in the chain */
 };
 
 /* Record a failure; the first one wins. */
@@ -664,6 +665,13 @@ dec_pred(struct dec *d, struct baton_pred *p)
 		return (dec_bad(d));
 	}
 	p->op = (enum baton_pred_op)op;
+	/* the caps that keep matching cheap: too_large, like a payload */
+	if (p->op == BATON_P_GLOB &&
+	    !baton_glob_ok(p->vals[0].s, p->vals[0].len))
+		return (dec_fail(d, BATON_R_TOO_LARGE));
+	if (baton_pred_bytes(p) > BATON_MAX_PRED_BYTES - *d->predbytes)
+		return (dec_fail(d, BATON_R_TOO_LARGE));
+	*d->predbytes += baton_pred_bytes(p);
 	return (0);
 }
 
@@ -932,7 +940,7 @@ dec_field(struct dec *d, uint64_t key, int is_root, struct baton_block *b)
 
 static enum baton_reason
 block_decode(struct baton_arena *arena, const uint8_t *buf, size_t len,
-    int is_root, struct baton_block *b)
+    int is_root, struct baton_block *b, size_t *predbytes)
 {
 	struct dec	d;
 	uint32_t	n, i;
@@ -943,6 +951,7 @@ block_decode(struct baton_arena *arena, const uint8_t *buf, size_t len,
 	memset(b, 0, sizeof(*b));
 	memset(&d, 0, sizeof(d));
 	d.arena = arena;
+	d.predbytes = predbytes;
 	mpr_init(&d.r, buf, len);
 
 	if (dec_map(&d, &n) != 0)
@@ -1017,7 +1026,7 @@ enum baton_reason
 baton_token_decode(struct baton_token *tok, struct baton_envelope *env)
 {
 	enum baton_reason	reason = BATON_R_MALFORMED;
-	size_t			i;
+	size_t			i, predbytes = 0;
 
 	memset(tok, 0, sizeof(*tok));
 	if (env == NULL)
@@ -1030,7 +1039,7 @@ baton_token_decode(struct baton_token *tok, struct baton_envelope *env)
 		goto out;
 	for (i = 0; i < tok->env.nblocks; i++) {
 		reason = block_decode(tok->arena, tok->env.payload[i],
-		    tok->env.paylen[i], i == 0, &tok->blocks[i]);
+		    tok->env.paylen[i], i == 0, &tok->blocks[i], &predbytes);
 		if (reason != BATON_R_OK)
 			goto out;
 	}
@@ -1327,6 +1336,9 @@ enc_pred(struct enc *e, const struct baton_pred *p)
 		if (p->nvals != 1 || p->vals == NULL ||
 		    p->vals[0].type != BATON_V_STR)
 			return (BATON_EINVAL);
+		if (p->op == BATON_P_GLOB &&
+		    !baton_glob_ok(p->vals[0].s, p->vals[0].len))
+			return (BATON_ETOOBIG);
 		enc_array(e, 2);
 		enc_uint(e, p->op);
 		return (enc_value(e, &p->vals[0]));
@@ -1501,6 +1513,10 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 	if (b->has_aud && (b->naud < 1 || b->naud > MAX_AUD))
 		goto out;
 	if (b->nctx > MAX_CTX)
+		goto out;
+	rc = BATON_ETOOBIG;
+	if (b->has_grants &&
+	    baton_grants_pred_bytes(&b->grants) > BATON_MAX_PRED_BYTES)
 		goto out;
 	rc = 0;
 	if (b->has_aud) {

@@ -1362,6 +1362,192 @@ START_TEST(test_hand_root_ok)
 }
 END_TEST
 
+/* ---- caps on where predicates (matching work) ------------------------------ */
+
+/*
+ * A block granting tool "t" with one predicate [op, operand] on argument
+ * "p" ([op, [operand]] for in), written by hand so the encoder's own refusal cannot hide the
+ * decoder's.  Root: keys 1-3, 5-7, 11, 12; later: keys 1-3, 5, 8, 11.
+ */
+static void
+hand_where(struct buf *b, int root, uint8_t jti_byte, uint64_t op,
+    const char *operand)
+{
+	uint8_t	jti[BATON_JTI_LEN];
+
+	memset(jti, jti_byte, sizeof(jti));
+	mp_map(b, root ? 8 : 6);
+	mp_uint(b, 1);
+	mp_uint(b, 1);
+	mp_uint(b, 2);
+	mp_bin(b, jti, sizeof(jti));
+	mp_uint(b, 3);
+	mp_uint(b, NOW);
+	mp_uint(b, 5);
+	mp_uint(b, NOW + 600);
+	if (root) {
+		mp_uint(b, 6);
+		mp_str(b, "orchestrator");
+		mp_uint(b, 7);
+		mp_str(b, "alice");
+	} else {
+		mp_uint(b, 8);
+		mp_str(b, "orchestrator");
+	}
+	mp_uint(b, 11);
+	mp_map(b, 1);
+	mp_str(b, "t");
+	mp_map(b, 1);
+	mp_uint(b, 3);
+	mp_map(b, 1);
+	mp_str(b, "p");
+	mp_array(b, 1);
+	mp_array(b, 2);
+	mp_uint(b, op);
+	if (op == BATON_P_IN)
+		mp_array(b, 1);
+	mp_str(b, operand);
+	if (root) {
+		mp_uint(b, 12);
+		mp_uint(b, 15);
+	}
+}
+
+/* n blocks of hand_where, sealed with the test key, opened in SIG mode. */
+static enum baton_reason
+open_where_chain(size_t n, const uint64_t *ops, char *const *operands)
+{
+	struct buf		 b[BATON_MAX_BLOCKS];
+	const uint8_t		*pp[BATON_MAX_BLOCKS] = { NULL };
+	size_t			 ll[BATON_MAX_BLOCKS] = { 0 }, i;
+	char			*t = NULL;
+	enum baton_reason	 r;
+
+	ck_assert_uint_le(n, BATON_MAX_BLOCKS);
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < n; i++) {
+		hand_where(&b[i], i == 0, (uint8_t)(0x60 + i), ops[i],
+		    operands[i]);
+		pp[i] = b[i].p;
+		ll[i] = b[i].len;
+	}
+	ck_assert_int_eq(baton_token_seal(&t, K, pp, ll, n), 0);
+	r = open_text(t, strlen(t), &KR, BATON_CHECK_SIG, NULL);
+	free(t);
+	for (i = 0; i < n; i++)
+		buf_free(&b[i]);
+	return (r);
+}
+
+/* A string of n copies of c (malloc'd, NUL-terminated). */
+static char *
+str_of(char c, size_t n)
+{
+	char	*s;
+
+	s = malloc(n + 1);
+	ck_assert_ptr_nonnull(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return (s);
+}
+
+/*
+ * The review's reproducer: ten blocks, each a glob of two stars around
+ * 1990 bytes, made to cost plen * slen per verify.  Refused when opened:
+ * the chain holds more pattern bytes than BATON_MAX_PRED_BYTES.
+ */
+START_TEST(test_glob_review_chain)
+{
+	uint64_t	 ops[10];
+	char		*pats[10], *pat;
+	size_t		 i;
+
+	pat = str_of('a', 1992);
+	pat[0] = '*';
+	pat[1990] = 'b';
+	pat[1991] = '*';
+	for (i = 0; i < 10; i++) {
+		ops[i] = BATON_P_GLOB;
+		pats[i] = pat;
+	}
+	ASSERT_REASON(open_where_chain(10, ops, pats), BATON_R_TOO_LARGE);
+	/* two of them fit */
+	ASSERT_REASON(open_where_chain(2, ops, pats), BATON_R_OK);
+	free(pat);
+}
+END_TEST
+
+/* Operand bytes count over the whole chain, every op with a string. */
+START_TEST(test_pred_bytes_chain)
+{
+	static const uint64_t	 opset[] = { BATON_P_EQ, BATON_P_IN,
+	    BATON_P_PREFIX, BATON_P_GLOB };
+	uint64_t		 ops[2];
+	char			*operands[2];
+
+	operands[0] = str_of('x', 3000);
+	ops[0] = BATON_P_PREFIX;
+	ops[1] = opset[_i];
+	/* exactly the cap: fine */
+	operands[1] = str_of('y', BATON_MAX_PRED_BYTES - 3000);
+	ASSERT_REASON(open_where_chain(2, ops, operands), BATON_R_OK);
+	free(operands[1]);
+	/* one byte over */
+	operands[1] = str_of('y', BATON_MAX_PRED_BYTES - 3000 + 1);
+	ASSERT_REASON(open_where_chain(2, ops, operands), BATON_R_TOO_LARGE);
+	free(operands[1]);
+	free(operands[0]);
+}
+END_TEST
+
+/* A '?' stretch between stars is at most BATON_MAX_GLOB_WILD bytes. */
+START_TEST(test_glob_wild_too_large)
+{
+	uint64_t	 ops[1] = { BATON_P_GLOB };
+	char		*pat[1];
+	struct baton_block b;
+	struct baton_argrule *ar;
+	uint8_t		*out = NULL;
+	size_t		 outlen = 0;
+
+	/* "*" + 255 x "a" + "?" + "*": a stretch of 256, allowed */
+	pat[0] = str_of('a', BATON_MAX_GLOB_WILD + 2);
+	pat[0][0] = '*';
+	pat[0][BATON_MAX_GLOB_WILD] = '?';
+	pat[0][BATON_MAX_GLOB_WILD + 1] = '*';
+	ASSERT_REASON(open_where_chain(1, ops, pat), BATON_R_OK);
+	free(pat[0]);
+	/* one more byte in it */
+	pat[0] = str_of('a', BATON_MAX_GLOB_WILD + 3);
+	pat[0][0] = '*';
+	pat[0][BATON_MAX_GLOB_WILD] = '?';
+	pat[0][BATON_MAX_GLOB_WILD + 2] = '*';
+	ASSERT_REASON(open_where_chain(1, ops, pat), BATON_R_TOO_LARGE);
+	/* a long stretch without '?' costs nothing extra: allowed */
+	pat[0][BATON_MAX_GLOB_WILD] = 'a';
+	ASSERT_REASON(open_where_chain(1, ops, pat), BATON_R_OK);
+	pat[0][BATON_MAX_GLOB_WILD] = '?';
+
+	/* and the encoder will not write either cap's breach */
+	tu_root(&b, 0x61, NOW, 600);
+	ar = tu_where(A, tu_tool(A, &b, "t", NULL), "p");
+	tu_pred_glob(A, ar, pat[0]);
+	ck_assert_int_eq(baton_block_encode(&b, 1, &out, &outlen),
+	    BATON_ETOOBIG);
+	ck_assert_ptr_null(out);
+	free(pat[0]);
+	pat[0] = str_of('z', BATON_MAX_PRED_BYTES + 1);
+	tu_root(&b, 0x62, NOW, 600);
+	ar = tu_where(A, tu_tool(A, &b, "t", NULL), "p");
+	tu_pred_eq_str(A, ar, pat[0]);
+	ck_assert_int_eq(baton_block_encode(&b, 1, &out, &outlen),
+	    BATON_ETOOBIG);
+	ck_assert_ptr_null(out);
+	free(pat[0]);
+}
+END_TEST
+
 /* Unknown top-level keys: key, then whether it must be refused. */
 static const struct {
 	uint64_t	key;
@@ -2642,6 +2828,9 @@ attack_suite(void)
 	tcase_add_test(tc, test_duplicate_key);
 	tcase_add_test(tc, test_out_of_order_key);
 	tcase_add_test(tc, test_payload_trailing);
+	tcase_add_test(tc, test_glob_review_chain);
+	tcase_add_loop_test(tc, test_pred_bytes_chain, 0, 4);
+	tcase_add_test(tc, test_glob_wild_too_large);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("envelope");
