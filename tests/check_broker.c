@@ -3516,8 +3516,10 @@ START_TEST(test_journal_cut_fails)
 	 */
 	tb_init(&T, NULL, NULL);
 	T.fsize_limit = 8 + 45 + 20;
-	T.preload = FAULT_FTRUNCATE;
+	T.preload = FAULT_JOURNAL;
+	setenv("BATON_FAULT_FTRUNCATE", "1", 1);
 	ck_assert_int_eq(tb_launch(&T), 0);
+	unsetenv("BATON_FAULT_FTRUNCATE");
 	fd = tb_connect(&T);
 	a = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
 	b = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
@@ -3653,6 +3655,57 @@ START_TEST(test_journal_cap)
 	}
 	ck_assert_uint_eq(journal_count(fd, "revoked"), 5);
 	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_journal_sync_off_loop)
+{
+	struct msg	 m;
+	struct resp	 r;
+	struct timespec	 t0, t1;
+	uint8_t		 jti[BATON_JTI_LEN];
+	char		*tok;
+	double		 ms;
+	int		 a, b;
+
+	/*
+	 * One worker, and a disk that takes 1.5 s per sync.  While one
+	 * connection waits for its revocation to be on disk, another on the
+	 * same worker is still answered at once.
+	 */
+	tb_init(&T, "development-mode yes\nworkers 1\n", NULL);
+	T.preload = FAULT_JOURNAL;
+	setenv("BATON_FAULT_SYNC_MS", "1500", 1);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	unsetenv("BATON_FAULT_SYNC_MS");
+	a = tb_connect(&T);
+	b = tb_connect(&T);
+	tok = tb_mint(b, NULL, "db_query", "read", 0, 600, 0, NULL);
+	memset(jti, 'j', sizeof jti);
+	msg_start(&m, BATON_OP_REVOKE, 11, 1);
+	pk_str(&m.pk, "jti");
+	baton_pack_bin(&m.pk, jti, sizeof jti);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(msg_send(a, &m), 0);
+	usleep(100000);
+	ck_assert_int_eq(verify_reason(b, tok, "db_query", "read", NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 1000, "verify waited %.0f ms for another "
+	    "connection's sync", ms);
+	/* And the revocation is answered only after its sync. */
+	ck_assert_int_eq(resp_read(a, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(r.id, 11);
+	resp_free(&r);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms >= 1400, "revoke answered after %.0f ms, before "
+	    "its sync", ms);
+	free(tok);
+	close(a);
+	close(b);
 	down();
 }
 END_TEST
@@ -3798,6 +3851,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_journal_cut_fails);
 	tcase_add_test(tc, test_journal_expiry_margin);
 	tcase_add_test(tc, test_journal_cap);
+	tcase_add_test(tc, test_journal_sync_off_loop);
 	tcase_add_test(tc, test_journal_compaction_concurrent);
 	suite_add_tcase(s, tc);
 	return (s);
