@@ -697,12 +697,16 @@ journal_compact_start(void)
 		pthread_join(compactor, NULL);
 		compactor_up = 0;
 	}
-	j.compact_running = 1;	/* no other thread starts one */
+	pthread_mutex_lock(&j.lock);
+	j.compact_running = 1;
+	pthread_mutex_unlock(&j.lock);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	if (pthread_create(&compactor, NULL, compactor_main, NULL) != 0) {
 		log_warnx("journal: cannot start a compaction thread");
+		pthread_mutex_lock(&j.lock);
 		j.compact_running = 0;
+		pthread_mutex_unlock(&j.lock);
 	} else
 		compactor_up = 1;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
