@@ -76,6 +76,7 @@
 #define JOURNAL_MAX_BATCH (2 * BATON_MAX_BLOCKS)
 
 #define J_NOBODY	((uid_t)-1)	/* entries read at start-up */
+#define JOURNAL_SWEEP_STEP 4096	/* buckets walked per hold of the lock */
 
 struct jent {
 	uint8_t		 jti[BATON_JTI_LEN];
@@ -213,7 +214,8 @@ jset_add(struct jset *s, const uint8_t *jti, uint64_t exp, uint64_t seq,
 		e->seq = seq;
 		return (1);
 	}
-	if (s->n >= s->nb)
+	/* Compaction walks the buckets in steps: keep them in place. */
+	if (s->nb == 0 || (s->n >= s->nb && !j.compacting))
 		jset_grow(s);
 	e = xcalloc(1, sizeof *e);
 	memcpy(e->jti, jti, BATON_JTI_LEN);
@@ -230,17 +232,18 @@ jset_add(struct jset *s, const uint8_t *jti, uint64_t exp, uint64_t seq,
 }
 
 /*
- * Drop what is past expiry plus the margin, count what each uid holds
- * live, and copy the rest into out (when not NULL) from index *k.
+ * Buckets [from, to): drop what is past expiry plus the margin, count what
+ * each uid holds live, and copy into out (from index *k, at most max) the
+ * entries written up to batch wseq; later ones are in the delta.
  */
 static void
-jset_sweep(struct jset *s, int type, uint64_t now, struct jsnap *out,
-    size_t *k)
+jset_sweep(struct jset *s, size_t from, size_t to, int type, uint64_t now,
+    uint64_t wseq, struct jsnap *out, size_t max, size_t *k)
 {
 	struct jent	**ep, *e;
 	size_t		  i;
 
-	for (i = 0; i < s->nb; i++) {
+	for (i = from; i < to && i < s->nb; i++) {
 		ep = &s->b[i];
 		while ((e = *ep) != NULL) {
 			if (e->exp + JOURNAL_MARGIN < now) {
@@ -249,15 +252,15 @@ jset_sweep(struct jset *s, int type, uint64_t now, struct jsnap *out,
 				s->n--;
 				continue;
 			}
+			ep = &e->next;
+			if (e->seq > wseq || *k >= max)
+				continue;
 			if (e->uid != J_NOBODY && e->exp >= now)
 				juid_find(e->uid, 1)->n++;
-			if (out != NULL) {
-				out[*k].type = (uint8_t)type;
-				memcpy(out[*k].jti, e->jti, BATON_JTI_LEN);
-				out[*k].exp = e->exp;
-				(*k)++;
-			}
-			ep = &e->next;
+			out[*k].type = (uint8_t)type;
+			memcpy(out[*k].jti, e->jti, BATON_JTI_LEN);
+			out[*k].exp = e->exp;
+			(*k)++;
 		}
 	}
 }
@@ -369,9 +372,9 @@ journal_compact(char **cause)
 	struct jsnap	*snap = NULL;
 	uint8_t		*buf = NULL, *d;
 	char		*tmp = NULL;
-	uint64_t	 now = (uint64_t)time(NULL), wseq;
-	size_t		 n, k = 0, i, len, dlen, meanwhile;
-	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL;
+	uint64_t	 now = (uint64_t)time(NULL), wseq, t0, held1 = 0, held2;
+	size_t		 n, k = 0, i, b, nb, len, dlen, meanwhile;
+	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL, t;
 
 	pthread_mutex_lock(&j.lock);
 	if (j.path == NULL || j.broken || j.compacting) {
@@ -379,15 +382,33 @@ journal_compact(char **cause)
 		pthread_mutex_unlock(&j.lock);
 		return (0);
 	}
+	/*
+	 * From here every append also goes to the delta, so the walk needs
+	 * only what was written up to now, and may let go of the lock between
+	 * steps: requests wait for one step, never for the whole walk.  The
+	 * buckets stay in place meanwhile (jset_add does not grow them).
+	 */
+	j.compacting = 1;
+	j.dlen = 0;
+	wseq = j.wseq;
 	for (i = 0; i < j.nuids; i++)
 		j.uids[i].n = 0;
 	n = j.sets[0].n + j.sets[1].n;
 	snap = xreallocarray(NULL, n + 1, sizeof *snap);
-	jset_sweep(&j.sets[0], JOURNAL_REVOKE, now, snap, &k);
-	jset_sweep(&j.sets[1], JOURNAL_SPENT, now, snap, &k);
+	for (t = 0; t < 2; t++) {
+		nb = j.sets[t].nb;
+		for (b = 0; b < nb; b += JOURNAL_SWEEP_STEP) {
+			t0 = clock_usec();
+			jset_sweep(&j.sets[t], b, b + JOURNAL_SWEEP_STEP, t + 1,
+			    now, wseq, snap, n, &k);
+			t0 = clock_usec() - t0;
+			if (t0 > held1)
+				held1 = t0;
+			pthread_mutex_unlock(&j.lock);
+			pthread_mutex_lock(&j.lock);
+		}
+	}
 	n = k;
-	j.compacting = 1;
-	j.dlen = 0;
 	pthread_mutex_unlock(&j.lock);
 
 	/* Unlocked: hash, write and sync the bulk of the new file. */
@@ -435,6 +456,7 @@ journal_compact(char **cause)
 	j.swapping = 1;
 	while (j.syncing)
 		pthread_cond_wait(&j.synced_cv, &j.lock);
+	t0 = clock_usec();
 	meanwhile += j.dlen / J_REC;
 	if (j.dlen > 0 && (write_all(fd, j.delta, j.dlen) != 0 ||
 	    fdatasync(fd) != 0)) {
@@ -448,8 +470,6 @@ journal_compact(char **cause)
 	oldfd = j.fd;
 	j.fd = fd;
 	fd = -1;
-	if (oldfd != -1)
-		close(oldfd);
 	j.records = n + meanwhile;
 	j.compacting = 0;
 	free(j.delta);
@@ -457,7 +477,11 @@ journal_compact(char **cause)
 	j.dlen = j.dcap = 0;
 	/* Everything written so far is in the new, synced file. */
 	wseq = j.wseq;
+	held2 = clock_usec() - t0;
 	pthread_mutex_unlock(&j.lock);
+	/* Unlocked: the last close of the old file frees its blocks. */
+	if (oldfd != -1)
+		close(oldfd);
 
 	/*
 	 * The commit thread waits (swapping) until the new name is durable:
@@ -481,7 +505,9 @@ journal_compact(char **cause)
 	pthread_mutex_unlock(&j.lock);
 	if (rc == 0)
 		log_debug("journal: compacted to %zu records, %zu appended "
-		    "meanwhile", n + meanwhile, meanwhile);
+		    "meanwhile; the lock held at most %llu us walking, %llu us "
+		    "swapping", n + meanwhile, meanwhile,
+		    (unsigned long long)held1, (unsigned long long)held2);
 	free(tmp);
 	return (rc);
 
