@@ -375,6 +375,7 @@ journal_compact(char **cause)
 	uint64_t	 now = (uint64_t)time(NULL), wseq, t0, held1 = 0, held2;
 	size_t		 n, k = 0, i, b, nb, len, dlen, meanwhile;
 	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL, t;
+	struct timespec	 pause = { 0, 20000 };
 
 	pthread_mutex_lock(&j.lock);
 	if (j.path == NULL || j.broken || j.compacting) {
@@ -405,6 +406,11 @@ journal_compact(char **cause)
 			if (t0 > held1)
 				held1 = t0;
 			pthread_mutex_unlock(&j.lock);
+			/*
+			 * A mutex is not fair: without a pause this thread
+			 * takes it back before a woken waiter runs.
+			 */
+			nanosleep(&pause, NULL);
 			pthread_mutex_lock(&j.lock);
 		}
 	}
