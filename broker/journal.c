@@ -26,10 +26,11 @@
  *    share one sync), advances the synced sequence and calls the notify
  *    hook, which wakes the workers' event bases to send what is now on
  *    disk.  No event loop ever waits for a disk.
- *  - Compaction runs on a thread of its own.  It copies the entries to keep
- *    under the lock (a walk of the sets, no I/O), then writes and fsyncs
- *    the new file outside it while appends go on to the old file; each
- *    append is also kept in a delta buffer.  The delta is copied to the
+ *  - Compaction runs on a thread of its own.  From its start each append
+ *    is also kept in a delta buffer.  It copies the entries to keep under
+ *    the lock, in steps of JOURNAL_SWEEP_STEP buckets with a pause between
+ *    (no I/O), then writes and fsyncs the new file outside it while
+ *    appends go on to the old file.  The delta is copied to the
  *    new file twice: first outside the lock, then, for what arrived
  *    meanwhile, under it, with one fdatasync, the rename over the journal
  *    and the swap of descriptors.  The directory is synced after the lock
