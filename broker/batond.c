@@ -401,18 +401,14 @@ listen_again_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(ev_listen, NULL);
 }
 
+/* Compaction runs on a thread of its own: accepting must not wait. */
 static void
 compact_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char	*cause = NULL;
-
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (journal_compact(&cause) != 0) {
-		log_warnx("journal compaction: %s", cause);
-		free(cause);
-	}
+	journal_compact_start();
 }
 
 int
@@ -429,7 +425,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct event	*ev_hup, *ev_term, *ev_int, *ev_compact;
-	struct timeval	 tv = { 300, 0 };
+	struct timeval	 tv = { BATOND_COMPACT_INTERVAL, 0 };
 	struct config	*cfg;
 	sigset_t	 sigs;
 	char		*cause = NULL, *sockpath;
@@ -523,6 +519,7 @@ main(int argc, char **argv)
 	log_info("listening on %s, %u workers, state in %s",
 	    activated ? "a socket from systemd" : cfg->socket_path,
 	    cfg->workers, cfg->state_dir);
+	tv.tv_sec = cfg->compact_interval;
 	server_start(cfg->workers);
 	ev_listen = event_new(main_base, lfd, EV_READ | EV_PERSIST, accept_cb,
 	    NULL);

@@ -48,6 +48,13 @@
 #define BATOND_FD_FIXED		32
 #define BATOND_FD_PER_WORKER	8
 #define BATOND_ACCEPT_PAUSE_MS	250	/* listener unwatched after a failure */
+#define BATOND_JOURNAL_PER_UID	100000	/* default live journal entries per uid */
+#define BATOND_COMPACT_INTERVAL	300	/* default seconds between compactions */
+/*
+ * Journal entries are forgotten only this long after their expiry: a wall
+ * clock stepped forward by less, then corrected, drops nothing live.
+ */
+#define JOURNAL_MARGIN		(6 * 3600)
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
@@ -86,6 +93,8 @@ struct config {
 	unsigned	 write_timeout;	/* seconds a peer may leave answers unread */
 	uint64_t	 max_ttl;
 	unsigned	 workers;
+	unsigned	 journal_per_uid; /* live entries a uid may create; 0: any */
+	unsigned	 compact_interval; /* seconds; read at start */
 	int		 log_syslog;
 };
 
@@ -141,6 +150,12 @@ int	cgroup_protected(const char *, const char *, uid_t, char *, size_t);
 
 /* ---- lookup sources (source-files.c): the NSS-style seam ----------------- */
 
+/* Who asks for a state change, and how many live entries it may hold. */
+struct writer {
+	uid_t		 uid;
+	size_t		 cap;		/* 0: no cap (admins) */
+};
+
 /*
  * Identity and state lookups go through this table so other sources
  * (NSS-style plugins, a shared Redis store) can replace the built-in
@@ -164,13 +179,19 @@ struct source {
 	 * with unavailable, never treat it as "not revoked".
 	 */
 	int	(*revoked)(const uint8_t (*)[BATON_JTI_LEN], size_t);
-	int	(*revoke)(const uint8_t *, uint64_t, char **);
+	/*
+	 * State changes set *ticket: 0 when durable already, else the answer
+	 * waits until journal_committed(ticket) (request.ticket).  Over the
+	 * writer's cap: BATON_ETOOBIG with *cause.
+	 */
+	int	(*revoke)(const uint8_t *, uint64_t, const struct writer *,
+		    uint64_t *, char **);
 	/*
 	 * replay: spend every jti atomically, or none (BATON_EDENIED when one
 	 * was already spent).
 	 */
 	int	(*consume)(const uint8_t (*)[BATON_JTI_LEN], const uint64_t *,
-		    size_t, char **);
+		    size_t, const struct writer *, uint64_t *, char **);
 };
 
 extern const struct source source_files;
@@ -181,12 +202,17 @@ extern const struct source source_files;
 #define JOURNAL_SPENT	2
 
 int	journal_open(const char *, char **);
+/* Start the commit thread; notify runs on it, locked, after each sync. */
+void	journal_start(void (*)(void));
+void	journal_set_notify(void (*)(void));
 void	journal_close(void);
 int	journal_has(int, const uint8_t *);
 int	journal_has_any(int, const uint8_t (*)[BATON_JTI_LEN], size_t);
 int	journal_add(int, const uint8_t (*)[BATON_JTI_LEN], const uint64_t *,
-	    size_t, int, char **);
+	    size_t, int, const struct writer *, uint64_t *, char **);
+int	journal_committed(uint64_t);
 int	journal_compact(char **);
+void	journal_compact_start(void);
 void	journal_counts(size_t *, size_t *);
 
 /* ---- keys (keystore.c) -------------------------------------------------- */
@@ -250,6 +276,7 @@ struct request {
 	int			 status;
 	char			*errmsg;
 	int			 reason;	/* for denied: reason code, or -1 */
+	uint64_t		 ticket;	/* answer once this is on disk */
 };
 
 struct op_entry {

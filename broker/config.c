@@ -40,6 +40,8 @@ config_default(void)
 	cfg->max_ttl = 86400;
 	cfg->workers = 2;
 	cfg->cgroup_root = xstrdup(cgroup_root_default());
+	cfg->journal_per_uid = BATOND_JOURNAL_PER_UID;
+	cfg->compact_interval = BATOND_COMPACT_INTERVAL;
 	return (cfg);
 }
 
@@ -237,6 +239,10 @@ static const struct {
 	{ "max-ttl", 1, BATOND_MAX_TTL_CEILING, offsetof(struct config, max_ttl),
 	    1 },
 	{ "workers", 1, 64, offsetof(struct config, workers), 0 },
+	{ "journal-max-per-uid", 0, 100000000,
+	    offsetof(struct config, journal_per_uid), 0 },
+	{ "compact-interval", 1, 86400,
+	    offsetof(struct config, compact_interval), 0 },
 };
 
 static int

@@ -1,20 +1,63 @@
 /*
  * journal.c: durable revocations and spent single-use jtis.  An
  * append-only file of self-checking records backs two in-memory hash sets;
- * a record is acknowledged only after write and fdatasync.
+ * an answer that depends on a record is sent only after write and
+ * fdatasync.
  *
  * File: "BATONJ1\n", then records of 45 bytes:
  *   u32be 25 | u8 type | u64be expiry | jti[16] | BLAKE2b-128 of the 29
  *   bytes before it.
- * A record that is short or whose hash fails ends the journal: it is a
- * torn tail from a crash (we only ever append), so it is cut off, never
- * read as data.
+ *
+ * Start-up.  Records are read on their 45-byte boundaries.  Bad or partial
+ * records with nothing good after them are a torn tail from a crash
+ * mid-append, never acknowledged: logged and cut off.  A bad record with a
+ * good one anywhere after it (on a boundary or not) is not a torn tail:
+ * dropping what follows could forget acknowledged revocations, so start-up
+ * refuses, naming the file and the offset, and leaves the file as it is.
+ *
+ * Who does what (one mutex, j.lock, held only for memory work and write):
+ *  - journal_add, on a worker's event thread, checks, writes the records
+ *    with one write(2), enters them in the sets (so a second spender sees
+ *    them at once) and returns a ticket, the batch's sequence number.  It
+ *    never waits for the disk.  The worker holds the answer back until
+ *    journal_committed(ticket) says so (server.c).
+ *  - The commit thread runs fdatasync, outside the lock, for every batch
+ *    written before it began (group commit: the records of every worker
+ *    share one sync), advances the synced sequence and calls the notify
+ *    hook, which wakes the workers' event bases to send what is now on
+ *    disk.  No event loop ever waits for a disk.
+ *  - Compaction runs on a thread of its own.  From its start each append
+ *    is also kept in a delta buffer.  It copies the entries to keep under
+ *    the lock, in steps of JOURNAL_SWEEP_STEP buckets with a pause between
+ *    (no I/O), then writes and fsyncs the new file outside it while
+ *    appends go on to the old file.  The delta is copied to the
+ *    new file twice: first outside the lock, then, for what arrived
+ *    meanwhile, under it, with one fdatasync, the rename over the journal
+ *    and the swap of descriptors.  The directory is synced after the lock
+ *    is dropped while the commit thread waits, so nothing appended to the
+ *    new file is acknowledged before its name is durable.
+ *  - A failed sync, directory sync, or a partial write that cannot be cut
+ *    off marks the journal broken: later writes are refused, and answers
+ *    still waiting are turned into errors, until the broker is restarted.
+ *    Reads go on.
+ *
+ * Expiry keeps a margin: an entry is dropped only once its expiry plus
+ * JOURNAL_MARGIN is past on the wall clock, so a clock stepped forward by
+ * less than that and then corrected loses no entry that is live again.
+ * Tokens themselves are checked against the clock exactly; the margin only
+ * delays forgetting.
+ *
+ * Per-uid bound: each entry remembers the uid whose request created it
+ * (entries read at start-up belong to nobody).  A writer with a cap may
+ * hold at most that many live entries (expiry not yet past); counts are
+ * recomputed at every compaction.
  */
 
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +73,17 @@
 #define J_BODY		25
 #define J_HASH		16
 #define J_REC		(4 + J_BODY + J_HASH)
+/* A chain's single-use jtis and those of a call token's lineage. */
+#define JOURNAL_MAX_BATCH (2 * BATON_MAX_BLOCKS)
+
+#define J_NOBODY	((uid_t)-1)	/* entries read at start-up */
+#define JOURNAL_SWEEP_STEP 4096	/* buckets walked per hold of the lock */
 
 struct jent {
 	uint8_t		 jti[BATON_JTI_LEN];
 	uint64_t	 exp;
+	uint64_t	 seq;		/* batch that wrote it */
+	uid_t		 uid;		/* who created it, or J_NOBODY */
 	struct jent	*next;
 };
 
@@ -43,22 +93,51 @@ struct jset {
 	size_t		  n;
 };
 
+struct juid {
+	uid_t		 uid;
+	size_t		 n;		/* live entries it created */
+};
+
+/* One entry as compaction copies it under the lock. */
+struct jsnap {
+	uint8_t		 type;
+	uint8_t		 jti[BATON_JTI_LEN];
+	uint64_t	 exp;
+};
+
 static struct {
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 synced_cv;
+	pthread_cond_t	 work_cv;	/* commit thread: work or stop */
+	pthread_cond_t	 synced_cv;	/* a sync finished */
 	uint64_t	 wseq;		/* batches written */
 	uint64_t	 sseq;		/* batches known to be on disk */
-	int		 syncing;	/* one thread runs fdatasync for all */
-	int		 broken;	/* fdatasync failed: fail closed */
+	int		 syncing;	/* the commit thread uses fd unlocked */
+	int		 swapping;	/* compaction: do not start a sync */
+	int		 broken;	/* fail closed until restarted */
+	int		 stop;
 	int		 fd;
 	char		*path;
 	char		*dir;
 	struct jset	 sets[2];	/* JOURNAL_REVOKE - 1, JOURNAL_SPENT - 1 */
 	size_t		 records;	/* in the file, live or not */
+	struct juid	*uids;
+	size_t		 nuids;
+	int		 compacting;	/* appends also go to delta */
+	uint8_t		*delta;
+	size_t		 dlen, dcap;
+	int		 compact_running;
+	void		(*notify)(void);
 	uint8_t		 hkey[crypto_shorthash_KEYBYTES];
-} j = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, -1,
-    NULL, NULL, { { NULL, 0, 0 },
-    { NULL, 0, 0 } }, 0, { 0 } };
+} j = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work_cv = PTHREAD_COND_INITIALIZER,
+	.synced_cv = PTHREAD_COND_INITIALIZER,
+	.fd = -1
+};
+
+/* Threads, touched only by the main thread. */
+static pthread_t	committer, compactor;
+static int		committer_up, compactor_up;
 
 static size_t
 jhash(const uint8_t *jti, size_t nb)
@@ -105,44 +184,84 @@ jset_grow(struct jset *s)
 	s->nb = nnb;
 }
 
-static void
-jset_add(struct jset *s, const uint8_t *jti, uint64_t exp)
+static struct juid *
+juid_find(uid_t uid, int create)
+{
+	size_t	i;
+
+	for (i = 0; i < j.nuids; i++)
+		if (j.uids[i].uid == uid)
+			return (&j.uids[i]);
+	if (!create)
+		return (NULL);
+	j.uids = xreallocarray(j.uids, j.nuids + 1, sizeof *j.uids);
+	j.uids[j.nuids].uid = uid;
+	j.uids[j.nuids].n = 0;
+	return (&j.uids[j.nuids++]);
+}
+
+/* Enter a jti, or raise its expiry; 1 if that changed anything. */
+static int
+jset_add(struct jset *s, const uint8_t *jti, uint64_t exp, uint64_t seq,
+    uid_t uid)
 {
 	struct jent	*e;
 	size_t		 h;
 
 	if ((e = jset_find(s, jti)) != NULL) {
-		if (exp > e->exp)
-			e->exp = exp;
-		return;
+		if (exp <= e->exp)
+			return (0);
+		e->exp = exp;
+		e->seq = seq;
+		return (1);
 	}
-	if (s->n >= s->nb)
+	/* Compaction walks the buckets in steps: keep them in place. */
+	if (s->nb == 0 || (s->n >= s->nb && !j.compacting))
 		jset_grow(s);
 	e = xcalloc(1, sizeof *e);
 	memcpy(e->jti, jti, BATON_JTI_LEN);
 	e->exp = exp;
+	e->seq = seq;
+	e->uid = uid;
 	h = jhash(jti, s->nb);
 	e->next = s->b[h];
 	s->b[h] = e;
 	s->n++;
+	if (uid != J_NOBODY)
+		juid_find(uid, 1)->n++;
+	return (1);
 }
 
-/* Drop entries that expired before now. */
+/*
+ * Buckets [from, to): drop what is past expiry plus the margin, count what
+ * each uid holds live, and copy into out (from index *k, at most max) the
+ * entries written up to batch wseq; later ones are in the delta.
+ */
 static void
-jset_expire(struct jset *s, uint64_t now)
+jset_sweep(struct jset *s, size_t from, size_t to, int type, uint64_t now,
+    uint64_t wseq, struct jsnap *out, size_t max, size_t *k)
 {
 	struct jent	**ep, *e;
 	size_t		  i;
 
-	for (i = 0; i < s->nb; i++) {
+	for (i = from; i < to && i < s->nb; i++) {
 		ep = &s->b[i];
 		while ((e = *ep) != NULL) {
-			if (e->exp < now) {
+			if (e->exp + JOURNAL_MARGIN < now) {
 				*ep = e->next;
 				free(e);
 				s->n--;
-			} else
-				ep = &e->next;
+				continue;
+			}
+			ep = &e->next;
+			if (e->seq > wseq || *k >= max)
+				continue;
+			if (e->uid != J_NOBODY && e->exp >= now)
+				juid_find(e->uid, 1)->n++;
+			out[*k].type = (uint8_t)type;
+			memcpy(out[*k].jti, e->jti, BATON_JTI_LEN);
+			out[*k].exp = e->exp;
+			(*k)++;
 		}
 	}
 }
@@ -235,32 +354,78 @@ fsync_dir(const char *dir)
 	return (rc);
 }
 
-/* Rewrite the file with only live entries: tmp, fsync, rename. Locked. */
-static int
-compact_locked(char **cause)
+/* Some batch is now on disk, or never will be: tell who waits.  Locked. */
+static void
+synced_locked(void)
 {
-	struct jent	*e;
-	uint8_t		*buf;
-	char		*tmp;
-	size_t		 n, len, i, k;
-	int		 fd, t;
+	pthread_cond_broadcast(&j.synced_cv);
+	if (j.notify != NULL)
+		j.notify();
+}
 
-	/* The syncer uses j.fd unlocked: wait until it is done with it. */
-	while (j.syncing)
-		pthread_cond_wait(&j.synced_cv, &j.lock);
-	jset_expire(&j.sets[0], (uint64_t)time(NULL));
-	jset_expire(&j.sets[1], (uint64_t)time(NULL));
+/*
+ * Rewrite the file with only the entries to keep: see the comment at the
+ * top for the steps and which of them hold the lock.
+ */
+int
+journal_compact(char **cause)
+{
+	struct jsnap	*snap = NULL;
+	uint8_t		*buf = NULL, *d;
+	char		*tmp = NULL;
+	uint64_t	 now = (uint64_t)time(NULL), wseq, t0, held1 = 0, held2;
+	size_t		 n, k = 0, i, b, nb, len, dlen, meanwhile;
+	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL, t;
+	struct timespec	 pause = { 0, 20000 };
+
+	pthread_mutex_lock(&j.lock);
+	if (j.path == NULL || j.broken || j.compacting) {
+		/* Broken: the file stays as it is for the next start. */
+		pthread_mutex_unlock(&j.lock);
+		return (0);
+	}
+	/*
+	 * From here every append also goes to the delta, so the walk needs
+	 * only what was written up to now, and may let go of the lock between
+	 * steps: requests wait for one step, never for the whole walk.  The
+	 * buckets stay in place meanwhile (jset_add does not grow them).
+	 */
+	j.compacting = 1;
+	j.dlen = 0;
+	wseq = j.wseq;
+	for (i = 0; i < j.nuids; i++)
+		j.uids[i].n = 0;
 	n = j.sets[0].n + j.sets[1].n;
+	snap = xreallocarray(NULL, n + 1, sizeof *snap);
+	for (t = 0; t < 2; t++) {
+		nb = j.sets[t].nb;
+		for (b = 0; b < nb; b += JOURNAL_SWEEP_STEP) {
+			t0 = clock_usec();
+			jset_sweep(&j.sets[t], b, b + JOURNAL_SWEEP_STEP, t + 1,
+			    now, wseq, snap, n, &k);
+			t0 = clock_usec() - t0;
+			if (t0 > held1)
+				held1 = t0;
+			pthread_mutex_unlock(&j.lock);
+			/*
+			 * A mutex is not fair: without a pause this thread
+			 * takes it back before a woken waiter runs.
+			 */
+			nanosleep(&pause, NULL);
+			pthread_mutex_lock(&j.lock);
+		}
+	}
+	n = k;
+	pthread_mutex_unlock(&j.lock);
+
+	/* Unlocked: hash, write and sync the bulk of the new file. */
 	len = J_MAGIC_LEN + n * J_REC;
 	buf = xmalloc(len);
 	memcpy(buf, J_MAGIC, J_MAGIC_LEN);
-	k = J_MAGIC_LEN;
-	for (t = 0; t < 2; t++)
-		for (i = 0; i < j.sets[t].nb; i++)
-			for (e = j.sets[t].b[i]; e != NULL; e = e->next) {
-				rec_encode(buf + k, t + 1, e->jti, e->exp);
-				k += J_REC;
-			}
+	for (i = 0; i < n; i++)
+		rec_encode(buf + J_MAGIC_LEN + i * J_REC, snap[i].type,
+		    snap[i].jti, snap[i].exp);
+	free(snap);
 	xasprintf(&tmp, "%s.tmp", j.path);
 	/*
 	 * O_APPEND: every record lands at the end, whatever happened before.
@@ -272,38 +437,124 @@ compact_locked(char **cause)
 	    O_CLOEXEC, 0600);
 	if (fd == -1 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
 		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
-		free(buf);
-		return (BATON_EUNAVAIL);
+		goto fail;
 	}
 	free(buf);
+	buf = NULL;
+
+	/* What was appended meanwhile, still unlocked. */
+	pthread_mutex_lock(&j.lock);
+	d = j.delta;
+	dlen = j.dlen;
+	j.delta = NULL;
+	j.dlen = j.dcap = 0;
+	pthread_mutex_unlock(&j.lock);
+	meanwhile = dlen / J_REC;
+	if (dlen > 0 && (write_all(fd, d, dlen) != 0 || fdatasync(fd) != 0)) {
+		free(d);
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		pthread_mutex_lock(&j.lock);
+		goto fail_locked;
+	}
+	free(d);
+
+	/* Locked: the last few records, the rename and the swap. */
+	pthread_mutex_lock(&j.lock);
+	j.swapping = 1;
+	while (j.syncing)
+		pthread_cond_wait(&j.synced_cv, &j.lock);
+	t0 = clock_usec();
+	meanwhile += j.dlen / J_REC;
+	if (j.dlen > 0 && (write_all(fd, j.delta, j.dlen) != 0 ||
+	    fdatasync(fd) != 0)) {
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		goto fail_locked;
+	}
 	if (rename(tmp, j.path) != 0) {
 		xasprintf(cause, "rename %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		return (BATON_EUNAVAIL);
+		goto fail_locked;
 	}
-	free(tmp);
-	if (j.fd != -1)
-		close(j.fd);
+	oldfd = j.fd;
 	j.fd = fd;
-	if (fsync_dir(j.dir) != 0) {
+	fd = -1;
+	j.records = n + meanwhile;
+	j.compacting = 0;
+	free(j.delta);
+	j.delta = NULL;
+	j.dlen = j.dcap = 0;
+	/* Everything written so far is in the new, synced file. */
+	wseq = j.wseq;
+	held2 = clock_usec() - t0;
+	pthread_mutex_unlock(&j.lock);
+	/* Unlocked: the last close of the old file frees its blocks. */
+	if (oldfd != -1)
+		close(oldfd);
+
+	/*
+	 * The commit thread waits (swapping) until the new name is durable:
+	 * appends go on meanwhile, and are answered once it is.
+	 */
+	rc = fsync_dir(j.dir);
+	pthread_mutex_lock(&j.lock);
+	if (rc != 0) {
 		/*
 		 * The rename may not survive a crash, and with it nothing
 		 * appended from now on: fail closed until restarted.
 		 */
 		xasprintf(cause, "fsync %s: %s", j.dir, strerror(errno));
 		j.broken = 1;
-		return (BATON_EUNAVAIL);
+		rc = BATON_EUNAVAIL;
+	} else if (wseq > j.sseq)
+		j.sseq = wseq;
+	j.swapping = 0;
+	pthread_cond_broadcast(&j.work_cv);
+	synced_locked();
+	pthread_mutex_unlock(&j.lock);
+	if (rc == 0)
+		log_debug("journal: compacted to %zu records, %zu appended "
+		    "meanwhile; the lock held at most %llu us walking, %llu us "
+		    "swapping", n + meanwhile, meanwhile,
+		    (unsigned long long)held1, (unsigned long long)held2);
+	free(tmp);
+	return (rc);
+
+fail:
+	pthread_mutex_lock(&j.lock);
+fail_locked:
+	j.compacting = 0;
+	free(j.delta);
+	j.delta = NULL;
+	j.dlen = j.dcap = 0;
+	if (j.swapping) {
+		j.swapping = 0;
+		pthread_cond_broadcast(&j.work_cv);
 	}
-	j.records = n;
-	/* Everything written so far is in the new, synced file. */
-	j.sseq = j.wseq;
-	pthread_cond_broadcast(&j.synced_cv);
+	pthread_mutex_unlock(&j.lock);
+	if (fd != -1)
+		close(fd);
+	(void)unlink(tmp);
+	free(tmp);
+	free(buf);
+	return (rc);
+}
+
+/*
+ * Is there a good record at any byte offset from off on?  A bad record
+ * followed by one is corruption, or records misaligned by an earlier
+ * partial write: either way not a tail that can be cut.
+ */
+static int
+good_after(const uint8_t *buf, size_t off, size_t len, size_t *at)
+{
+	uint8_t		jti[BATON_JTI_LEN];
+	uint64_t	exp;
+	int		type;
+
+	for (; off + J_REC <= len; off++)
+		if (rec_decode(buf + off, &type, jti, &exp)) {
+			*at = off;
+			return (1);
+		}
 	return (0);
 }
 
@@ -313,7 +564,7 @@ journal_open(const char *dir, char **cause)
 	struct stat	 st;
 	uint8_t		*buf = NULL, jti[BATON_JTI_LEN];
 	uint64_t	 exp, now = (uint64_t)time(NULL);
-	size_t		 off, len = 0, good, torn = 0;
+	size_t		 off, len = 0, good, torn = 0, at;
 	ssize_t		 n;
 	int		 fd, type, rc;
 
@@ -355,10 +606,19 @@ journal_open(const char *dir, char **cause)
 		while (off + J_REC <= len) {
 			if (!rec_decode(buf + off, &type, jti, &exp))
 				break;
-			if (exp >= now)
-				jset_add(&j.sets[type - 1], jti, exp);
+			if (exp + JOURNAL_MARGIN >= now)
+				jset_add(&j.sets[type - 1], jti, exp, 0,
+				    J_NOBODY);
 			off += J_REC;
 			good = off;
+		}
+		if (good_after(buf, good + 1, len, &at)) {
+			xasprintf(cause, "%s: bad record at offset %zu, and a "
+			    "good one at offset %zu after it: not a torn tail; "
+			    "the file is left as it is (see batond(8), STATE)",
+			    j.path, good, at);
+			free(buf);
+			return (BATON_EMALFORMED);
 		}
 		torn = len - good;
 		free(buf);
@@ -367,27 +627,154 @@ journal_open(const char *dir, char **cause)
 		log_warnx("journal %s: ignoring a torn tail of %zu bytes",
 		    j.path, torn);
 	/* Start from a clean file of live entries; drops the torn tail. */
-	pthread_mutex_lock(&j.lock);
-	rc = compact_locked(cause);
-	pthread_mutex_unlock(&j.lock);
+	rc = journal_compact(cause);
 	if (rc == 0)
 		log_info("journal: %zu revoked, %zu spent jtis", j.sets[0].n,
 		    j.sets[1].n);
 	return (rc);
 }
 
+/* The commit thread: group commit for every worker. */
+static void *
+committer_main(void *arg)
+{
+	uint64_t	target;
+	int		fd, rc;
+
+	(void)arg;
+	pthread_mutex_lock(&j.lock);
+	for (;;) {
+		if (j.swapping || j.broken || j.sseq == j.wseq) {
+			/* On stop, whatever was written is synced first. */
+			if (j.stop && !j.swapping)
+				break;
+			pthread_cond_wait(&j.work_cv, &j.lock);
+			continue;
+		}
+		j.syncing = 1;
+		target = j.wseq;
+		fd = j.fd;
+		pthread_mutex_unlock(&j.lock);
+		rc = fdatasync(fd);
+		pthread_mutex_lock(&j.lock);
+		j.syncing = 0;
+		if (rc == 0) {
+			if (target > j.sseq)
+				j.sseq = target;
+		} else {
+			log_warnx("journal sync: %s", strerror(errno));
+			j.broken = 1;
+		}
+		synced_locked();
+	}
+	pthread_mutex_unlock(&j.lock);
+	return (NULL);
+}
+
+void
+journal_start(void (*notify)(void))
+{
+	sigset_t	all, old;
+
+	pthread_mutex_lock(&j.lock);
+	j.notify = notify;
+	pthread_mutex_unlock(&j.lock);
+	if (committer_up)
+		return;
+	/* Signals belong to the main thread's event loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&committer, NULL, committer_main, NULL) != 0)
+		fatalx("journal: cannot start the commit thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	committer_up = 1;
+}
+
+void
+journal_set_notify(void (*notify)(void))
+{
+	pthread_mutex_lock(&j.lock);
+	j.notify = notify;
+	pthread_mutex_unlock(&j.lock);
+}
+
+static void *
+compactor_main(void *arg)
+{
+	char	*cause = NULL;
+
+	(void)arg;
+	if (journal_compact(&cause) != 0) {
+		log_warnx("journal compaction: %s", cause);
+		free(cause);
+	}
+	pthread_mutex_lock(&j.lock);
+	j.compact_running = 0;
+	pthread_mutex_unlock(&j.lock);
+	return (NULL);
+}
+
+/* Compact on a thread of its own, unless one is still at it. */
+void
+journal_compact_start(void)
+{
+	sigset_t	all, old;
+	int		running;
+
+	pthread_mutex_lock(&j.lock);
+	running = j.compact_running;
+	pthread_mutex_unlock(&j.lock);
+	if (running)
+		return;
+	if (compactor_up) {
+		pthread_join(compactor, NULL);
+		compactor_up = 0;
+	}
+	pthread_mutex_lock(&j.lock);
+	j.compact_running = 1;
+	pthread_mutex_unlock(&j.lock);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&compactor, NULL, compactor_main, NULL) != 0) {
+		log_warnx("journal: cannot start a compaction thread");
+		pthread_mutex_lock(&j.lock);
+		j.compact_running = 0;
+		pthread_mutex_unlock(&j.lock);
+	} else
+		compactor_up = 1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void
 journal_close(void)
 {
+	if (compactor_up) {
+		pthread_join(compactor, NULL);
+		compactor_up = 0;
+	}
+	if (committer_up) {
+		pthread_mutex_lock(&j.lock);
+		j.stop = 1;
+		pthread_cond_broadcast(&j.work_cv);
+		pthread_mutex_unlock(&j.lock);
+		pthread_join(committer, NULL);
+		committer_up = 0;
+	}
 	pthread_mutex_lock(&j.lock);
 	if (j.fd != -1)
 		close(j.fd);
 	j.fd = -1;
 	jset_free(&j.sets[0]);
 	jset_free(&j.sets[1]);
+	free(j.uids);
+	j.uids = NULL;
+	j.nuids = 0;
+	free(j.delta);
+	j.delta = NULL;
 	free(j.path);
 	free(j.dir);
 	j.path = j.dir = NULL;
+	j.notify = NULL;
 	pthread_mutex_unlock(&j.lock);
 }
 
@@ -417,29 +804,54 @@ journal_has_any(int type, const uint8_t (*jtis)[BATON_JTI_LEN], size_t n)
 }
 
 /*
- * Record n jtis of one type durably.  With exclusive set, refuse
- * (BATON_EDENIED) if any is already present, so check-and-spend is one
- * atomic step: concurrent verifies of one single-use token see exactly one
- * success.
+ * A write that failed part way: cut it off so later records stay on their
+ * boundaries.  If that fails too, nothing may be appended any more.
+ * Locked.
+ */
+static void
+cut_partial(off_t size)
+{
+	int	rc;
+
+	rc = ftruncate(j.fd, size);
+	if (rc != 0) {
+		log_warnx("journal %s: cannot cut a partial write at offset "
+		    "%lld: %s; refusing writes until restarted", j.path,
+		    (long long)size, strerror(errno));
+		j.broken = 1;
+		pthread_cond_broadcast(&j.work_cv);
+		synced_locked();
+	}
+}
+
+/*
+ * Record n jtis of one type.  With exclusive set, refuse (BATON_EDENIED)
+ * if any is already present, so check-and-spend is one atomic step:
+ * concurrent verifies of one single-use token see exactly one success.
+ * Records that change nothing (a jti already held as long) are not
+ * written.
  *
- * Group commit: records are written and entered in the set under the
- * lock, so a second spender sees them at once; the caller then waits until
- * some fdatasync that began after its write has finished.  One thread
- * syncs for every batch written before it started.  If a sync fails the
- * journal is marked broken and every later write fails closed.
+ * 0 with *ticket: 0 when everything is already on disk, else the batch to
+ * wait for with journal_committed.  BATON_ETOOBIG (with *cause) when the
+ * writer would hold more live entries than its cap; BATON_EUNAVAIL (with
+ * *cause) when the records cannot be written.
  */
 int
 journal_add(int type, const uint8_t (*jtis)[BATON_JTI_LEN],
-    const uint64_t *exps, size_t n, int exclusive, char **cause)
+    const uint64_t *exps, size_t n, int exclusive, const struct writer *who,
+    uint64_t *ticket, char **cause)
 {
 	struct jset	*s = &j.sets[type - 1];
-	uint8_t		 buf[BATON_MAX_BLOCKS * J_REC];
+	struct jent	*e;
+	struct juid	*u;
+	uint8_t		 buf[JOURNAL_MAX_BATCH * J_REC];
 	struct stat	 st;
-	uint64_t	 my, target;
-	size_t		 i;
-	int		 rc = 0, fd, sync_rc;
+	uint64_t	 wait = 0, seq;
+	size_t		 i, k = 0, fresh = 0, held;
+	int		 rc = 0;
 
-	if (n > BATON_MAX_BLOCKS)
+	*ticket = 0;
+	if (n > JOURNAL_MAX_BATCH)
 		return (BATON_EINVAL);
 	pthread_mutex_lock(&j.lock);
 	if (j.fd == -1) {
@@ -447,74 +859,83 @@ journal_add(int type, const uint8_t (*jtis)[BATON_JTI_LEN],
 		rc = BATON_EUNAVAIL;
 		goto out;
 	}
-	if (exclusive) {
-		for (i = 0; i < n; i++)
-			if (jset_find(s, jtis[i]) != NULL) {
-				rc = BATON_EDENIED;
-				goto out;
-			}
+	for (i = 0; i < n; i++) {
+		if ((e = jset_find(s, jtis[i])) == NULL) {
+			fresh++;
+			rec_encode(buf + k++ * J_REC, type, jtis[i], exps[i]);
+			continue;
+		}
+		if (exclusive) {
+			rc = BATON_EDENIED;
+			goto out;
+		}
+		if (exps[i] > e->exp)
+			rec_encode(buf + k++ * J_REC, type, jtis[i], exps[i]);
+		else if (e->seq > wait)
+			wait = e->seq;	/* there already, maybe not synced */
 	}
 	if (j.broken) {
-		xasprintf(cause, "journal: an earlier sync failed");
+		xasprintf(cause, "journal is broken (an earlier write or sync "
+		    "failed); refusing writes until batond is restarted");
 		rc = BATON_EUNAVAIL;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		rec_encode(buf + i * J_REC, type, jtis[i], exps[i]);
+	if (k == 0) {
+		*ticket = wait > j.sseq ? wait : 0;
+		goto out;
+	}
+	if (who != NULL && who->cap != 0 && fresh > 0) {
+		held = (u = juid_find(who->uid, 0)) != NULL ? u->n : 0;
+		if (held + fresh > who->cap) {
+			xasprintf(cause, "uid %u already holds %zu live journal "
+			    "entries, the most journal-max-per-uid allows; "
+			    "they are forgotten as their tokens expire",
+			    (unsigned)who->uid, held);
+			rc = BATON_ETOOBIG;
+			goto out;
+		}
+	}
 	if (fstat(j.fd, &st) != 0) {
 		xasprintf(cause, "journal: %s", strerror(errno));
 		rc = BATON_EUNAVAIL;
 		goto out;
 	}
-	if (write_all(j.fd, buf, n * J_REC) != 0) {
+	if (write_all(j.fd, buf, k * J_REC) != 0) {
 		xasprintf(cause, "journal write: %s", strerror(errno));
-		/* Cut a partial write so later records stay aligned. */
-		if (ftruncate(j.fd, st.st_size) != 0)
-			log_warnx("journal: cannot cut a partial write");
+		cut_partial(st.st_size);
 		rc = BATON_EUNAVAIL;
 		goto out;
 	}
+	if (j.compacting) {
+		if (j.dlen + k * J_REC > j.dcap) {
+			j.dcap = j.dcap == 0 ? 64 * J_REC : j.dcap * 2;
+			if (j.dcap < j.dlen + k * J_REC)
+				j.dcap = j.dlen + k * J_REC;
+			j.delta = xreallocarray(j.delta, j.dcap, 1);
+		}
+		memcpy(j.delta + j.dlen, buf, k * J_REC);
+		j.dlen += k * J_REC;
+	}
+	seq = ++j.wseq;
 	for (i = 0; i < n; i++)
-		jset_add(s, jtis[i], exps[i]);
-	j.records += n;
-	my = ++j.wseq;
-	while (j.sseq < my && !j.broken) {
-		if (j.syncing) {
-			pthread_cond_wait(&j.synced_cv, &j.lock);
-			continue;
-		}
-		j.syncing = 1;
-		target = j.wseq;
-		fd = j.fd;
-		pthread_mutex_unlock(&j.lock);
-		sync_rc = fdatasync(fd);
-		pthread_mutex_lock(&j.lock);
-		j.syncing = 0;
-		if (sync_rc == 0) {
-			if (target > j.sseq)
-				j.sseq = target;
-		} else {
-			log_warnx("journal sync: %s", strerror(errno));
-			j.broken = 1;
-		}
-		pthread_cond_broadcast(&j.synced_cv);
-	}
-	if (j.sseq < my) {
-		xasprintf(cause, "journal sync failed");
-		rc = BATON_EUNAVAIL;
-	}
+		jset_add(s, jtis[i], exps[i], seq,
+		    who != NULL ? who->uid : J_NOBODY);
+	j.records += k;
+	*ticket = seq;
+	pthread_cond_signal(&j.work_cv);
 out:
 	pthread_mutex_unlock(&j.lock);
 	return (rc);
 }
 
+/* 1: the batch is on disk; 0: not yet; -1: it never will be (broken). */
 int
-journal_compact(char **cause)
+journal_committed(uint64_t ticket)
 {
 	int	rc;
 
 	pthread_mutex_lock(&j.lock);
-	rc = compact_locked(cause);
+	rc = ticket <= j.sseq ? 1 : j.broken ? -1 : 0;
 	pthread_mutex_unlock(&j.lock);
 	return (rc);
 }

@@ -9,6 +9,9 @@
  * siblings (block 0 is the orchestrator's whole tree), so revoking it
  * takes a caller whose kernel-attested identity may act as the iss or as
  * the delegator of some block j <= i: someone who wrote that branch.
+ *
+ * A jti already revoked for as long is answered at once, without a new
+ * record; others count against the caller's journal-max-per-uid.
  */
 
 #include <stdlib.h>
@@ -51,6 +54,7 @@ op_revoke(struct request *r)
 	struct body		 b;
 	struct baton_token	 tok;
 	struct config		*cfg;
+	struct writer		 who;
 	const uint8_t		*jti;
 	uint8_t			 buf[BATON_JTI_LEN];
 	char			*cause = NULL;
@@ -65,6 +69,8 @@ op_revoke(struct request *r)
 	}
 	cfg = broker_config();
 	admin = broker_is_admin(cfg, r->peer);
+	who.uid = r->peer->uid;
+	who.cap = admin ? 0 : cfg->journal_per_uid;
 	broker_config_release();
 	if (b.token != NULL) {
 		/* Expired tokens may be revoked too: no time check here. */
@@ -103,7 +109,13 @@ op_revoke(struct request *r)
 		req_error(r, BATON_WIRE_EBADREQ, "revoke needs jti or token");
 		goto out;
 	}
-	if ((err = broker.src->revoke(jti, exp, &cause)) != 0) {
+	err = broker.src->revoke(jti, exp, &who, &r->ticket, &cause);
+	if (err == BATON_ETOOBIG) {
+		req_error(r, BATON_WIRE_ERATELIMIT, "revocation not recorded: "
+		    "%s", cause != NULL ? cause : baton_strerror(err));
+		goto out;
+	}
+	if (err != 0) {
 		req_error(r, BATON_WIRE_EUNAVAIL, "revocation not recorded: %s",
 		    cause != NULL ? cause : baton_strerror(err));
 		goto out;

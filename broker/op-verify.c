@@ -96,14 +96,18 @@ lineage_check(const struct baton_token *tok, struct baton_lineage *lin)
 
 /*
  * Spend every single-use jti in the chain, and of a call token's lineage,
- * atomically, or none.
+ * atomically, or none.  The answer waits for the records to be on disk
+ * (r->ticket).  -1 when the caller is over its journal-max-per-uid: an
+ * error is set, not a reason.
  */
 static int
-consume(const struct baton_token *tok, const struct baton_effective *eff,
-    const struct baton_lineage *lin)
+consume(struct request *r, const struct baton_token *tok,
+    const struct baton_effective *eff, const struct baton_lineage *lin)
 {
 	uint8_t		 jtis[2 * BATON_MAX_BLOCKS][BATON_JTI_LEN];
 	uint64_t	 exps[2 * BATON_MAX_BLOCKS];
+	struct config	*cfg;
+	struct writer	 who;
 	char		*cause = NULL;
 	size_t		 i, k, n;
 	int		 rc;
@@ -124,10 +128,20 @@ consume(const struct baton_token *tok, const struct baton_effective *eff,
 		memcpy(jtis[n], lin->jti[i], BATON_JTI_LEN);
 		exps[n++] = lin->exp[i] + BATOND_LEEWAY;
 	}
+	cfg = broker_config();
+	who.uid = r->peer->uid;
+	who.cap = broker_is_admin(cfg, r->peer) ? 0 : cfg->journal_per_uid;
+	broker_config_release();
 	rc = broker.src->consume((const uint8_t (*)[BATON_JTI_LEN])jtis, exps,
-	    n, &cause);
+	    n, &who, &r->ticket, &cause);
 	if (rc == BATON_EDENIED)
 		return (BATON_R_REPLAYED);
+	if (rc == BATON_ETOOBIG) {
+		req_error(r, BATON_WIRE_ERATELIMIT, "single-use token not "
+		    "spent: %s", cause);
+		free(cause);
+		return (-1);
+	}
 	if (rc != 0) {
 		log_warnx("single-use state: %s", cause != NULL ? cause : "?");
 		free(cause);
@@ -217,8 +231,9 @@ op_verify(struct request *r)
 	d.lineage = sealed ? &lin : NULL;
 	if (why == BATON_R_OK)
 		why = authorize(&d);
-	if (why == BATON_R_OK && eff.nsingle_use > 0)
-		why = consume(&tok, &eff, sealed ? &lin : NULL);
+	if (why == BATON_R_OK && eff.nsingle_use > 0 &&
+	    (why = consume(r, &tok, &eff, sealed ? &lin : NULL)) == -1)
+		goto out;
 
 	/*
 	 * Facts describe the token whatever the answer, once it decoded.

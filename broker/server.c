@@ -6,6 +6,14 @@
  * worker's pipe.  Each worker runs its own event_base, so signing and
  * checking run on several cores and a slow client only ever holds its own
  * connection.  A connection's state changes in one function, conn_set_state.
+ *
+ * An answer that depends on a journal record (revoke, spending a
+ * single-use jti) is held, with every later answer on that connection,
+ * until the journal's commit thread has synced the record: it wakes each
+ * worker's commit event (event_active from another thread is safe, the
+ * bases are made after evthread_use_pthreads), and the worker sends what
+ * is on disk.  The event loop never waits for the disk, so the other
+ * connections of a worker go on meanwhile.
  */
 
 #include <sys/queue.h>
@@ -38,6 +46,15 @@
 
 enum conn_state { CONN_READING, CONN_PAUSED, CONN_CLOSING };
 
+/* An answer waiting for the journal, and every answer after it. */
+struct held {
+	uint64_t		 ticket;	/* 0: needs nothing more */
+	uint32_t		 op, id;
+	uint8_t			*data;
+	size_t			 len;
+	TAILQ_ENTRY(held)	 entry;
+};
+
 static const char *const state_names[] = { "reading", "paused", "closing" };
 
 struct worker;
@@ -52,7 +69,11 @@ struct conn {
 	int			 eof;		/* peer done sending */
 	enum conn_state		 state;
 	struct peer		 peer;
+	TAILQ_HEAD(, held)	 held;
+	size_t			 held_bytes;
+	int			 holding;	/* on w->holding */
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 hold_entry;
 };
 
 struct worker {
@@ -60,8 +81,10 @@ struct worker {
 	struct event_base	*base;
 	int			 notify[2];
 	struct event		*notify_ev;
+	struct event		*commit_ev;	/* the journal synced something */
 	int			 draining;
 	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, conn)	 holding;	/* conns with held answers */
 };
 
 struct handoff {
@@ -82,6 +105,7 @@ static int		 reserve_fd = -1;	/* see server_accept */
 
 static void	conn_process(struct conn *);
 static void	conn_free(struct conn *);
+static void	conn_send(struct conn *, const char *, size_t);
 
 /* ---- per-uid connection counts (under broker.conns_lock) ---------------- */
 
@@ -254,8 +278,97 @@ static void
 conn_close(struct conn *c)
 {
 	conn_set_state(c, CONN_CLOSING);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    TAILQ_EMPTY(&c->held))
 		event_active(c->resume, EV_TIMEOUT, 1);
+}
+
+/* Answer bytes not yet taken by the socket, held ones included. */
+static size_t
+conn_backlog(struct conn *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    c->held_bytes);
+}
+
+static void
+held_free(struct conn *c, struct held *h)
+{
+	TAILQ_REMOVE(&c->held, h, entry);
+	c->held_bytes -= h->len;
+	sodium_memzero(h->data, h->len);
+	free(h->data);
+	free(h);
+}
+
+/*
+ * Send the held answers whose records are on disk, in order.  One whose
+ * records never will be (the journal broke) is replaced by an error: it
+ * was not acknowledged.
+ */
+static void
+conn_release_held(struct conn *c)
+{
+	struct request	 r;
+	struct held	*h;
+	int		 st;
+
+	while ((h = TAILQ_FIRST(&c->held)) != NULL) {
+		st = h->ticket == 0 ? 1 : journal_committed(h->ticket);
+		if (st == 0)
+			return;
+		if (st == 1)
+			conn_send(c, (const char *)h->data, h->len);
+		else {
+			memset(&r, 0, sizeof r);
+			r.conn = c;
+			r.peer = &c->peer;
+			r.op = h->op;
+			r.id = h->id;
+			req_error(&r, BATON_WIRE_EUNAVAIL, "not recorded: the "
+			    "journal could not be synced");
+			if (baton_wire_finish(&r.sb) == 0)
+				conn_send(c, r.sb.data, r.sb.size);
+			msgpack_sbuffer_destroy(&r.sb);
+			free(r.errmsg);
+		}
+		held_free(c, h);
+	}
+	if (c->holding) {
+		TAILQ_REMOVE(&c->w->holding, c, hold_entry);
+		c->holding = 0;
+	}
+	if (c->state == CONN_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			event_active(c->resume, EV_TIMEOUT, 1);
+	} else if (c->state == CONN_PAUSED &&
+	    conn_backlog(c) <= BATOND_OUT_MAX) {
+		conn_set_state(c, CONN_READING);
+		event_active(c->resume, EV_TIMEOUT, 1);
+	}
+}
+
+/* Keep an answer back until its records, and those before it, are synced. */
+static void
+conn_hold(struct conn *c, const struct request *r)
+{
+	struct held	*h;
+
+	h = xcalloc(1, sizeof *h);
+	h->ticket = r->ticket;
+	h->op = r->op;
+	h->id = r->id;
+	h->len = r->sb.size;
+	h->data = xmalloc(h->len);
+	memcpy(h->data, r->sb.data, h->len);
+	TAILQ_INSERT_TAIL(&c->held, h, entry);
+	c->held_bytes += h->len;
+	if (!c->holding) {
+		TAILQ_INSERT_TAIL(&c->w->holding, c, hold_entry);
+		c->holding = 1;
+	}
+	/* Synced already (or broken): no need to wait for the wakeup. */
+	conn_release_held(c);
 }
 
 static void
@@ -264,6 +377,10 @@ conn_free(struct conn *c)
 	struct worker	*w = c->w;
 
 	TAILQ_REMOVE(&w->conns, c, entry);
+	if (c->holding)
+		TAILQ_REMOVE(&w->holding, c, hold_entry);
+	while (!TAILQ_EMPTY(&c->held))
+		held_free(c, TAILQ_FIRST(&c->held));
 	conn_release(c->peer.uid);
 	peer_release(&c->peer);
 	event_free(c->resume);
@@ -358,7 +475,10 @@ conn_frame(struct conn *c, const uint8_t *data, size_t len)
 	r.op = op;
 	r.id = id;
 	request_run(&r);
-	conn_send(c, r.sb.data, r.sb.size);
+	if (r.ticket != 0 || !TAILQ_EMPTY(&c->held))
+		conn_hold(c, &r);
+	else
+		conn_send(c, r.sb.data, r.sb.size);
 	/* Answers to mint, attenuate and present carry a token. */
 	if (r.sb.data != NULL)
 		sodium_memzero(r.sb.data, r.sb.alloc);
@@ -370,7 +490,6 @@ static void
 conn_process(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	uint8_t		 hdr[BATON_WIRE_HDR];
 	uint8_t		*data;
 	uint32_t	 len;
@@ -406,7 +525,7 @@ conn_process(struct conn *c)
 		evbuffer_drain(in, BATON_WIRE_HDR + (size_t)len);
 		if (c->state == CONN_CLOSING)
 			return;
-		if (evbuffer_get_length(out) > BATOND_OUT_MAX)
+		if (conn_backlog(c) > BATOND_OUT_MAX)
 			conn_set_state(c, CONN_PAUSED);
 	}
 	if (c->state != CONN_READING)
@@ -452,10 +571,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (c->state == CONN_CLOSING) {
-		conn_free(c);
+		/* Held answers still to come: their release frees c. */
+		if (TAILQ_EMPTY(&c->held))
+			conn_free(c);
 		return;
 	}
-	if (c->state == CONN_PAUSED) {
+	if (c->state == CONN_PAUSED && conn_backlog(c) <= BATOND_OUT_MAX) {
 		conn_set_state(c, CONN_READING);
 		conn_process(c);
 	}
@@ -487,10 +608,11 @@ conn_resume_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->state == CONN_CLOSING)
-		conn_free(c);
-	else
+	if (c->state != CONN_CLOSING)
 		conn_process(c);
+	else if (TAILQ_EMPTY(&c->held) &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_free(c);
 }
 
 static void
@@ -514,6 +636,7 @@ conn_new(struct worker *w, struct handoff *h)
 	c = xcalloc(1, sizeof *c);
 	c->w = w;
 	c->peer = h->peer;
+	TAILQ_INIT(&c->held);
 	c->bev = bufferevent_socket_new(w->base, h->fd, BEV_OPT_CLOSE_ON_FREE);
 	c->resume = event_new(w->base, -1, 0, conn_resume_cb, c);
 	c->slow = evtimer_new(w->base, conn_slow_cb, c);
@@ -577,6 +700,28 @@ worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void
+worker_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct conn	*c, *next;
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH_SAFE(c, &w->holding, hold_entry, next)
+		conn_release_held(c);
+}
+
+/* On the journal's commit thread, under its lock: wake every worker. */
+static void
+server_committed(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < nworkers; i++)
+		event_active(workers[i].commit_ev, EV_TIMEOUT, 1);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -607,6 +752,7 @@ server_start(unsigned n)
 	workers = xcalloc(n, sizeof *workers);
 	for (i = 0; i < n; i++) {
 		TAILQ_INIT(&workers[i].conns);
+		TAILQ_INIT(&workers[i].holding);
 		if ((workers[i].base = event_base_new()) == NULL)
 			fatalx("event_base_new");
 		if (pipe2(workers[i].notify, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -615,6 +761,13 @@ server_start(unsigned n)
 		    workers[i].notify[0], EV_READ | EV_PERSIST,
 		    worker_notify_cb, &workers[i]);
 		event_add(workers[i].notify_ev, NULL);
+		workers[i].commit_ev = event_new(workers[i].base, -1, 0,
+		    worker_commit_cb, &workers[i]);
+		if (workers[i].commit_ev == NULL)
+			fatalx("event_new");
+	}
+	journal_start(server_committed);
+	for (i = 0; i < n; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
 		    &workers[i]) != 0)
 			fatalx("pthread_create");
@@ -732,9 +885,13 @@ server_wait(void)
 {
 	unsigned	i;
 
-	for (i = 0; i < nworkers; i++) {
+	for (i = 0; i < nworkers; i++)
 		pthread_join(workers[i].thread, NULL);
+	/* The commit thread must not wake a base about to be freed. */
+	journal_set_notify(NULL);
+	for (i = 0; i < nworkers; i++) {
 		event_free(workers[i].notify_ev);
+		event_free(workers[i].commit_ev);
 		event_base_free(workers[i].base);
 		close(workers[i].notify[0]);
 		close(workers[i].notify[1]);

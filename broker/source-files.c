@@ -103,20 +103,22 @@ files_revoked(const uint8_t (*jtis)[BATON_JTI_LEN], size_t n)
 }
 
 static int
-files_revoke(const uint8_t *jti, uint64_t exp, char **cause)
+files_revoke(const uint8_t *jti, uint64_t exp, const struct writer *who,
+    uint64_t *ticket, char **cause)
 {
 	uint8_t	one[1][BATON_JTI_LEN];
 
 	memcpy(one[0], jti, BATON_JTI_LEN);
 	return (journal_add(JOURNAL_REVOKE, (const uint8_t (*)[BATON_JTI_LEN])one,
-	    &exp, 1, 0, cause));
+	    &exp, 1, 0, who, ticket, cause));
 }
 
 static int
 files_consume(const uint8_t (*jtis)[BATON_JTI_LEN], const uint64_t *exps,
-    size_t n, char **cause)
+    size_t n, const struct writer *who, uint64_t *ticket, char **cause)
 {
-	return (journal_add(JOURNAL_SPENT, jtis, exps, n, 1, cause));
+	return (journal_add(JOURNAL_SPENT, jtis, exps, n, 1, who, ticket,
+	    cause));
 }
 
 const struct source source_files = {

@@ -109,6 +109,8 @@ tb_launch(struct tb *t)
 				rl.rlim_max = (rlim_t)t->nofile_hard;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
+		if (t->preload != NULL)
+			setenv("LD_PRELOAD", t->preload, 1);
 		argv[n++] = "batond";
 		if (getenv("BATOND_VALGRIND") != NULL) {
 			/* make check BATOND_VALGRIND=1: memory errors exit 42 */

@@ -24,6 +24,7 @@ struct tb {
 	long	fsize_limit;	/* >0: RLIMIT_FSIZE of the broker, in bytes */
 	long	nofile_limit;	/* >0: RLIMIT_NOFILE (soft and hard) of it */
 	long	nofile_hard;	/* >0: a higher hard limit than that */
+	const char *preload;	/* LD_PRELOAD for the broker, or NULL */
 };
 
 /* A temp dir; conf and agents texts are written when not NULL. */

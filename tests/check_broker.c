@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <sodium.h>
 
 #include "broker-util.h"
 #include "testutil.h"
@@ -3323,6 +3324,468 @@ START_TEST(test_call_tokens)
 }
 END_TEST
 
+/* ---- the journal: duplicates, bad records, a failed cut, caps ------------- */
+
+/* Records of the journal format (broker/journal.c), written by hand. */
+struct jrec {
+	int		 type;		/* 1 revoke, 2 spent */
+	uint64_t	 exp;
+	uint8_t		 jti[BATON_JTI_LEN];
+};
+
+static void
+jrec_encode(uint8_t *out, const struct jrec *r)
+{
+	int	i;
+
+	memset(out, 0, 4);
+	out[3] = 25;
+	out[4] = (uint8_t)r->type;
+	for (i = 0; i < 8; i++)
+		out[5 + i] = (uint8_t)(r->exp >> (56 - 8 * i));
+	memcpy(out + 13, r->jti, BATON_JTI_LEN);
+	crypto_generichash(out + 29, 16, out, 29, NULL, 0);
+}
+
+/* A state directory holding a journal of these records, for tb_launch. */
+static void
+journal_plant(const struct jrec *recs, size_t n)
+{
+	uint8_t	*buf;
+	char	 path[400];
+	size_t	 i, len = 8 + n * 45;
+	int	 fd;
+
+	ck_assert_int_eq(mkdir(T.state, 0700), 0);
+	buf = malloc(len);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, "BATONJ1\n", 8);
+	for (i = 0; i < n; i++)
+		jrec_encode(buf + 8 + i * 45, &recs[i]);
+	snprintf(path, sizeof path, "%s/journal", T.state);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	free(buf);
+}
+
+static off_t
+journal_size(void)
+{
+	struct stat	st;
+	char		path[400];
+
+	snprintf(path, sizeof path, "%s/journal", T.state);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return (st.st_size);
+}
+
+/* status: how many revoked (or spent) jtis the broker holds. */
+static uint64_t
+journal_count(int fd, const char *which)
+{
+	struct resp	r;
+	uint64_t	n;
+
+	ck_assert_int_eq(simple_status(fd, BATON_OP_STATUS, &r), 0);
+	n = get_uint(&r.body, which);
+	resp_free(&r);
+	return (n);
+}
+
+/* Revoke through the token (its last block); the status, message in msg. */
+static int
+revoke_msg(int fd, const char *tok, char *msg, size_t len)
+{
+	struct msg	m;
+	struct resp	r;
+	int		st;
+
+	msg_start(&m, BATON_OP_REVOKE, 9, 1);
+	pk_kv_str(&m.pk, "token", tok);
+	if (rpc(fd, &m, &r) != 0)
+		return (-1);
+	st = r.status;
+	msg[0] = '\0';
+	if (st != 0)
+		get_str(&r.body, "message", msg, len);
+	resp_free(&r);
+	return (st);
+}
+
+START_TEST(test_journal_duplicates)
+{
+	char	*tok;
+	off_t	 size;
+	int	 fd = up(NULL, NULL), i;
+
+	tok = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+	revoke_token(fd, tok);
+	size = journal_size();
+	/* A second revocation of the same jti changes nothing: no record. */
+	for (i = 0; i < 400; i++)
+		revoke_token(fd, tok);
+	ck_assert_int_eq(journal_size(), size);
+	ck_assert_int_eq(verify_reason(fd, tok, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_uint_eq(journal_count(fd, "revoked"), 1);
+	free(tok);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_journal_bad_record)
+{
+	uint8_t	 good[8 + 3 * 45], bad[sizeof good], now[sizeof good + 1];
+	char	*tok[3], path[400], want[600];
+	int	 fd = up(NULL, NULL), jfd, i;
+
+	for (i = 0; i < 3; i++) {
+		tok[i] = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+		revoke_token(fd, tok[i]);
+	}
+	close(fd);
+	tb_kill9(&T);
+	snprintf(path, sizeof path, "%s/journal", T.state);
+	jfd = open(path, O_RDONLY);
+	ck_assert_int_eq(read(jfd, now, sizeof now), sizeof good);
+	close(jfd);
+	memcpy(good, now, sizeof good);
+
+	/*
+	 * A bad record with good ones after it is no torn tail: start-up
+	 * refuses, says where, and leaves the file exactly as it is.
+	 */
+	memcpy(bad, good, sizeof bad);
+	bad[8 + 20] ^= 0x40;
+	jfd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(jfd, bad, sizeof bad), sizeof bad);
+	close(jfd);
+	ck_assert_int_ne(tb_launch(&T), 0);
+	snprintf(want, sizeof want, "%s: bad record at offset 8, and a good "
+	    "one at offset 53 after it: not a torn tail", path);
+	ck_assert_msg(tb_log_has(&T, want), "log lacks: %s", want);
+	jfd = open(path, O_RDONLY);
+	ck_assert_int_eq(read(jfd, now, sizeof now), sizeof bad);
+	close(jfd);
+	ck_assert(memcmp(now, bad, sizeof bad) == 0);
+
+	/* A good record misaligned after a bad one: refused as well. */
+	memcpy(bad, good, sizeof bad);
+	memset(bad + 8, 0, 7);
+	memmove(bad + 8 + 7, good + 8 + 45, 45);
+	memset(bad + 8 + 52, 0xff, sizeof bad - 8 - 52);
+	jfd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(jfd, bad, sizeof bad), sizeof bad);
+	close(jfd);
+	ck_assert_int_ne(tb_launch(&T), 0);
+	ck_assert(tb_log_has(&T, "and a good one at offset 15 after it"));
+
+	/* The last record bad, nothing after it: a torn tail, cut off. */
+	memcpy(bad, good, sizeof bad);
+	bad[8 + 2 * 45 + 30] ^= 0x01;
+	jfd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(jfd, bad, sizeof bad), sizeof bad);
+	close(jfd);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert(tb_log_has(&T, "ignoring a torn tail of 45 bytes"));
+	fd = tb_connect(&T);
+	ck_assert_int_eq(verify_reason(fd, tok[0], "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, tok[1], "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, tok[2], "db_query", "read", NULL), 0);
+	for (i = 0; i < 3; i++)
+		free(tok[i]);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_journal_cut_fails)
+{
+	char	*a, *b, *c, *once, msg[512];
+	int	 fd;
+
+	/*
+	 * Room for the header, one record and 20 bytes: the second record
+	 * is written in part, and the shim makes cutting it off fail.  (The
+	 * limit binds the log too, so only the answers tell.)
+	 */
+	tb_init(&T, NULL, NULL);
+	T.fsize_limit = 8 + 45 + 20;
+	T.preload = FAULT_JOURNAL;
+	setenv("BATON_FAULT_FTRUNCATE", "1", 1);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	unsetenv("BATON_FAULT_FTRUNCATE");
+	fd = tb_connect(&T);
+	a = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+	b = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+	c = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+	once = tb_mint(fd, NULL, "db_query", "read", 0, 600, 1, NULL);
+	ck_assert_int_eq(revoke_msg(fd, a, msg, sizeof msg), 0);
+	ck_assert_int_eq(revoke_msg(fd, b, msg, sizeof msg),
+	    BATON_WIRE_EUNAVAIL);
+	ck_assert_str_eq(msg, "revocation not recorded: journal write: "
+	    "File too large");
+	/* Records after the partial one would be misaligned: none is. */
+	ck_assert_int_eq(revoke_msg(fd, c, msg, sizeof msg),
+	    BATON_WIRE_EUNAVAIL);
+	ck_assert_str_eq(msg, "revocation not recorded: journal is broken "
+	    "(an earlier write or sync failed); refusing writes until "
+	    "batond is restarted");
+	ck_assert_int_eq(verify_reason(fd, once, "db_query", "read", NULL),
+	    BATON_R_UNAVAILABLE);
+	/* Reads go on. */
+	ck_assert_int_eq(verify_reason(fd, a, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, c, "db_query", "read", NULL), 0);
+	close(fd);
+	ck_assert_int_eq(tb_stop(&T), 0);
+
+	/* Restarted without the faults: the partial record is a torn tail. */
+	T.fsize_limit = 0;
+	T.preload = NULL;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert(tb_log_has(&T, "ignoring a torn tail of 20 bytes"));
+	fd = tb_connect(&T);
+	ck_assert_int_eq(verify_reason(fd, a, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, b, "db_query", "read", NULL), 0);
+	revoke_token(fd, c);
+	ck_assert_int_eq(verify_reason(fd, c, "db_query", "read", NULL),
+	    BATON_R_REVOKED);
+	free(a);
+	free(b);
+	free(c);
+	free(once);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_journal_expiry_margin)
+{
+	struct jrec	recs[4];
+	uint64_t	now = (uint64_t)time(NULL);
+	int		fd;
+
+	/*
+	 * Expired an hour ago: kept, in case the clock was stepped forward
+	 * and is corrected.  Seven hours ago: past the six-hour margin.
+	 */
+	memset(recs, 0, sizeof recs);
+	recs[0].type = 1;
+	recs[0].exp = now + 3600;
+	memset(recs[0].jti, 'a', BATON_JTI_LEN);
+	recs[1].type = 1;
+	recs[1].exp = now - 3600;
+	memset(recs[1].jti, 'b', BATON_JTI_LEN);
+	recs[2].type = 1;
+	recs[2].exp = now - 7 * 3600;
+	memset(recs[2].jti, 'c', BATON_JTI_LEN);
+	recs[3].type = 2;
+	recs[3].exp = now - 2 * 3600;
+	memset(recs[3].jti, 'd', BATON_JTI_LEN);
+	tb_init(&T, NULL, NULL);
+	journal_plant(recs, 4);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	ck_assert_uint_eq(journal_count(fd, "revoked"), 2);
+	ck_assert_uint_eq(journal_count(fd, "spent"), 1);
+	/* The start-up compaction kept them in the file too. */
+	ck_assert_int_eq(journal_size(), 8 + 3 * 45);
+	close(fd);
+	down();
+}
+END_TEST
+
+static int
+nobody_over_cap(void *arg)
+{
+	struct resp	 r;
+	char		*t[3], *once, msg[512];
+	int		 fd = tb_connect(&T), i;
+
+	(void)arg;
+	if (fd == -1)
+		return (70);
+	for (i = 0; i < 3; i++)
+		if ((t[i] = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0,
+		    NULL)) == NULL)
+			return (71);
+	if (revoke_msg(fd, t[0], msg, sizeof msg) != 0 ||
+	    revoke_msg(fd, t[1], msg, sizeof msg) != 0)
+		return (72);
+	/* At the cap: nothing new, but a repeat costs nothing and passes. */
+	if (revoke_msg(fd, t[0], msg, sizeof msg) != 0)
+		return (73);
+	if (revoke_msg(fd, t[2], msg, sizeof msg) != BATON_WIRE_ERATELIMIT)
+		return (74);
+	if (strcmp(msg, "revocation not recorded: uid 65534 already holds 2 "
+	    "live journal entries, the most journal-max-per-uid allows; they "
+	    "are forgotten as their tokens expire") != 0)
+		return (75);
+	/* Spending a single-use jti is a new entry too. */
+	if ((once = tb_mint(fd, NULL, "db_query", "read", 0, 600, 1,
+	    NULL)) == NULL)
+		return (76);
+	if (tb_verify(fd, once, "db_query", "read", NULL, &r) != 0)
+		return (77);
+	i = r.status;
+	resp_free(&r);
+	return (i == BATON_WIRE_ERATELIMIT ? 0 : 78);
+}
+
+START_TEST(test_journal_cap)
+{
+	char	*t[3], msg[512];
+	int	 fd, i;
+
+	NEED_ROOT();
+	fd = up("journal-max-per-uid 2\nrate-limit 0\n", NULL);
+	ck_assert_int_eq(as_nobody(nobody_over_cap, NULL), 0);
+	/* The cap is per uid; admins have none. */
+	for (i = 0; i < 3; i++) {
+		t[i] = tb_mint(fd, NULL, "db_query", "read", 0, 600, 0, NULL);
+		ck_assert_int_eq(revoke_msg(fd, t[i], msg, sizeof msg), 0);
+		free(t[i]);
+	}
+	ck_assert_uint_eq(journal_count(fd, "revoked"), 5);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_journal_sync_off_loop)
+{
+	struct msg	 m;
+	struct resp	 r;
+	struct timespec	 t0, t1;
+	uint8_t		 jti[BATON_JTI_LEN];
+	char		*tok;
+	double		 ms;
+	int		 a, b;
+
+	/*
+	 * One worker, and a disk that takes 1.5 s per sync.  While one
+	 * connection waits for its revocation to be on disk, another on the
+	 * same worker is still answered at once.
+	 */
+	tb_init(&T, "development-mode yes\nworkers 1\n", NULL);
+	T.preload = FAULT_JOURNAL;
+	setenv("BATON_FAULT_SYNC_MS", "1500", 1);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	unsetenv("BATON_FAULT_SYNC_MS");
+	a = tb_connect(&T);
+	b = tb_connect(&T);
+	tok = tb_mint(b, NULL, "db_query", "read", 0, 600, 0, NULL);
+	memset(jti, 'j', sizeof jti);
+	msg_start(&m, BATON_OP_REVOKE, 11, 1);
+	pk_str(&m.pk, "jti");
+	baton_pack_bin(&m.pk, jti, sizeof jti);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(msg_send(a, &m), 0);
+	usleep(100000);
+	ck_assert_int_eq(verify_reason(b, tok, "db_query", "read", NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 1000, "verify waited %.0f ms for another "
+	    "connection's sync", ms);
+	/* And the revocation is answered only after its sync. */
+	ck_assert_int_eq(resp_read(a, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(r.id, 11);
+	resp_free(&r);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms >= 1400, "revoke answered after %.0f ms, before "
+	    "its sync", ms);
+	free(tok);
+	close(a);
+	close(b);
+	down();
+}
+END_TEST
+
+/* Has a compaction copied records appended while it ran? */
+static int
+compacted_meanwhile(void)
+{
+	char	*buf, *p;
+	size_t	 len;
+	FILE	*f;
+	int	 found = 0;
+
+	if ((f = fopen(T.log, "r")) == NULL)
+		return (0);
+	buf = malloc(1 << 24);
+	ck_assert_ptr_nonnull(buf);
+	len = fread(buf, 1, (1 << 24) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	for (p = buf; (p = strstr(p, " records, ")) != NULL; p++)
+		if (strtoul(p + 10, NULL, 10) > 0)
+			found = 1;
+	free(buf);
+	return (found);
+}
+
+START_TEST(test_journal_compaction_concurrent)
+{
+	struct jrec	*recs;
+	struct msg	 m;
+	struct resp	 r;
+	uint64_t	 now = (uint64_t)time(NULL), k = 0;
+	uint8_t		 jti[BATON_JTI_LEN];
+	time_t		 t0;
+	size_t		 i, n = 100000;
+	int		 fd;
+
+	/*
+	 * A journal big enough that each compaction takes a while, one every
+	 * second, and revocations meanwhile: none may be lost, even by a
+	 * crash right after.
+	 */
+	recs = calloc(n, sizeof *recs);
+	ck_assert_ptr_nonnull(recs);
+	for (i = 0; i < n; i++) {
+		recs[i].type = 1;
+		recs[i].exp = now + 86400;
+		randombytes_buf(recs[i].jti, BATON_JTI_LEN);
+	}
+	tb_init(&T, "development-mode yes\nrate-limit 0\ncompact-interval 1\n",
+	    NULL);
+	journal_plant(recs, n);
+	free(recs);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	t0 = time(NULL);
+	while (time(NULL) - t0 < 3 ||
+	    (!compacted_meanwhile() && time(NULL) - t0 < 20)) {
+		randombytes_buf(jti, sizeof jti);
+		msg_start(&m, BATON_OP_REVOKE, 3, 1);
+		pk_str(&m.pk, "jti");
+		baton_pack_bin(&m.pk, jti, sizeof jti);
+		ck_assert_int_eq(rpc(fd, &m, &r), 0);
+		ck_assert_int_eq(r.status, 0);
+		resp_free(&r);
+		k++;
+	}
+	ck_assert_msg(compacted_meanwhile(), "no compaction overlapped a "
+	    "revocation in 20 s");
+	close(fd);
+	tb_kill9(&T);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	ck_assert_uint_eq(journal_count(fd, "revoked"), n + k);
+	close(fd);
+	down();
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -3380,6 +3843,16 @@ broker_suite(void)
 	tcase_add_test(tc, test_accept_out_of_fds);
 	tcase_add_test(tc, test_fd_limit_uids);
 	tcase_add_test(tc, test_fd_limit_raised);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("journal");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_journal_duplicates);
+	tcase_add_test(tc, test_journal_bad_record);
+	tcase_add_test(tc, test_journal_cut_fails);
+	tcase_add_test(tc, test_journal_expiry_margin);
+	tcase_add_test(tc, test_journal_cap);
+	tcase_add_test(tc, test_journal_sync_off_loop);
+	tcase_add_test(tc, test_journal_compaction_concurrent);
 	suite_add_tcase(s, tc);
 	return (s);
 }

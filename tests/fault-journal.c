@@ -1,0 +1,66 @@
+/*
+ * fault-journal.c: an LD_PRELOAD shim for tests that makes the disk
+ * under the broker's journal misbehave.  Only calls on a file whose name
+ * ends in "/journal" are touched, and only as the environment asks:
+ *   BATON_FAULT_FTRUNCATE	ftruncate fails with EIO (a partial write
+ *				cannot be cut off)
+ *   BATON_FAULT_SYNC_MS=N	fdatasync takes N milliseconds longer
+ */
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int	ftruncate(int, off_t);
+int	ftruncate64(int, off_t);
+int	fdatasync(int);
+
+static int
+is_journal(int fd)
+{
+	char	link[64], path[4096];
+	ssize_t	n;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof path - 1);
+	if (n < 8)
+		return (0);
+	path[n] = '\0';
+	return (strcmp(path + n - 8, "/journal") == 0);
+}
+
+int
+ftruncate(int fd, off_t len)
+{
+	if (getenv("BATON_FAULT_FTRUNCATE") != NULL && is_journal(fd)) {
+		errno = EIO;
+		return (-1);
+	}
+	return ((int)syscall(SYS_ftruncate, fd, len));
+}
+
+int
+ftruncate64(int fd, off_t len)
+{
+	return (ftruncate(fd, len));
+}
+
+int
+fdatasync(int fd)
+{
+	struct timespec	 ts;
+	const char	*ms;
+
+	if ((ms = getenv("BATON_FAULT_SYNC_MS")) != NULL && is_journal(fd)) {
+		ts.tv_sec = atoi(ms) / 1000;
+		ts.tv_nsec = (long)(atoi(ms) % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+	}
+	return ((int)syscall(SYS_fdatasync, fd));
+}
