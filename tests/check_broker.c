@@ -1817,9 +1817,14 @@ START_TEST(test_issue_audit)
 	c.ttl = 600;
 	ta = attenuate(fd, &c, &st, &why);
 	ck_assert_ptr_nonnull(ta);
-	/* Refused twice: a higher limit, and a TTL past the parent's. */
+	/*
+	 * Refused twice: a higher limit, and a TTL past the parent's.  The
+	 * first asks for a shorter TTL than ta's: reusing 600 fails with
+	 * ttl_too_long once a second boundary passes between the two.
+	 */
 	c.token = ta;
 	c.limit = 5000;
+	c.ttl = 300;
 	ck_assert_ptr_null(attenuate(fd, &c, &st, &why));
 	ck_assert_int_eq(why, BATON_R_WIDEN_LIMIT);
 	c.limit = 0;
