@@ -660,6 +660,67 @@ END_TEST
 static const char	*write_path;
 
 /* The writer runs as a Check test too, since the helpers assert. */
+/*
+ * The sealed lineage of a call token (doc/TOKEN.md section 12), with a
+ * fixed nonce: built here from libsodium alone following the text, pinned
+ * byte for byte, and opened by the codec.  Inputs: the golden seed; jti
+ * 16 x 0x11; lineage of two blocks, chain hash 32 x 0xcc, (16 x 0xa1, exp
+ * 1800003600, reusable) and (16 x 0xa2, exp 1800001800, single use);
+ * nonce 00 01 .. 17.
+ */
+static const char golden_seal[] =
+    "000102030405060708090a0b0c0d0e0f1011121314151617aa38611a4e9ca63d"
+    "db1847ad3ddd550ec9ffda29ab6bd05df17303071bd2030f25c391f9f145dec2"
+    "eb1e1fc9e3f2841cd256675050ca10180325e0a9dc9c814bf0ddd5f085a7e684"
+    "a90ead06b1debf4391e3b26818bb6f33ad61e139bd8fa23c03397e";
+
+START_TEST(test_seal_vector)
+{
+	uint8_t			 key[32], ad[13 + BATON_KID_LEN + BATON_JTI_LEN];
+	uint8_t			 pt[1 + 32 + 2 * 25], seal[BATON_SEAL_LEN(2)];
+	uint8_t			 jti[BATON_JTI_LEN];
+	unsigned long long	 clen;
+	struct baton_lineage	 lin;
+	char			 hex[2 * sizeof(seal) + 1];
+	size_t			 i;
+
+	memset(jti, 0x11, sizeof(jti));
+	crypto_generichash(key, 32, (const unsigned char *)"baton/v1/seal", 13,
+	    golden_seed, sizeof(golden_seed));
+	memcpy(ad, "baton/v1/seal", 13);
+	memcpy(ad + 13, K->kid, BATON_KID_LEN);
+	memcpy(ad + 13 + BATON_KID_LEN, jti, BATON_JTI_LEN);
+	pt[0] = 2;
+	memset(pt + 1, 0xcc, 32);
+	memset(pt + 33, 0xa1, 16);
+	for (i = 0; i < 8; i++)
+		pt[49 + i] = (uint8_t)((uint64_t)1800003600 >> (56 - 8 * i));
+	pt[57] = 0;
+	memset(pt + 58, 0xa2, 16);
+	for (i = 0; i < 8; i++)
+		pt[74 + i] = (uint8_t)((uint64_t)1800001800 >> (56 - 8 * i));
+	pt[82] = 1;
+	for (i = 0; i < BATON_SEAL_NONCE_LEN; i++)
+		seal[i] = (uint8_t)i;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(seal + BATON_SEAL_NONCE_LEN,
+	    &clen, pt, sizeof(pt), ad, sizeof(ad), NULL, seal, key);
+	ck_assert_uint_eq(BATON_SEAL_NONCE_LEN + clen, sizeof(seal));
+	baton_hex(hex, seal, sizeof(seal));
+	ck_assert_msg(strcmp(hex, golden_seal) == 0, "seal %s", hex);
+	/* the codec opens it to exactly those values */
+	ck_assert_int_eq(baton_lineage_open(&lin, K, jti, seal, sizeof(seal)),
+	    BATON_R_OK);
+	ck_assert_uint_eq(lin.n, 2);
+	ck_assert_uint_eq(lin.exp[0], 1800003600);
+	ck_assert_uint_eq(lin.exp[1], 1800001800);
+	ck_assert_int_eq(lin.single_use[0], 0);
+	ck_assert_int_eq(lin.single_use[1], 1);
+	ck_assert_uint_eq(lin.jti[1][15], 0xa2);
+	ck_assert_uint_eq(lin.chain[31], 0xcc);
+	sodium_memzero(key, sizeof(key));
+}
+END_TEST
+
 START_TEST(test_write)
 {
 	struct baton_block	 root, chain[3];
@@ -719,6 +780,7 @@ golden_suite(void)
 	tcase_add_test(tc, test_open_root);
 	tcase_add_test(tc, test_open_chain);
 	tcase_add_test(tc, test_open_public);
+	tcase_add_test(tc, test_seal_vector);
 	suite_add_tcase(s, tc);
 	return (s);
 }
