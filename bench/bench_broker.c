@@ -289,7 +289,10 @@ main(int argc, char **argv)
 	uint8_t				 pk[32], sk[64], sig[64], msg[64];
 	double				 d_rtt, d_ed, d_ver, d_par, d_mint, d_att;
 	double				 d_pres, d_off, t0;
+	double				 d_min, d_pv_chain, d_pv_min;
+	size_t				 len_chain = 0, len_min = 0;
 	size_t				 i, tlen;
+	int				 k;
 	pid_t				 pid;
 	int				 ch, err, status;
 
@@ -390,6 +393,40 @@ main(int argc, char **argv)
 		baton_issued_free(t);
 	}
 	d_pres = (now_us() - t0) / (iters / 5);
+	po.minimal = 1;
+	t0 = now_us();
+	for (i = 0; i < iters / 5; i++) {
+		if ((err = baton_client_present(&t, c, baton_issued_token(b),
+		    &po)) != 0)
+			die("present --minimal", err);
+		len_min = strlen(baton_issued_token(t));
+		baton_issued_free(t);
+	}
+	d_min = (now_us() - t0) / (iters / 5);
+
+	/* A call in full: present, then the tool server's verify (it spends). */
+	vo.tool = "db_query";
+	vo.action = "read";
+	vo.audience = "db";
+	for (k = 0; k < 2; k++) {
+		po.minimal = k;
+		t0 = now_us();
+		for (i = 0; i < iters / 5; i++) {
+			if ((err = baton_client_present(&t, c,
+			    baton_issued_token(b), &po)) != 0)
+				die("present", err);
+			if ((err = baton_verify(&r, c,
+			    baton_issued_token(t), &vo)) != 0)
+				die("verify presented", err);
+			if (k == 0)
+				len_chain = strlen(baton_issued_token(t));
+			baton_verify_result_free(r);
+			baton_issued_free(t);
+		}
+		*(k == 0 ? &d_pv_chain : &d_pv_min) = (now_us() - t0) /
+		    (iters / 5);
+	}
+	po.minimal = 0;
 
 	if ((err = baton_client_pubkeys(&keys, c)) != 0 ||
 	    (err = baton_keybundle_parse(&kb, keys, strlen(keys))) != 0)
@@ -424,6 +461,14 @@ main(int argc, char **argv)
 	    d_att / d_rtt);
 	printf("%-48s %9.2f %9.2f\n", "present via broker",
 	    d_pres, d_pres / d_rtt);
+	printf("%-48s %9.2f %9.2f\n", "present --minimal via broker",
+	    d_min, d_min / d_rtt);
+	printf("%-48s %9.2f %9.2f\n", "present + verify, chained (per call)",
+	    d_pv_chain, d_pv_chain / d_rtt);
+	printf("%-48s %9.2f %9.2f\n", "present --minimal + verify (per call)",
+	    d_pv_min, d_pv_min / d_rtt);
+	printf("presented token: %zu chars chained (4 blocks), %zu as a call "
+	    "token\n", len_chain, len_min);
 	printf("verify throughput: %.0f/s with 1 client, %.0f/s with 2\n",
 	    1e6 / d_ver, 1e6 / d_par);
 
