@@ -775,16 +775,19 @@ print_facts(const struct baton_verify_result *res)
 			printf(" %s", baton_verify_result_tool(res, i));
 		printf("\n");
 	}
+	/* a call token (present --minimal) shows them only if disclosed */
 	if ((s = baton_verify_result_iss(res)) != NULL)
-		printf("issuer: %s\n", s);
+		printf("issuer: %s\n", *s ? s : "(not disclosed)");
 	if ((s = baton_verify_result_sub(res)) != NULL)
-		printf("subject: %s\n", s);
+		printf("subject: %s\n", *s ? s : "(not disclosed)");
 	printf("depth: %" PRIu64 "\n", baton_verify_result_depth(res));
 	if ((n = baton_verify_result_chain_len(res)) > 0) {
 		printf("chain:");
-		for (i = 0; i < n; i++)
-			printf("%s%s", i ? " -> " : " ",
-			    baton_verify_result_chain_agent(res, i));
+		for (i = 0; i < n; i++) {
+			s = baton_verify_result_chain_agent(res, i);
+			printf("%s%s", i ? " -> " : " ", s != NULL && *s ? s :
+			    "(not disclosed)");
+		}
 		printf("\n");
 	}
 	fmt_time(when, sizeof(when), baton_verify_result_exp(res));
