@@ -191,6 +191,7 @@ class Connection {
     if (req === undefined)
       return;	// an answer to an abandoned (timed-out) request: skip it
     this.pending.delete(id);
+    this.idle();
     if ((rop & 0x7f) !== req.op) {
       req.settle(new ProtocolError('broker answered the wrong operation', { code: 'protocol' }));
       this.fail(new ProtocolError('broker answered the wrong operation', { code: 'protocol' }));
@@ -220,8 +221,15 @@ class Connection {
     this.pending.clear();
   }
 
+  // An idle connection does not keep the process alive; one in use does.
+  idle() {
+    if (this.pending.size === 0)
+      this.sock?.unref();
+  }
+
   send(req) {
     this.pending.set(req.id, req);
+    this.sock.ref();
     req.written = false;
     this.sock.write(req.frame, (e) => {
       if (!e)
@@ -317,6 +325,7 @@ export class BatonClient {
       req.timer = setTimeout(() => {
         // the stream stays in step: a late answer is matched by id and skipped
         c.pending.delete(id);
+        c.idle();
         reject(this.timeoutError());
       }, left);
       if (c.dead) {

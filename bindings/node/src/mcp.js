@@ -11,6 +11,9 @@ import { BadRequestError, PermissionError, TooBigError } from './errors.js';
 import { reasonText } from './reasons.js';
 
 export const TOKEN_KEY = 'io.baton/token';
+// where protectTools hands the broker's facts on an allowed call to the
+// handler (extra._meta), overwriting whatever the client put there
+export const FACTS_KEY = 'io.baton/facts';
 export const DENIED_CODE = -31403;	// baton-mcp-guard's, outside JSON-RPC's range
 // a tool name no grant can hold: asks "is this token good here" of a
 // wildcard token without naming a real tool
@@ -275,6 +278,9 @@ export async function decideCall(client, msg, opts, bearer) {
   const p = msg.params;
   if (!isObject(p) || typeof p.name !== 'string' || (p.arguments !== undefined && !isObject(p.arguments)))
     return 'bad_request';
+  // facts come from the broker only, never from the caller
+  if (isObject(p._meta) && opts.factsKey !== false)
+    delete p._meta[opts.factsKey ?? FACTS_KEY];
   let token;
   let had = false;
   if (isObject(p._meta) && Object.prototype.hasOwnProperty.call(p._meta, key)) {
@@ -310,6 +316,8 @@ export async function decideCall(client, msg, opts, bearer) {
     return typeof v.reason_name === 'string' ? v.reason_name : 'unavailable';
   if (!forUs(v.facts, opts.audience, opts.allowNoAudience))
     return 'audience_mismatch';
+  if (opts.factsKey !== false)
+    p._meta = { ...(isObject(p._meta) ? p._meta : {}), [opts.factsKey ?? FACTS_KEY]: v.facts };
   return null;
 }
 
@@ -379,7 +387,9 @@ export function guardTransport(transport, opts) {
  * through the broker before its handler runs: the token is taken from
  * params._meta["io.baton/token"] (opts.tokenKey), or, over HTTP behind
  * requireBearerAuth with batonVerifier, from the Authorization header.
- * The token never reaches the handler.  A denial is answered as
+ * The token never reaches the handler; on an allowed call the broker's
+ * facts (limits, depth, chain...) do, in extra._meta["io.baton/facts"]
+ * (opts.factsKey; false: not at all).  A denial is answered as
  * baton-mcp-guard answers it: code -31403, "baton: REASON: text",
  * error.data = {reason}.  opts: audience (required), client | socket,
  * actions ({tool: action}), actionArg (take the action from that
@@ -390,8 +400,10 @@ export function protectTools(server, opts) {
   if (typeof opts?.audience !== 'string' || opts.audience === '')
     throw new TypeError('protectTools: audience is required');
   const o = { ...opts, client: clientOf(opts) };
-  const connect = server.connect.bind(server);
-  server.connect = (transport) => connect(guardTransport(transport, o));
+  // McpServer connects through its Server: guard that, so both paths are
+  const target = typeof server.server?.connect === 'function' ? server.server : server;
+  const connect = target.connect.bind(target);
+  target.connect = (transport) => connect(guardTransport(transport, o));
   return server;
 }
 

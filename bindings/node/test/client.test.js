@@ -171,3 +171,15 @@ async function startBrokerAt(old) {
   }
   return { child };
 }
+
+test('an idle client does not keep the process alive', async () => {
+  const { execFile } = await import('node:child_process');
+  const url = new URL('../src/index.js', import.meta.url).href;
+  const code = `const { BatonClient } = await import(${JSON.stringify(url)});
+    const c = new BatonClient({ socket: ${JSON.stringify(b.socket)} });
+    console.log((await c.status()).dev_mode);`;
+  const out = await new Promise((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 10000 },
+      (e, stdout) => (e ? reject(e) : resolve(stdout))));
+  assert.equal(out.trim(), 'true');
+});

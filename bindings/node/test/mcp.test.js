@@ -210,6 +210,15 @@ test('v1 McpServer behind protectTools: allowed calls run without the token, den
   assert.equal(r.content[0].text, 'rows of orders');
   assert.equal(seen.length, 1);
   assert.equal(seen[0].meta?.['io.baton/token'], undefined, 'the token never reaches the handler');
+  assert.equal(seen[0].meta['io.baton/facts'].depth, 1, 'the broker\'s facts do');
+  assert.equal(seen[0].meta['io.baton/facts'].presented, true);
+  // facts a client sends are dropped, never believed
+  const p2 = await c.present(root.token, { tool: 'db_query', action: 'read', aud: 'db' });
+  await client.callTool({ name: 'db_query', arguments: { table: 'users', action: 'read' },
+    _meta: { 'io.baton/token': p2.token, 'io.baton/facts': { limits: { max_rows: 1e9 } } } });
+  assert.equal(seen[1].meta['io.baton/facts'].limits.max_rows, undefined);
+  assert.equal(seen[1].meta['io.baton/facts'].depth, 1);
+  seen.pop();
 
   const denied = async (tok, name, args, reason) => {
     await assert.rejects(call(tok, name, args), (e) => {
@@ -249,7 +258,7 @@ test('v2 McpServer behind protectTools, raw JSON-RPC: order kept, notifications 
   const got = [];
   ct.onmessage = (m) => got.push(m);
   await ct.start();
-  await server.connect(st);
+  await server.server.connect(st);	// the inner Server is guarded too
   const send = (m) => ct.send(m);
   await send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
   await send({ jsonrpc: '2.0', method: 'notifications/initialized' });
