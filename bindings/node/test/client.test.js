@@ -64,6 +64,22 @@ test('the reason table is common/reason.c\'s, number for number', () => {
   assert.deepEqual(Object.fromEntries(Object.entries(REASONS).map(([n, r]) => [n, r[0]])), want);
 });
 
+test('present minimal: a call token showing only the call, spent once', async () => {
+  const root = await c.mint({ as: 'alice', grants: ['db:read'], aud: 'db', ttl: 600, ctx: { workflow: 'w1' } });
+  const call = await c.present(root.token, { tool: 'db', action: 'read', aud: 'db', minimal: true, disclose: ['iss', 'ctx.workflow'] });
+  const v = await c.verify(call.token, { tool: 'db', action: 'read', aud: 'db' });
+  assert.equal(v.allow, true);
+  assert.equal(v.facts.iss, 'alice');
+  assert.equal(v.facts.sub, '');
+  assert.deepEqual(v.facts.jtis, [call.jti]);
+  assert.deepEqual(v.facts.ctx, { workflow: 'w1' });
+  assert.equal((await c.verify(call.token, { tool: 'db', action: 'read', aud: 'db' })).reason_name, 'replayed');
+  await assert.rejects(c.present(root.token, { tool: 'db', action: 'read', aud: 'db', disclose: ['iss'] }), BadRequestError);
+  const call2 = await c.present(root.token, { tool: 'db', action: 'read', aud: 'db', minimal: true });
+  await c.revoke({ token: root.token });
+  assert.equal((await c.verify(call2.token, { tool: 'db', action: 'read', aud: 'db' })).reason_name, 'revoked');
+});
+
 test('inspect, revoke, pubkeys, status', async () => {
   const m = await c.mint({ grants: '*', ttl: 60 });
   const ins = await c.inspect(m.token);

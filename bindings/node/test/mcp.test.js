@@ -272,11 +272,13 @@ test('v1 McpServer behind protectTools: allowed calls run without the token, den
   assert.equal(seen[0].meta['io.baton/facts'].depth, 1, 'the broker\'s facts do');
   assert.equal(seen[0].meta['io.baton/facts'].presented, true);
   // facts a client sends are dropped, never believed
-  const p2 = await c.present(root.token, { tool: 'db_query', action: 'read', aud: 'db' });
+  // a minimal call token (PROTOCOL.md, present): the handler sees only the call
+  const p2 = await c.present(root.token, { tool: 'db_query', action: 'read', aud: 'db', minimal: true });
   await client.callTool({ name: 'db_query', arguments: { table: 'users', action: 'read' },
     _meta: { 'io.baton/token': p2.token, 'io.baton/facts': { limits: { max_rows: 1e9 } } } });
   assert.equal(seen[1].meta['io.baton/facts'].limits.max_rows, undefined);
-  assert.equal(seen[1].meta['io.baton/facts'].depth, 1);
+  assert.equal(seen[1].meta['io.baton/facts'].depth, 0);
+  assert.equal(seen[1].meta['io.baton/facts'].delegators.length, 1);
   seen.pop();
 
   const denied = async (tok, name, args, reason) => {
