@@ -68,6 +68,12 @@ test('verifyAccessToken: a wildcard token has scope "*"; argument rules do not s
   const ruled = await c.mint({ grants: { q: { where: { table: [['eq', 'orders']] } } }, aud: ['db'], ttl: 60 });
   assert.deepEqual((await v.verifyAccessToken(ruled.token)).scopes, ['q']);
   assert.equal((await v.verifyAccessToken(ruled.token)).resource, undefined);
+  // the probe stops at argument_rejected, before revocation: inspect must
+  // catch a revoked ancestor of such a token
+  const child = await c.attenuate(ruled.token, { as: 'bob' });
+  assert.equal((await v.verifyAccessToken(child.token)).extra.depth, 1);
+  await c.revoke({ token: ruled.token });
+  await assert.rejects(v.verifyAccessToken(child.token), /baton: revoked/);
 });
 
 async function rejectsInvalid(p, reason) {
