@@ -138,6 +138,11 @@ class Connection {
           'is batond running (or set BATON_SOCKET)?', { code: 'unavailable', retry: 'later' }));
       };
       sock.once('error', onerr);
+      // closed before it connected (client.close()): no 'error' comes
+      sock.once('close', () => {
+        clearTimeout(timer);
+        reject(new UnavailableError('client closed', { code: 'unavailable' }));
+      });
       sock.on('data', (chunk) => this.onData(chunk));
       sock.on('close', () => this.onClose());
     });

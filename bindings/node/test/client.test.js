@@ -199,3 +199,13 @@ test('an idle client does not keep the process alive', async () => {
       (e, stdout) => (e ? reject(e) : resolve(stdout))));
   assert.equal(out.trim(), 'true');
 });
+
+test('close() during connect ends the call at once', async () => {
+  const x = b.client({ timeoutMs: 30000 });
+  const t0 = Date.now();
+  const p = x.status();
+  x.close();
+  await assert.rejects(p, UnavailableError);
+  assert.ok(Date.now() - t0 < 5000);
+  await assert.rejects(x.status(), /client closed/);
+});
