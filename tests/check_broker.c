@@ -2137,14 +2137,17 @@ START_TEST(test_config_defaults)
 	close(fd);
 	down();
 
-	/* The shipped unit names its configuration file. */
-	ck_assert_ptr_nonnull(f = fopen(TOP_SRCDIR "/contrib/batond.service",
+	/*
+	 * The unit make writes from contrib/batond.service.in names this
+	 * build's batond and its configuration file.
+	 */
+	ck_assert_ptr_nonnull(f = fopen(TOP_BUILDDIR "/contrib/batond.service",
 	    "r"));
 	n = fread(unit, 1, sizeof unit - 1, f);
 	unit[n] = '\0';
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(unit, "\nExecStart=/usr/sbin/batond -f "
-	    "-c /etc/baton/baton.conf\n"));
+	ck_assert_ptr_nonnull(strstr(unit, "\nExecStart=" BATOND_EXECSTART
+	    "\n"));
 }
 END_TEST
 
