@@ -6,6 +6,9 @@
 set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${MAKE:=make}"
+# the directories configure chose, from the Makefile's test environment
+: "${sbindir:?}" "${docdir:?}"
+: "${systemdsystemunitdir=}" "${sysusersdir=}" "${tmpfilesdir=}"
 fails=0
 ok() { echo "ok - $1"; }
 fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
