@@ -553,7 +553,9 @@ batch(struct guard *g, json_t *msg, const char *line, size_t len)
 	int	 refuse = 0, stripped = 0;
 
 	json_array_foreach(msg, i, el) {
-		if (ambiguous_keys(el) || is_method(el, "tools/call") ||
+		/* nothing a lenient server might read as a call either */
+		if (!json_is_object(el) || ambiguous_keys(el) ||
+		    is_method(el, "tools/call") ||
 		    (g->filter_tools && is_method(el, "tools/list")))
 			refuse = 1;
 	}
@@ -586,6 +588,9 @@ batch(struct guard *g, json_t *msg, const char *line, size_t len)
 	}
 	if (json_array_size(answers) > 0)
 		send_json(g, answers, 1);
+	else
+		answer_error(g, NULL, GUARD_DENIED, "baton: " R_BATCH ": "
+		    "tools/call is not accepted inside a batch", R_BATCH);
 	json_decref(answers);
 }
 

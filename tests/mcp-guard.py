@@ -70,7 +70,7 @@ class Guard:
     def send(self, msg):
         self.raw((json.dumps(msg) + "\n").encode())
 
-    def recv(self, timeout=5):
+    def recv(self, timeout=float(os.environ.get("RECV_TIMEOUT", "5"))):
         try:
             line = self.q.get(timeout=timeout)
         except queue.Empty:
@@ -322,6 +322,12 @@ ok("a batch with a call: every request denied",
    isinstance(r, list) and [x["id"] for x in r] == [1, 2] and
    all(x["error"]["data"] == {"reason": "batch_refused"} for x in r),
    repr(r))
+g4.send([[{"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+          "params": {"name": "echo", "_meta": {"io.baton/token": echo_tok}}}],
+         {"jsonrpc": "2.0", "method": "notifications/initialized"}])
+r = g4.recv()
+ok("a nested batch: refused", r.get("error", {}).get("data") ==
+   {"reason": "batch_refused"} and r.get("id") is None, repr(r))
 g4.send([{"jsonrpc": "2.0", "id": 3, "method": "ping",
           "params": {"_meta": {"io.baton/token": echo_tok}}},
          {"jsonrpc": "2.0", "method": "notifications/initialized"}])
