@@ -438,6 +438,7 @@ usage(int status)
 	    "  --action-arg NAME      take the action from the argument NAME\n"
 	    "  --pass-env NAME        let the variable NAME reach the server\n"
 	    "  --filter-tools-list    list only the tools the token grants\n"
+	    "  --allow-no-audience    accept tokens issued for no audience\n"
 	    "  --max-line BYTES       longest JSON-RPC line (default %u)\n"
 	    "  --timeout MS           per broker call (default 5000)\n",
 	    progname, baton_default_socket(), GUARD_TOKEN_KEY,
@@ -462,7 +463,8 @@ number(const char *opt, const char *s, unsigned long long lo,
 
 enum {
 	O_SOCKET = 1, O_AUD, O_TOKEN_KEY, O_ACTION, O_ACTION_ARG,
-	O_PASS_ENV, O_FILTER, O_MAX_LINE, O_TIMEOUT, O_HELP, O_VERSION
+	O_PASS_ENV, O_FILTER, O_MAX_LINE, O_TIMEOUT, O_NO_AUD, O_HELP,
+	O_VERSION
 };
 
 int
@@ -478,6 +480,7 @@ main(int argc, char **argv)
 		{ "filter-tools-list", no_argument, NULL, O_FILTER },
 		{ "max-line", required_argument, NULL, O_MAX_LINE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "allow-no-audience", no_argument, NULL, O_NO_AUD },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -559,6 +562,9 @@ main(int argc, char **argv)
 		case O_TIMEOUT:
 			g.timeout_ms = (int)number("--timeout", optarg, 1,
 			    INT_MAX);
+			break;
+		case O_NO_AUD:
+			g.allow_no_aud = 1;
 			break;
 		case O_HELP:
 			usage(0);

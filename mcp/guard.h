@@ -43,6 +43,7 @@ struct guard {
 	struct guard_action	*actions;
 	size_t			 nactions;
 	const char		*action_arg;
+	int			 allow_no_aud;	/* tokens without an audience */
 
 	/* state */
 	struct baton_client	*client;	/* opened on first use */

@@ -298,6 +298,30 @@ ask(struct guard *g, struct baton_verify_result **res, const char *token,
 	return error_reason(g, err);
 }
 
+/*
+ * Was the token issued for this server?  1 if its audience holds ours, 0
+ * if it names others, or none and --allow-no-audience was not given: the
+ * MCP specification wants a server to take only tokens issued for it.
+ */
+static int
+for_us(struct guard *g, const struct baton_verify_result *res)
+{
+	json_t	*doc, *aud, *a;
+	size_t	 i;
+	int	 yes = 0;
+
+	doc = json_loads(baton_verify_result_json(res), 0, NULL);
+	aud = json_object_get(json_object_get(doc, "facts"), "aud");
+	if (aud == NULL)
+		yes = g->allow_no_aud;
+	json_array_foreach(aud, i, a)
+		if (json_is_string(a) &&
+		    strcmp(json_string_value(a), g->aud) == 0)
+			yes = 1;
+	json_decref(doc);
+	return yes;
+}
+
 /* ---- tools/call ---------------------------------------------------------- */
 
 static const char *
@@ -395,6 +419,8 @@ tools_call(struct guard *g, json_t *msg, json_t *id, json_t *params)
 	vo.args = args;
 	vo.nargs = nargs;
 	why = ask(g, &res, json_string_value(tok), &vo);
+	if (why == NULL && !for_us(g, res))
+		why = baton_reason_name(BATON_R_AUDIENCE_MISMATCH);
 out:
 	if (why == NULL)
 		send_json(g, msg, 0);
@@ -421,7 +447,6 @@ list_grant(struct guard *g, struct guard_pending *p, json_t *tok)
 {
 	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
 	struct baton_verify_result	*res = NULL;
-	json_t				*doc, *aud, *a;
 	const char			*why;
 	size_t				 i;
 
@@ -430,26 +455,16 @@ list_grant(struct guard *g, struct guard_pending *p, json_t *tok)
 	vo.tool = LIST_PROBE;
 	vo.audience = g->aud;
 	why = ask(g, &res, json_string_value(tok), &vo);
-	if (why == NULL && baton_verify_result_wildcard(res)) {
+	if (why == NULL && baton_verify_result_wildcard(res) &&
+	    for_us(g, res)) {
 		p->all = 1;
 		goto out;
 	}
 	if (why != NULL && baton_verify_result_reason(res) !=
 	    BATON_R_TOOL_NOT_GRANTED)
 		goto out;
-	doc = json_loads(baton_verify_result_json(res), 0, NULL);
-	aud = json_object_get(json_object_get(doc, "facts"), "aud");
-	if (aud != NULL) {
-		json_array_foreach(aud, i, a)
-			if (json_is_string(a) &&
-			    strcmp(json_string_value(a), g->aud) == 0)
-				break;
-		if (i == json_array_size(aud)) {
-			json_decref(doc);
-			goto out;
-		}
-	}
-	json_decref(doc);
+	if (!for_us(g, res))
+		goto out;
 	for (i = 0; i < baton_verify_result_ntools(res); i++)
 		json_array_append_new(p->tools,
 		    json_string(baton_verify_result_tool(res, i)));
