@@ -206,7 +206,15 @@ ok("the server saw every message in order", got == [
     "tools/call"], repr(got))
 
 # ---- denials ----------------------------------------------------------------
+parent = mint("--tool", "echo", "--tool", "db_query", "--aud", AUD)
+child = subprocess.run([BATON, "attenuate", "-", "--tool", "echo"],
+                       input=parent, capture_output=True,
+                       text=True).stdout.strip()
+allowed("a delegated token", g.call("echo", {"x": 1}, token=child))
+baton("revoke", parent)
 before = g.wire_text()
+r = g.call("echo", {"x": 1}, token=child)
+denied("its parent revoked (cascade)", r, "revoked")
 r = g.call("db_query", {"table": "orders"}, token=echo_tok)
 denied("tool not granted", r, "tool_not_granted", g.next_id)
 r = g.call("echo", {"x": 1})
