@@ -74,9 +74,8 @@ send_json(struct guard *g, json_t *msg, int to_client)
 }
 
 /* An error answer to id (NULL: null), with {"reason": reason} when set. */
-static void
-answer_error(struct guard *g, json_t *id, int code, const char *message,
-    const char *reason)
+static json_t *
+make_error(json_t *id, int code, const char *message, const char *reason)
 {
 	json_t	*msg, *err;
 
@@ -86,7 +85,7 @@ answer_error(struct guard *g, json_t *id, int code, const char *message,
 		json_decref(msg);
 		json_decref(err);
 		guard_log("out of memory answering an error");
-		return;
+		return NULL;
 	}
 	json_object_set_new(msg, "jsonrpc", json_string("2.0"));
 	json_object_set(msg, "id", id != NULL ? id : json_null());
@@ -96,7 +95,17 @@ answer_error(struct guard *g, json_t *id, int code, const char *message,
 		json_object_set_new(err, "data",
 		    json_pack("{s:s}", "reason", reason));
 	json_object_set_new(msg, "error", err);
-	send_json(g, msg, 1);
+	return msg;
+}
+
+static void
+answer_error(struct guard *g, json_t *id, int code, const char *message,
+    const char *reason)
+{
+	json_t	*msg;
+
+	if ((msg = make_error(id, code, message, reason)) != NULL)
+		send_json(g, msg, 1);
 	json_decref(msg);
 }
 
@@ -127,18 +136,28 @@ reason_text(const char *reason)
 	return "denied";
 }
 
-/* Deny the call id (NULL: a notification, which gets no answer). */
-static void
-deny(struct guard *g, json_t *id, const char *what, const char *reason)
+/* The denial of call id, logged; NULL for a notification (no answer). */
+static json_t *
+denial(json_t *id, const char *what, const char *reason)
 {
 	char	msg[256];
 
 	guard_log("denied %s: %s", what, reason);
 	if (id == NULL)
-		return;
+		return NULL;
 	(void)snprintf(msg, sizeof(msg), "baton: %s: %s", reason,
 	    reason_text(reason));
-	answer_error(g, id, GUARD_DENIED, msg, reason);
+	return make_error(id, GUARD_DENIED, msg, reason);
+}
+
+static void
+deny(struct guard *g, json_t *id, const char *what, const char *reason)
+{
+	json_t	*msg;
+
+	if ((msg = denial(id, what, reason)) != NULL)
+		send_json(g, msg, 1);
+	json_decref(msg);
 }
 
 /* ---- reading messages ---------------------------------------------------- */
@@ -378,20 +397,27 @@ call_args(json_t *args, struct baton_call_arg **out, size_t *nout)
 	return 0;
 }
 
-static void
-tools_call(struct guard *g, json_t *msg, json_t *id, json_t *params)
+/*
+ * Decide one tools/call, taking the token out of params._meta.  bearer:
+ * the token to verify instead of that one (HTTP), or NULL.  Returns NULL
+ * when the broker allows the call, else the reason name; *what names the
+ * call for the log.
+ */
+static const char *
+call_decide(struct guard *g, json_t *id, json_t *params, const char *bearer,
+    char *what, size_t whatlen)
 {
 	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
 	struct baton_verify_result	*res = NULL;
 	struct baton_call_arg		*args = NULL;
 	json_t				*name, *jargs, *tok = NULL;
 	const char			*why;
-	char				 what[128];
 	size_t				 nargs = 0;
+	int				 had;
 
 	name = json_object_get(params, "name");
 	jargs = json_object_get(params, "arguments");
-	(void)snprintf(what, sizeof(what), "tools/call %.64s%s",
+	(void)snprintf(what, whatlen, "tools/call %.64s%s",
 	    json_is_string(name) ? json_string_value(name) : "?",
 	    id == NULL ? " (a notification)" : "");
 	/* a notification is never forwarded: it would still run */
@@ -401,11 +427,12 @@ tools_call(struct guard *g, json_t *msg, json_t *id, json_t *params)
 		why = R_BAD_REQUEST;
 		goto out;
 	}
-	if (!take_token(g, params, &tok)) {
+	had = take_token(g, params, &tok);
+	if (bearer == NULL && !had) {
 		why = R_TOKEN_MISSING;
 		goto out;
 	}
-	if (!json_is_string(tok)) {
+	if (bearer == NULL && !json_is_string(tok)) {
 		why = R_MALFORMED;
 		goto out;
 	}
@@ -418,17 +445,28 @@ tools_call(struct guard *g, json_t *msg, json_t *id, json_t *params)
 	vo.audience = g->aud;
 	vo.args = args;
 	vo.nargs = nargs;
-	why = ask(g, &res, json_string_value(tok), &vo);
+	why = ask(g, &res, bearer != NULL ? bearer : json_string_value(tok),
+	    &vo);
 	if (why == NULL && !for_us(g, res))
 		why = baton_reason_name(BATON_R_AUDIENCE_MISMATCH);
 out:
-	if (why == NULL)
-		send_json(g, msg, 0);
-	else
-		deny(g, id, what, why);
 	baton_verify_result_free(res);
 	free(args);
 	drop_token(tok);
+	return why;
+}
+
+static void
+tools_call(struct guard *g, json_t *msg, json_t *id, json_t *params)
+{
+	const char	*why;
+	char		 what[128];
+
+	if ((why = call_decide(g, id, params, NULL, what, sizeof(what))) ==
+	    NULL)
+		send_json(g, msg, 0);
+	else
+		deny(g, id, what, why);
 }
 
 /* ---- tools/list -------------------------------------------------------- */
