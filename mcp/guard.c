@@ -1,5 +1,6 @@
 /*
- * guard.c: baton-mcp-guard, a stdio MCP server's gatekeeper.  It starts
+ * guard.c: baton-mcp-guard, a stdio MCP server's gatekeeper (http.c is
+ * the Streamable HTTP one).  It starts
  * the server with an allow-listed environment and relays newline-
  * delimited JSON-RPC both ways through libevent bufferevents, in order,
  * handing each complete line to rpc.c, which verifies every tools/call
@@ -428,6 +429,8 @@ usage(int status)
 
 	fprintf(f, "usage: %s [--socket PATH] --aud AUDIENCE [options] "
 	    "-- SERVER [ARGS...]\n"
+	    "       %s --listen ADDR:PORT --upstream URL --aud AUDIENCE "
+	    "[options]\n"
 	    "options:\n"
 	    "  --socket PATH          the broker's socket "
 	    "(default: $BATON_SOCKET, else %s)\n"
@@ -440,8 +443,10 @@ usage(int status)
 	    "  --filter-tools-list    list only the tools the token grants\n"
 	    "  --allow-no-audience    accept tokens issued for no audience\n"
 	    "  --max-line BYTES       longest JSON-RPC line (default %u)\n"
-	    "  --timeout MS           per broker call (default 5000)\n",
-	    progname, baton_default_socket(), GUARD_TOKEN_KEY,
+	    "  --timeout MS           per broker call (default 5000)\n"
+	    "  --listen ADDR:PORT     HTTP mode: take requests here\n"
+	    "  --upstream URL         HTTP mode: the MCP server's endpoint\n",
+	    progname, progname, baton_default_socket(), GUARD_TOKEN_KEY,
 	    GUARD_MAX_LINE);
 	exit(status);
 }
@@ -463,8 +468,8 @@ number(const char *opt, const char *s, unsigned long long lo,
 
 enum {
 	O_SOCKET = 1, O_AUD, O_TOKEN_KEY, O_ACTION, O_ACTION_ARG,
-	O_PASS_ENV, O_FILTER, O_MAX_LINE, O_TIMEOUT, O_NO_AUD, O_HELP,
-	O_VERSION
+	O_PASS_ENV, O_FILTER, O_MAX_LINE, O_TIMEOUT, O_NO_AUD, O_LISTEN,
+	O_UPSTREAM, O_HELP, O_VERSION
 };
 
 int
@@ -481,6 +486,8 @@ main(int argc, char **argv)
 		{ "max-line", required_argument, NULL, O_MAX_LINE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "allow-no-audience", no_argument, NULL, O_NO_AUD },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "upstream", required_argument, NULL, O_UPSTREAM },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -491,6 +498,7 @@ main(int argc, char **argv)
 	struct guard_action	*a;
 	static const int	 sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	char			**pass = NULL, **envp, *eq;
+	const char		*listen = NULL, *upstream = NULL;
 	size_t			 npass = 0, nenv, i;
 	int			 ch, to_child, from_child, ret;
 
@@ -566,6 +574,12 @@ main(int argc, char **argv)
 		case O_NO_AUD:
 			g.allow_no_aud = 1;
 			break;
+		case O_LISTEN:
+			listen = optarg;
+			break;
+		case O_UPSTREAM:
+			upstream = optarg;
+			break;
 		case O_HELP:
 			usage(0);
 		case O_VERSION:
@@ -582,6 +596,19 @@ main(int argc, char **argv)
 	argv += optind;
 	if (g.aud == NULL)
 		fatalx("--aud AUDIENCE is required (see --help)");
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (listen != NULL || upstream != NULL) {
+		if (listen == NULL || upstream == NULL || argc > 0)
+			fatalx("HTTP mode: --listen ADDR:PORT --upstream URL, "
+			    "and no SERVER");
+		if (g.filter_tools || npass > 0)
+			fatalx("HTTP mode: no --filter-tools-list or "
+			    "--pass-env");
+		free(pass);
+		ret = http_main(&g, listen, upstream);
+		rpc_free(&g);
+		return ret;
+	}
 	if (argc == 0)
 		fatalx("no server to run: ... -- SERVER [ARGS...]");
 
@@ -594,7 +621,6 @@ main(int argc, char **argv)
 		if (env_allowed(pass, npass, environ[i]))
 			envp[nenv++] = environ[i];
 
-	(void)signal(SIGPIPE, SIG_IGN);
 	r.child = spawn(argv, envp, &to_child, &from_child);
 	free(envp);
 	free(pass);

@@ -63,6 +63,20 @@ void	rpc_from_server(struct guard *, char *line, size_t len);
 /* A line over the limit came from the client (1) or the server (0). */
 void	rpc_too_long(struct guard *, int from_client);
 void	rpc_free(struct guard *);
+/*
+ * Streamable HTTP.  rpc_http_bearer(): NULL when the bearer token is one
+ * the broker issued for --aud and still valid, else the reason name.
+ * rpc_http_post(): decide a POST body with the bearer token.  Returns 0
+ * to forward (*fwd: a changed body, or NULL to forward it as it came),
+ * else an HTTP status with *answer, the JSON-RPC answer (or NULL).
+ * Free both with free().
+ */
+const char *rpc_http_bearer(struct guard *, const char *token);
+int	rpc_http_post(struct guard *, const char *body, size_t len,
+	    const char *token, char **fwd, char **answer);
+
+/* http.c: the Streamable HTTP mode; returns the exit status. */
+int	http_main(struct guard *, const char *listen, const char *upstream);
 
 /* guard.c: queue one line (a newline is added) towards either side. */
 void	guard_to_server(struct guard *, const char *buf, size_t len);

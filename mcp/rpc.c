@@ -597,54 +597,80 @@ is_method(json_t *msg, const char *m)
 	    strcmp(json_string_value(method), m) == 0;
 }
 
-/* A batch with a call in it is refused whole: one denial per request. */
-static void
-batch(struct guard *g, json_t *msg, const char *line, size_t len)
+/* 1 if the batch must be refused whole: it holds a call, or might. */
+static int
+batch_refused(struct guard *g, json_t *msg)
 {
-	json_t	*el, *answers, *tok;
+	json_t	*el;
 	size_t	 i;
-	int	 refuse = 0, stripped = 0;
 
 	json_array_foreach(msg, i, el) {
 		/* nothing a lenient server might read as a call either */
 		if (!json_is_object(el) || ambiguous_keys(el) ||
 		    is_method(el, "tools/call") ||
 		    (g->filter_tools && is_method(el, "tools/list")))
-			refuse = 1;
+			return 1;
 	}
-	if (!refuse) {
-		json_array_foreach(msg, i, el) {
-			if (take_token(g, json_object_get(el, "params"),
-			    &tok)) {
-				stripped = 1;
-				drop_token(tok);
-			}
-		}
-		if (stripped)
-			send_json(g, msg, 0);
-		else
-			guard_to_server(g, line, len);
-		return;
-	}
+	return 0;
+}
+
+/* The answer to a refused batch: one denial per request in it. */
+static json_t *
+batch_denials(json_t *msg)
+{
+	json_t	*el, *answers, *d;
+	size_t	 i;
+
 	guard_log("denied a batch holding tools/call: %s", R_BATCH);
 	if ((answers = json_array()) == NULL)
-		return;
+		return NULL;
 	json_array_foreach(msg, i, el) {
 		if (!json_is_string(json_object_get(el, "method")) ||
 		    json_object_get(el, "id") == NULL)
 			continue;
-		json_array_append_new(answers, json_pack("{s:s, s:O, s:{s:i, "
-		    "s:s, s:{s:s}}}", "jsonrpc", "2.0", "id",
-		    json_object_get(el, "id"), "error", "code", GUARD_DENIED,
-		    "message", "baton: " R_BATCH ": tools/call is not "
-		    "accepted inside a batch", "data", "reason", R_BATCH));
+		d = make_error(json_object_get(el, "id"), GUARD_DENIED,
+		    "baton: " R_BATCH ": tools/call is not accepted inside "
+		    "a batch", R_BATCH);
+		json_array_append_new(answers, d);
 	}
-	if (json_array_size(answers) > 0)
-		send_json(g, answers, 1);
+	if (json_array_size(answers) == 0) {
+		json_decref(answers);
+		answers = make_error(NULL, GUARD_DENIED, "baton: " R_BATCH
+		    ": tools/call is not accepted inside a batch", R_BATCH);
+	}
+	return answers;
+}
+
+/* Take the token out of every message of a batch; 1 if one was there. */
+static int
+batch_strip(struct guard *g, json_t *msg)
+{
+	json_t	*el, *tok;
+	size_t	 i;
+	int	 stripped = 0;
+
+	json_array_foreach(msg, i, el) {
+		if (take_token(g, json_object_get(el, "params"), &tok)) {
+			stripped = 1;
+			drop_token(tok);
+		}
+	}
+	return stripped;
+}
+
+static void
+batch(struct guard *g, json_t *msg, const char *line, size_t len)
+{
+	json_t	*answers;
+
+	if (batch_refused(g, msg)) {
+		if ((answers = batch_denials(msg)) != NULL)
+			send_json(g, answers, 1);
+		json_decref(answers);
+	} else if (batch_strip(g, msg))
+		send_json(g, msg, 0);
 	else
-		answer_error(g, NULL, GUARD_DENIED, "baton: " R_BATCH ": "
-		    "tools/call is not accepted inside a batch", R_BATCH);
-	json_decref(answers);
+		guard_to_server(g, line, len);
 }
 
 void
@@ -721,6 +747,90 @@ rpc_from_server(struct guard *g, char *line, size_t len)
 	send_json(g, msg, 1);
 	pending_free(p);
 	json_decref(msg);
+}
+
+/* ---- Streamable HTTP ------------------------------------------------------ */
+
+const char *
+rpc_http_bearer(struct guard *g, const char *token)
+{
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_verify_result	*res = NULL;
+	const char			*why;
+
+	/* as list_grant(): a tool no grant names; see there */
+	vo.tool = LIST_PROBE;
+	vo.audience = g->aud;
+	why = ask(g, &res, token, &vo);
+	if (why != NULL && baton_verify_result_reason(res) ==
+	    BATON_R_TOOL_NOT_GRANTED)
+		why = NULL;
+	if (why == NULL && !for_us(g, res))
+		why = baton_reason_name(BATON_R_AUDIENCE_MISMATCH);
+	baton_verify_result_free(res);
+	return why;
+}
+
+static char *
+dump(json_t *msg)
+{
+	char	*s;
+
+	if ((s = json_dumps(msg, JSON_COMPACT)) == NULL)
+		guard_log("out of memory encoding a message");
+	return s;
+}
+
+int
+rpc_http_post(struct guard *g, const char *body, size_t len,
+    const char *token, char **fwd, char **answer)
+{
+	json_t		*msg, *ans = NULL, *tok;
+	json_error_t	 jerr;
+	const char	*why;
+	char		 what[256];
+	int		 status = 0;
+
+	*fwd = *answer = NULL;
+	if ((msg = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		(void)snprintf(what, sizeof(what), "Parse error: column %d: "
+		    "%s", jerr.column, jerr.text);
+		ans = make_error(NULL, RPC_PARSE_ERROR, what, NULL);
+		status = 400;
+	} else if (json_is_array(msg)) {
+		if (batch_refused(g, msg)) {
+			ans = batch_denials(msg);
+			status = 403;
+		} else if (batch_strip(g, msg))
+			*fwd = dump(msg);
+	} else if (!json_is_object(msg) || ambiguous_keys(msg)) {
+		ans = make_error(NULL, RPC_INVALID_REQUEST, "Invalid Request: "
+		    "not an object, or keys that differ only in case", NULL);
+		status = 400;
+	} else if (is_method(msg, "tools/call")) {
+		why = call_decide(g, json_object_get(msg, "id"),
+		    json_object_get(msg, "params"), token, what, sizeof(what));
+		if (why == NULL) {
+			/* allowed, but if it cannot be encoded, not sent */
+			if ((*fwd = dump(msg)) == NULL)
+				status = 500;
+		} else {
+			ans = denial(json_object_get(msg, "id"), what, why);
+			if (ans == NULL)
+				ans = make_error(NULL, GUARD_DENIED, "baton: "
+				    "denied", why);
+			status = 403;
+		}
+	} else if (take_token(g, json_object_get(msg, "params"), &tok)) {
+		drop_token(tok);
+		*fwd = dump(msg);
+	}
+	if (ans != NULL)
+		*answer = dump(ans);
+	json_decref(ans);
+	json_decref(msg);
+	return status;
 }
 
 void
