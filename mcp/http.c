@@ -65,14 +65,36 @@ skip_header(const char *name)
 	return 0;
 }
 
+/* 1 if name is one of the comma-separated tokens of a Connection header. */
+static int
+in_connection(const char *conn, const char *name)
+{
+	size_t	n = strlen(name), len;
+
+	while (conn != NULL && *conn != '\0') {
+		conn += strspn(conn, " \t,");
+		len = strcspn(conn, " \t,");
+		if (len == n && strncasecmp(conn, name, n) == 0)
+			return 1;
+		conn += len;
+	}
+	return 0;
+}
+
+/*
+ * Copy end-to-end headers: not the hop-by-hop ones, nor those the
+ * Connection header names as such (RFC 9110, 7.6.1).
+ */
 static void
 copy_headers(struct evkeyvalq *to, struct evkeyvalq *from, int keep_length)
 {
 	struct evkeyval	*h;
+	const char	*conn = evhttp_find_header(from, "Connection");
 
 	TAILQ_FOREACH(h, from, next) {
-		if (skip_header(h->key) && !(keep_length &&
-		    strcasecmp(h->key, "Content-Length") == 0))
+		if ((skip_header(h->key) && !(keep_length &&
+		    strcasecmp(h->key, "Content-Length") == 0)) ||
+		    in_connection(conn, h->key))
 			continue;
 		evhttp_add_header(to, h->key, h->value);
 	}

@@ -127,7 +127,9 @@ try:
     ok("refused requests never went upstream", logged() == [], logged())
 
     # ---- allowed requests -------------------------------------------------------
-    r, c = post(init, token=tok, headers={"Mcp-Session-Id": "sess-1"})
+    r, c = post(init, token=tok, headers={"Mcp-Session-Id": "sess-1",
+                                          "Connection": "keep-alive, X-Hop",
+                                          "X-Hop": "secret"})
     body = answer(r)
     ok("initialize: 200 from upstream", r.status == 200 and
        body["result"]["serverInfo"]["name"] == "mcp-http-server.py", body)
@@ -138,6 +140,8 @@ try:
     ok("Mcp-Session-Id goes upstream", last["headers"].get("Mcp-Session-Id") ==
        "sess-1", last)
     ok("upstream path", last["path"] == "/mcp", last)
+    ok("headers named by Connection stay", "X-Hop" not in last["headers"],
+       last)
     call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
         "name": "echo", "arguments": {"x": 1},
         "_meta": {"io.baton/token": tok, "progressToken": 3}}}
