@@ -282,6 +282,16 @@ denied("--allow-no-audience: another audience still", g2.call(
     "echo", {"x": 1}, token=other), "audience_mismatch")
 g2.close()
 
+# ---- another _meta key ------------------------------------------------------
+g2 = Guard("--token-key", "example.com/cap")
+r = g2.call("echo", {"x": 1}, meta={"example.com/cap": echo_tok})
+got = allowed("--token-key: the token under that key", r)
+ok("--token-key: stripped too", "_meta" not in got.get("params", {}) and
+   echo_tok not in g2.wire_text(), repr(got))
+denied("--token-key: the default key is just another key",
+       g2.call("echo", {"x": 1}, token=echo_tok), "token_missing")
+g2.close()
+
 # ---- actions and arguments ------------------------------------------------
 g3 = Guard("--action", "db_query=read", "--action-arg", "op")
 wtok = mint("--tool", "db_query:write", "--aud", AUD)
