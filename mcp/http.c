@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -28,6 +29,8 @@
 
 /* Idle seconds before a connection either way is dropped (SSE included). */
 #define HTTP_TIMEOUT	600
+/* Unsent bytes to a client beyond which the upstream is not read. */
+#define STREAM_HIGH	(1024 * 1024)
 
 struct proxy {
 	struct guard		*g;
@@ -45,6 +48,7 @@ struct exchange {
 	struct evhttp_connection *uconn;
 	struct evhttp_request	*ureq;	/* upstream; NULL once done */
 	int			 started;	/* the reply is under way */
+	int			 paused;	/* upstream not read */
 };
 
 /* Hop-by-hop headers, and those the guard never passes on. */
@@ -193,16 +197,43 @@ upstream_headers(struct evhttp_request *ureq, void *arg)
 	return 0;
 }
 
+/* The client took what was queued: read the upstream again. */
+static void
+client_flushed(struct evhttp_connection *conn, void *arg)
+{
+	struct exchange	*ex = arg;
+
+	if (ex->paused && ex->uconn != NULL) {
+		ex->paused = 0;
+		bufferevent_enable(evhttp_connection_get_bufferevent(ex->uconn),
+		    EV_READ);
+	}
+}
+
+/*
+ * Pass a piece of the answer on as it comes.  A client slower than the
+ * upstream server stops the reading of the upstream until it catches up,
+ * so a stream is never held whole.
+ */
 static void
 upstream_chunk(struct evhttp_request *ureq, void *arg)
 {
-	struct exchange	*ex = arg;
-	struct evbuffer	*in = evhttp_request_get_input_buffer(ureq);
+	struct exchange			*ex = arg;
+	struct evbuffer			*in = evhttp_request_get_input_buffer(ureq);
+	struct evhttp_connection	*conn;
 
-	if (ex->req != NULL && ex->started)
-		evhttp_send_reply_chunk(ex->req, in);
-	else
+	if (ex->req == NULL || !ex->started) {
 		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	evhttp_send_reply_chunk_with_cb(ex->req, in, client_flushed, ex);
+	conn = evhttp_request_get_connection(ex->req);
+	if (conn != NULL && evbuffer_get_length(bufferevent_get_output(
+	    evhttp_connection_get_bufferevent(conn))) > STREAM_HIGH) {
+		ex->paused = 1;
+		bufferevent_disable(evhttp_connection_get_bufferevent(
+		    ex->uconn), EV_READ);
+	}
 }
 
 static void

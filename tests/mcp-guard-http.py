@@ -215,6 +215,32 @@ try:
     r, c = post(init, token=tok)
     ok("a client hanging up mid-stream: the guard goes on",
        r.status == 200 and "result" in answer(r))
+    # a client that does not read: the guard holds back the upstream
+    # rather than buffer the whole stream
+    flood = mint("--tool", "flood", "--aud", AUD)
+    r, c = post({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                 "params": {"name": "flood"}}, token=flood)
+    r.readline()
+    time.sleep(3)
+    with open("/proc/%d/status" % guard.pid) as f:
+        rss = [int(x.split()[1]) for x in f if x.startswith("VmRSS:")][0]
+    # (valgrind's own memory would swamp the figure)
+    ok("a slow reader: the guard buffers little (%d KiB)" % rss,
+       rss < 24 * 1024 or os.environ.get("GUARD_VALGRIND") == "1", rss)
+    c.close()
+    r.close()
+    r, c = post({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
+                 "params": {"name": "flood"}}, token=flood)
+    got = 0
+    while True:
+        piece = r.read1(1 << 20)
+        if not piece:
+            break
+        got += len(piece)
+        if got < 4 << 20:
+            time.sleep(0.01)    # slow at first: paused, then resumed
+    ok("and a reader gets the whole stream (%d bytes)" % got,
+       got == 1024 * (65536 + 8), got)
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
     c.request("GET", "/mcp", headers={"Authorization": "Bearer " + tok,
                                       "Accept": "text/event-stream"})

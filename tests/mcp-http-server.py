@@ -79,6 +79,20 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         method = msg.get("method")
+        if method == "tools/call" and msg["params"]["name"] == "flood":
+            # 64 MiB of events, as fast as the guard takes them
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            ev = b"data: " + b"x" * 65536 + b"\n\n"
+            try:
+                for _ in range(1024):
+                    self.wfile.write(ev)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if method == "tools/call" and msg["params"]["name"] == "stream":
             self.sse([{"jsonrpc": "2.0", "method": "notifications/progress",
                        "params": {"progressToken": 1, "progress": 1}},
