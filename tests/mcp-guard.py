@@ -55,8 +55,8 @@ class Guard:
                                   stdout=subprocess.PIPE,
                                   stderr=open(self.errf, "w"), env=env)
         self.q = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.next_id = 0
+        self.reading = False    # until the first recv(): a client that
+        self.next_id = 0        # does not read
 
     def _read(self):
         for line in self.p.stdout:
@@ -71,6 +71,9 @@ class Guard:
         self.raw((json.dumps(msg) + "\n").encode())
 
     def recv(self, timeout=float(os.environ.get("RECV_TIMEOUT", "5"))):
+        if not self.reading:
+            self.reading = True
+            threading.Thread(target=self._read, daemon=True).start()
         try:
             line = self.q.get(timeout=timeout)
         except queue.Empty:
@@ -383,6 +386,27 @@ ok("and the guard keeps going", r == {"jsonrpc": "2.0", "id": 11,
 ok("over-long lines never reach the server", "xxx" not in g4.wire_text() and
    "yyy" not in g4.wire_text())
 ok("exit status on EOF", g4.close() == 0)
+
+# ---- a client slower than the server ---------------------------------------
+g4 = Guard()
+g4.send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+    "name": "flood", "_meta": {"io.baton/token": mint("--tool", "flood",
+                                                       "--aud", AUD)}}})
+time.sleep(3)
+with open("/proc/%d/status" % g4.p.pid) as f:
+    rss = [int(x.split()[1]) for x in f if x.startswith("VmRSS:")][0]
+# (valgrind's own memory would swamp the figure)
+ok("a client that does not read: the guard buffers little (%d KiB)" % rss,
+   rss < 24 * 1024 or os.environ.get("GUARD_VALGRIND") == "1", rss)
+n = 0
+while True:
+    m = g4.recv()
+    if not isinstance(m, dict) or "id" in m:
+        break
+    n += 1
+ok("then every message arrives, in order", n == 1024 and
+   m.get("result") is not None, (n, m))
+ok("exit status 0", g4.close() == 0)
 
 # ---- the environment --------------------------------------------------------
 env = dict(os.environ)

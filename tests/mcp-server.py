@@ -73,6 +73,15 @@ for line in sys.stdin:
             wire.write(json.dumps(answer) + "\n")
             wire.flush()
             result(rid, {"sampled": answer.get("result")})
+        elif name == "flood":
+            # 64 MiB of notifications, as fast as the guard takes them
+            note = json.dumps({"jsonrpc": "2.0",
+                               "method": "notifications/message",
+                               "params": {"data": "x" * 65536}}) + "\n"
+            for _ in range(1024):
+                sys.stdout.write(note)
+            sys.stdout.flush()
+            result(rid, "flooded")
         elif name == "seen":
             result(rid, seen)
         else:
