@@ -413,6 +413,7 @@ call_decide(struct guard *g, json_t *id, json_t *params, const char *bearer,
 	json_t				*name, *jargs, *tok = NULL;
 	const char			*why;
 	size_t				 nargs = 0;
+	char				*p;
 	int				 had;
 
 	name = json_object_get(params, "name");
@@ -420,6 +421,10 @@ call_decide(struct guard *g, json_t *id, json_t *params, const char *bearer,
 	(void)snprintf(what, whatlen, "tools/call %.64s%s",
 	    json_is_string(name) ? json_string_value(name) : "?",
 	    id == NULL ? " (a notification)" : "");
+	/* the name is the client's: no line or escape of its own in logs */
+	for (p = what; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	/* a notification is never forwarded: it would still run */
 	if (id == NULL || !json_is_object(params) || !json_is_string(name) ||
 	    (jargs != NULL && !json_is_object(jargs)) ||

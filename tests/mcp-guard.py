@@ -258,6 +258,10 @@ denied("arguments not an object", r, "bad_request")
 r = g.request("tools/call", {"name": "echo", "Name": "secrets",
                              "_meta": {"io.baton/token": echo_tok}})
 denied("keys equal but for case", r, "bad_request")
+r = g.call("echo\nbaton-mcp-guard: forged\x1b[2J", {}, token=echo_tok)
+denied("a tool name with a newline", r, "bad_request")
+ok("... cannot forge a log line", "\nbaton-mcp-guard: forged" not in g.err()
+   and "\x1b" not in g.err(), g.err())
 g.send({"jsonrpc": "2.0", "method": "tools/call", "params": {
     "name": "echo", "_meta": {"io.baton/token": echo_tok}}})
 r = g.request("ping")
