@@ -109,8 +109,20 @@ tb_launch(struct tb *t)
 				rl.rlim_max = (rlim_t)t->nofile_hard;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (t->preload != NULL)
+		if (t->preload != NULL) {
+			/*
+			 * An ASan build wants its runtime first in the link
+			 * map and stops otherwise; the shim only wraps libc
+			 * calls, so let the sanitized broker take it second.
+			 */
+			const char	*ao = getenv("ASAN_OPTIONS");
+			char		 opts[512];
+
+			snprintf(opts, sizeof opts, "%s%sverify_asan_link_order=0",
+			    ao != NULL ? ao : "", ao != NULL && *ao ? ":" : "");
+			setenv("ASAN_OPTIONS", opts, 1);
 			setenv("LD_PRELOAD", t->preload, 1);
+		}
 		argv[n++] = "batond";
 		if (getenv("BATOND_VALGRIND") != NULL) {
 			/* make check BATOND_VALGRIND=1: memory errors exit 42 */

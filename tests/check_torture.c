@@ -290,26 +290,32 @@ static void
 read_record(const char *path, int issued)
 {
 	FILE		*f;
-	char		*line = NULL, tok[BATON_MAX_TEXT + 1], parent[32];
+	char		*line = NULL, *w[4], *s;
 	size_t		 cap = 0;
 	long		 id;
-	int		 p;
+	int		 p, n;
 	struct issued	*e;
 
 	ck_assert_ptr_nonnull(f = fopen(path, "r"));
 	while (getline(&line, &cap, f) > 0) {
-		if (sscanf(line, "I %ld %31s %87400s", &id, parent, tok) == 3) {
+		if (line[0] == 'I' && line[1] == ' ') {
 			if (!issued)
 				continue;
+			/* "I id parent|- token": split in place */
+			line[strcspn(line, "\n")] = '\0';
+			for (n = 0, s = line; n < 4 && s != NULL; n++)
+				w[n] = strsep(&s, " ");
+			ck_assert_int_eq(n, 4);
+			id = atol(w[1]);
 			if (niss == iss_cap) {
 				iss_cap = iss_cap ? 2 * iss_cap : 1024;
 				iss = realloc(iss, iss_cap * sizeof *iss);
 				ck_assert_ptr_nonnull(iss);
 			}
 			iss[niss].id = id;
-			iss[niss].parent = strcmp(parent, "-") == 0 ? -1 :
-			    atol(parent);
-			iss[niss].token = strdup(tok);
+			iss[niss].parent = strcmp(w[2], "-") == 0 ? -1 :
+			    atol(w[2]);
+			iss[niss].token = strdup(w[3]);
 			iss[niss].revoked = iss[niss].tried = 0;
 			niss++;
 		} else if (issued)
