@@ -2,7 +2,8 @@
 # tests/e2e.sh: end to end with software nobody here wrote: the official
 # MCP TypeScript SDK's client talking to @modelcontextprotocol/server-everything
 # through baton-mcp-guard, against a real batond on a temporary socket
-# (tests/e2e/test, node's own test runner).  tests/e2e is copied into the
+# (tests/e2e/test, node's own test runner), over stdio and, with --listen,
+# Streamable HTTP on 127.0.0.1.  tests/e2e is copied into the
 # build tree, so a VPATH or distcheck build leaves the source tree alone,
 # and its locked dependencies are installed there with `npm ci` from the
 # npm registry; a second run with an unchanged lockfile reuses them and
