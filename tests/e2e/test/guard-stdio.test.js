@@ -19,6 +19,7 @@ import {
 import {
 	McpError,
 	CreateMessageRequestSchema,
+	ListRootsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -246,6 +247,37 @@ test("progress notifications and a server's request pass both ways",
 		assert.match(s.content[0].text, /sampled-by-e2e/);
 		// the client's answer to the server's request crossed the guard
 		assert.match(g2.wire(), /sampled-by-e2e/);
+	} finally {
+		await g2.client.close();
+	}
+});
+
+test("roots: a client's notification, the server's request and its log " +
+    "messages pass", async () => {
+	const g2 = await connect({ capabilities: { roots: { listChanged: true } } });
+	try {
+		let roots = [{ uri: "file:///e2e/one", name: "one" }];
+		let asked = 0;
+		g2.client.setRequestHandler(ListRootsRequestSchema, async () => {
+			asked++;
+			return { roots };
+		});
+		// server-everything asks for the roots after initialization
+		for (let i = 0; i < 100 && asked < 1; i++)
+			await sleep(20);
+		assert.equal(asked, 1);
+		roots = [{ uri: "file:///e2e/two", name: "two" }];
+		await g2.client.sendRootsListChanged();
+		for (let i = 0; i < 100 && asked < 2; i++)
+			await sleep(20);
+		assert.equal(asked, 2, "roots/list_changed did not reach it");
+		assert.match(g2.wire(), /notifications\/roots\/list_changed/);
+		const r = await call(g2, "get-roots-list", {},
+		    mint("--tool", "get-roots-list", "--aud", AUD));
+		assert.match(r.content[0].text, /file:\/\/\/e2e\/two/);
+		assert.ok(g2.seen.some((m) => m.method ===
+		    "notifications/message" && /Roots updated/.test(m.params.data)),
+		    "no log message from the server");
 	} finally {
 		await g2.client.close();
 	}
