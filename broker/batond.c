@@ -111,6 +111,20 @@ req_deny(struct request *r, int reason)
 	return (-1);
 }
 
+/* Deny with the authorize stack's message after the reason's text. */
+int
+req_deny_msg(struct request *r, int reason, const char *msg)
+{
+	char	*text;
+
+	if (msg == NULL || *msg == '\0')
+		return (req_deny(r, reason));
+	xasprintf(&text, "%s: %s", baton_reason_text(reason), msg);
+	req_error_body(r, BATON_WIRE_EDENIED, reason, text);
+	free(text);
+	return (-1);
+}
+
 /* ---- configuration ------------------------------------------------------- */
 
 /*
@@ -184,6 +198,11 @@ load_config(char **cause)
 		free(cfg->state_dir);
 		cfg->state_dir = xstrdup(opt_state_dir);
 	}
+	/* Last: a configuration is whole, stacks and modules included. */
+	if (stacks_load(cfg, cause) != 0) {
+		config_free(cfg);
+		return (NULL);
+	}
 	return (cfg);
 }
 
@@ -217,6 +236,8 @@ broker_reload(char **cause)
 		    "at restart");
 	broker.cfg = cfg;
 	pthread_rwlock_unlock(&broker.lock);
+	/* Requests still deciding on the old stacks hold references. */
+	stacks_release(old->stacks);
 	config_free(old);
 	log_info("configuration reloaded%s", cfg->agents == NULL ?
 	    " (development mode)" : "");
@@ -559,6 +580,7 @@ main(int argc, char **argv)
 	event_base_free(main_base);
 	journal_close();
 	keystore_close();
+	stacks_release(broker.cfg->stacks);
 	config_free(broker.cfg);
 	free(sockpath);
 	log_info("exiting");

@@ -96,6 +96,8 @@ struct config {
 	unsigned	 journal_per_uid; /* live entries a uid may create; 0: any */
 	unsigned	 compact_interval; /* seconds; read at start */
 	int		 log_syslog;
+	char		*stack_dir;	/* NULL: BATOND_STACK_DIR */
+	struct stackset	*stacks;	/* loaded by stacks_load (stack.c) */
 };
 
 struct config	*config_default(void);
@@ -305,6 +307,7 @@ extern const struct op_entry op_reload_entry;
 int	req_error(struct request *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	req_deny(struct request *, int);
+int	req_deny_msg(struct request *, int, const char *);
 void	req_begin(struct request *);	/* start the success answer */
 void	request_run(struct request *);
 int	rate_take(const char *, unsigned);	/* reads the clock itself */
@@ -423,15 +426,52 @@ struct decision {
 	const struct baton_lineage	*lineage;
 	int				 reason;
 	uint64_t			 usec;
+	/* verify: the token's effective grant and facts for req->tool;
+	 * attenuate, present: the parent's effective grant */
+	const struct baton_effective	*eff;
+	const struct baton_tool_facts	*tf;
+	char				*why;	/* the stack's deny message */
+	size_t				 whylen;
+	struct trace			*trace;	/* explain: what each line said */
+	int				 dry_run; /* explain: no consume, no audit */
 };
 
 /*
- * Where the authorize stack (verify.d/SERVICE, issue.d/default) attaches.
- * Today no modules exist and the hook answers IGNORE, which continues.
+ * Where the authorize stack (verify.d/SERVICE, issue.d/default) attaches:
+ * stacks_authorize, which answers IGNORE (continue) when no stack applies.
  */
 extern enum authz_result (*authorize_hook)(const struct decision *);
 int	authorize(const struct decision *);
 void	observe(const struct decision *);
+
+/* ---- modules and stacks (module-loader.c, module-host.c, stack.c) ------ */
+
+#include <baton/module.h>
+
+struct module {
+	const char		*name;
+	struct baton_module	 desc;
+};
+
+struct trace {
+	char		**lines;
+	size_t		  n;
+};
+
+const char	*module_dir(void);
+int		 module_name_ok(const char *);
+const struct module *module_load(const char *, char **);
+extern const struct baton_host module_host;
+
+struct stackset;
+int	 stacks_load(struct config *, char **);
+struct stackset *stacks_acquire(void);
+void	 stacks_release(struct stackset *);
+enum authz_result stacks_authorize(const struct decision *);
+void	 stacks_observe(const struct decision *);
+void	 trace_add(struct trace *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 trace_free(struct trace *);
 
 /* ---- server (server.c) -------------------------------------------------- */
 

@@ -74,6 +74,7 @@ config_free(struct config *cfg)
 	free(cfg->state_dir);
 	free(cfg->agents_file);
 	free(cfg->cgroup_root);
+	free(cfg->stack_dir);
 	agents_free(cfg->agents);
 	free(cfg);
 }
@@ -285,6 +286,8 @@ config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 		sp = &cfg->agents_file;
 	else if (strcmp(w[0], "cgroup-root") == 0)
 		sp = &cfg->cgroup_root;
+	else if (strcmp(w[0], "stack-dir") == 0)
+		sp = &cfg->stack_dir;
 	if (sp != NULL) {
 		if (w[1][0] != '/' || strlen(w[1]) >= 108) {
 			xasprintf(cause, "%s:%u: %s: need an absolute path "

@@ -2,14 +2,15 @@
  * hooks.c: the two seams of the decision path (DESIGN.md sections 3, 4).
  *
  * authorize() is where the PAM-style stacks (verify.d/SERVICE and
- * issue.d/default) attach: it runs after the core checks, which no stack
- * can configure away, and before single-use jtis are consumed.  No module
- * exists yet, so the hook answers IGNORE and the request continues.
+ * issue.d/default, stack.c) attach: it runs after the core checks, which
+ * no stack can configure away, and before single-use jtis are consumed.
+ * Without a stack for the decision the hook answers IGNORE and the
+ * request continues, as it did before modules existed.
  *
  * observe() runs the decision observers after the answer is decided, for
  * verify and for issuance (mint, attenuate, present), allowed or refused:
- * the audit modules will join the list; today it holds metrics and a log
- * line that names jtis, never a token.
+ * metrics, a log line that names jtis (never a token), and the observe
+ * hooks of the modules on the decision's stack (audit).
  */
 
 #include <stdio.h>
@@ -17,14 +18,8 @@
 
 #include "batond.h"
 
-static enum authz_result
-authorize_none(const struct decision *d)
-{
-	(void)d;
-	return (AUTHZ_IGNORE);
-}
-
-enum authz_result (*authorize_hook)(const struct decision *) = authorize_none;
+enum authz_result (*authorize_hook)(const struct decision *) =
+    stacks_authorize;
 
 /* Append s to buf (of size len) with a comma, quietly cut when full. */
 static void
@@ -194,6 +189,7 @@ observe_metrics(const struct decision *d)
 static void (*const observers[])(const struct decision *) = {
 	observe_metrics,
 	observe_log,
+	stacks_observe,
 };
 
 void

@@ -15,7 +15,7 @@ op_mint(struct request *r)
 	struct baton_block	 blk;
 	struct config		*cfg;
 	struct decision		 d;
-	char			*cause = NULL, iss[256] = "";
+	char			*cause = NULL, iss[256] = "", why_msg[256] = "";
 	uint64_t		 ttl = 0, max_ttl, t0 = clock_usec();
 	int			 why, built = 0, rc = -1;
 
@@ -56,8 +56,10 @@ op_mint(struct request *r)
 	d.agent = iss;
 	d.block = &blk;
 	d.ttl = ttl;
+	d.why = why_msg;
+	d.whylen = sizeof why_msg;
 	if ((why = authorize(&d)) != BATON_R_OK) {
-		req_deny(r, why);
+		req_deny_msg(r, why, why_msg);
 		goto out;
 	}
 	if (issue_reply(r, NULL, &blk, blk.exp) != 0)
@@ -79,6 +81,7 @@ out:
 		d.ttl = ttl;
 		d.jti = rc == 0 ? blk.jti : NULL;
 		d.reason = rc == 0 ? BATON_R_OK : r->reason;
+		d.why = why_msg;
 		d.usec = clock_usec() - t0;
 		observe(&d);
 	}

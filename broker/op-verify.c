@@ -162,7 +162,7 @@ op_verify(struct request *r)
 	struct decision		 d;
 	struct config		*cfg;
 	const struct baton_keyring *ring;
-	char			*cause = NULL;
+	char			*cause = NULL, why_msg[256] = "";
 	uint64_t		 t0 = clock_usec();
 	int			 why, decoded = 0, evaluated = 0, have_tf = 0;
 	int			 allowed, rv, rc = -1, sealed = 0;
@@ -229,6 +229,10 @@ op_verify(struct request *r)
 	d.tok = decoded ? &tok : NULL;
 	d.req = decoded ? &q : NULL;
 	d.lineage = sealed ? &lin : NULL;
+	d.eff = evaluated ? &eff : NULL;
+	d.tf = evaluated ? &tf : NULL;
+	d.why = why_msg;
+	d.whylen = sizeof why_msg;
 	if (why == BATON_R_OK)
 		why = authorize(&d);
 	if (why == BATON_R_OK && eff.nsingle_use > 0 &&
@@ -250,8 +254,13 @@ op_verify(struct request *r)
 	else
 		decoded = 0;
 	req_begin(r);
-	msgpack_pack_map(&r->pk, decoded ? 4 : 3);
+	msgpack_pack_map(&r->pk, (decoded ? 4 : 3) + (why_msg[0] != '\0'));
 	pack_reason(&r->pk, "allow", why);
+	if (why_msg[0] != '\0') {
+		/* The stack line that refused, and its module's reason. */
+		baton_pack_str(&r->pk, "message");
+		baton_pack_str(&r->pk, why_msg);
+	}
 	if (decoded) {
 		baton_pack_str(&r->pk, "facts");
 		pack_facts(&r->pk, &tok, &feff, have_tf ? &ftf : NULL);

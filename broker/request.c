@@ -152,7 +152,7 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 	struct baton_block	 child;
 	struct baton_toolgrant	 tg;
 	struct decision		 d;
-	char			 agent[256] = "";
+	char			 agent[256] = "", why_msg[256] = "";
 	char			*cause = NULL;
 	uint8_t			 jti[BATON_JTI_LEN];
 	const char		*as = NULL;
@@ -222,13 +222,16 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 	d.block = &child;
 	d.restriction = &rs;
 	d.ttl = rs.ttl;
+	d.eff = &eff;
+	d.why = why_msg;
+	d.whylen = sizeof why_msg;
 	if (kind == BATON_BLOCK_PRESENT) {
 		d.tool = b->tool;
 		d.action = b->action;
 		d.aud1 = b->aud1;
 	}
 	if ((why = authorize(&d)) != BATON_R_OK) {
-		req_deny(r, why);
+		req_deny_msg(r, why, why_msg);
 		goto out;
 	}
 	exp = child.exp < eff.exp ? child.exp : eff.exp;
@@ -258,6 +261,7 @@ out:
 		}
 		d.jti = rc == 0 ? child.jti : NULL;
 		d.reason = rc == 0 ? BATON_R_OK : r->reason;
+		d.why = why_msg;
 		d.usec = clock_usec() - t0;
 		observe(&d);
 	}

@@ -17,6 +17,7 @@
 
 #include "baton/agent.h"
 #include "baton/verify.h"
+#include "cmd.h"
 
 /* Exit codes: scripts rely on them (DESIGN.md section 5). */
 #define EX_ALLOW	0
@@ -1291,6 +1292,9 @@ out:
 "  --json             print {token, jti, exp} as JSON\n"
 
 static const struct cmd cmds[] = {
+	{ "audit-check", cmd_audit_check, "audit-check FILE",
+	  "Follow the hash chain of a baton_audit(8) trail: exit 0 when it\n"
+	  "holds, 1 naming the first line that breaks it.\n" },
 	{ "mint", cmd_mint,
 	  "mint --tool NAME[:ACTION,...] ... [--ttl SECONDS] [--aud AUD]... "
 	  "[--subject S] [--as AGENT] [--max-depth N] [--limit TOOL.NAME=MAX]"

@@ -152,7 +152,8 @@ tb_launch(struct tb *t)
 				args[i] = argv[i] == NULL ? NULL :
 				    strdup(argv[i]);
 			execv(strcmp(argv[0], "valgrind") == 0 ?
-			    "/usr/bin/valgrind" : BATOND_PATH, args);
+			    "/usr/bin/valgrind" : t->binary != NULL ?
+			    t->binary : BATOND_PATH, args);
 		}
 		_exit(127);
 	}

@@ -25,6 +25,7 @@ struct tb {
 	long	nofile_limit;	/* >0: RLIMIT_NOFILE (soft and hard) of it */
 	long	nofile_hard;	/* >0: a higher hard limit than that */
 	const char *preload;	/* LD_PRELOAD for the broker, or NULL */
+	const char *binary;	/* NULL: BATOND_PATH */
 };
 
 /* A temp dir; conf and agents texts are written when not NULL. */

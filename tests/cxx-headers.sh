@@ -19,7 +19,8 @@ try() { # try NAME COMPILER FLAGS...: compile $tmp/t.* with the headers
 		cat "$tmp/err"
 	fi
 }
-for hdrs in "agent.h verify.h" "agent.h" "verify.h" "types.h" "client.h"; do
+for hdrs in "agent.h verify.h" "agent.h" "verify.h" "types.h" "client.h" \
+    "module.h"; do
 	: >"$tmp/t.cc"
 	for h in $hdrs; do
 		echo "#include <baton/$h>" >>"$tmp/t.cc"

@@ -1,0 +1,677 @@
+/*
+ * check_plugins.c: the shipped modules in a real broker (tests/batond-test,
+ * the test build whose loader honours BATON_TEST_MODULE_DIR): the
+ * AgentTrust policy at issue and at verify time, caps, reload between mint
+ * and verify, reload under concurrent verifies, start-up refusals, the
+ * audit trail and `baton audit-check`, and proof that the production
+ * batond ignores the test setting.
+ */
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "broker-util.h"
+#include "plugin-util.h"
+
+static struct tb	T;
+static char		moddir[256], sdir[256], rules[300], auditlog[300];
+
+/* The AgentTrust demo's policy (shared/seeds), line for line. */
+static const char agenttrust[] =
+    "allow data-analyst sql_query read\n"
+    "allow customer-support customer_lookup read\n"
+    "allow code-assistant code_executor execute\n"
+    "deny * * delete\n"
+    "deny * secrets_vault *\n";
+
+static const char policy_stack[] =
+    "required policy rules=@RULES@\n"
+    "optional audit file=@AUDIT@\n";
+
+/* text with @RULES@ and @AUDIT@ replaced by this test's paths. */
+static char *
+subst(const char *text)
+{
+	char		*out;
+	const char	*p;
+	size_t		 n = 0;
+
+	out = calloc(1, strlen(text) * 2 + 2048);
+	ck_assert_ptr_nonnull(out);
+	for (p = text; *p != '\0';) {
+		if (strncmp(p, "@RULES@", 7) == 0) {
+			n += (size_t)sprintf(out + n, "%s", rules);
+			p += 7;
+		} else if (strncmp(p, "@AUDIT@", 7) == 0) {
+			n += (size_t)sprintf(out + n, "%s", auditlog);
+			p += 7;
+		} else
+			out[n++] = *p++;
+	}
+	return (out);
+}
+
+/* The stack directory and the broker's configuration, not yet started. */
+static void
+prepare(const char *issue, const char *verify, const char *rules_text)
+{
+	char	conf[1024], agents[512], *text;
+	uid_t	uid = getuid();
+
+	pu_moddir(moddir, sizeof moddir);
+	setenv("BATON_TEST_MODULE_DIR", moddir, 1);
+	pu_tmpdir(sdir, sizeof sdir);
+	pu_mkdir(sdir, "verify.d");
+	pu_mkdir(sdir, "issue.d");
+	snprintf(rules, sizeof rules, "%s/rules", sdir);
+	snprintf(auditlog, sizeof auditlog, "%s/audit.log", sdir);
+	if (rules_text != NULL)
+		pu_write(sdir, "rules", rules_text);
+	snprintf(conf, sizeof conf, "%s/issue.d", sdir);
+	if (issue != NULL) {
+		text = subst(issue);
+		pu_write(conf, "default", text);
+		free(text);
+	}
+	snprintf(conf, sizeof conf, "%s/verify.d", sdir);
+	if (verify != NULL) {
+		text = subst(verify);
+		pu_write(conf, "default", text);
+		free(text);
+	}
+	snprintf(agents, sizeof agents,
+	    "agent data-analyst uid=%u verify=*\n"
+	    "agent customer-support uid=%u verify=*\n"
+	    "agent code-assistant uid=%u verify=*\n",
+	    (unsigned)uid, (unsigned)uid, (unsigned)uid);
+	tb_init(&T, "", agents);
+	/* No per-uid limiter: the verifiers here all share one uid. */
+	snprintf(conf, sizeof conf, "agents-file %s\nstack-dir %s\n"
+	    "rate-limit 0\n", T.agents, sdir);
+	pu_write(T.dir, "baton.conf", conf);
+}
+
+static int
+up(const char *issue, const char *verify, const char *rules_text)
+{
+	int	fd;
+
+	prepare(issue, verify, rules_text);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	fd = tb_connect(&T);
+	ck_assert_int_ge(fd, 0);
+	return (fd);
+}
+
+static void
+down(void)
+{
+	ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+	pu_rmrf(moddir);
+	pu_rmrf(sdir);
+}
+
+struct mint {
+	const char	*as, *tool, *action, *aud;
+	uint64_t	 ttl, max_depth, limit;
+};
+
+/* mint; the token, or NULL with status, reason and message. */
+static char *
+mint(int fd, const struct mint *p, int *status, int *reason, char *msg,
+    size_t msglen)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 tok[BATON_MAX_TEXT + 1], *out = NULL;
+	size_t		 n;
+
+	n = 3 + (p->max_depth != 0) + (p->aud != NULL);
+	msg_start(&m, BATON_OP_MINT, 1, n);
+	pk_kv_str(&m.pk, "as", p->as);
+	pk_kv_uint(&m.pk, "ttl", p->ttl != 0 ? p->ttl : 600);
+	if (p->max_depth != 0)
+		pk_kv_uint(&m.pk, "max_depth", p->max_depth);
+	if (p->aud != NULL) {
+		pk_str(&m.pk, "aud");
+		msgpack_pack_array(&m.pk, 1);
+		pk_str(&m.pk, p->aud);
+	}
+	pk_str(&m.pk, "grants");
+	msgpack_pack_map(&m.pk, 1);
+	pk_str(&m.pk, p->tool);
+	msgpack_pack_map(&m.pk, 1 + (p->limit != 0));
+	pk_str(&m.pk, "actions");
+	msgpack_pack_array(&m.pk, 1);
+	pk_str(&m.pk, p->action);
+	if (p->limit != 0) {
+		pk_str(&m.pk, "limits");
+		msgpack_pack_map(&m.pk, 1);
+		pk_kv_uint(&m.pk, "max_rows", p->limit);
+	}
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	*status = r.status;
+	*reason = r.status == 0 ? 0 : (int)get_uint(&r.body, "reason");
+	msg[0] = '\0';
+	if (r.status == 0) {
+		ck_assert_int_eq(get_str(&r.body, "token", tok, sizeof tok), 0);
+		out = strdup(tok);
+	} else
+		get_str(&r.body, "message", msg, msglen);
+	resp_free(&r);
+	return (out);
+}
+
+static char *
+mint_ok(int fd, const char *as, const char *tool, const char *action)
+{
+	struct mint	p = { as, tool, action, NULL, 0, 0, 0 };
+	char		msg[512], *t;
+	int		st, why;
+
+	t = mint(fd, &p, &st, &why, msg, sizeof msg);
+	ck_assert_msg(t != NULL, "mint %s %s %s: %d %d %s", as, tool, action,
+	    st, why, msg);
+	return (t);
+}
+
+/* Refused with policy_denied, and the message holds want. */
+static void
+mint_refused(int fd, const struct mint *p, const char *want)
+{
+	char	msg[512], *t;
+	int	st, why;
+
+	t = mint(fd, p, &st, &why, msg, sizeof msg);
+	ck_assert_msg(t == NULL, "minted %s %s %s", p->as, p->tool, p->action);
+	ck_assert_int_eq(st, BATON_WIRE_EDENIED);
+	ck_assert_int_eq(why, BATON_R_POLICY_DENIED);
+	ck_assert_msg(strstr(msg, want) != NULL, "\"%s\" lacks \"%s\"", msg,
+	    want);
+}
+
+/* verify: the reason, and the message in msg ("" when none). */
+static int
+verify(int fd, const char *token, const char *tool, const char *action,
+    const char *aud, char *msg, size_t msglen)
+{
+	struct resp	r;
+	int		why;
+
+	ck_assert_int_eq(tb_verify(fd, token, tool, action, aud, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	why = (int)get_uint(&r.body, "reason");
+	ck_assert_int_eq(get_bool(&r.body, "allow"), why == 0);
+	msg[0] = '\0';
+	get_str(&r.body, "message", msg, msglen);
+	resp_free(&r);
+	return (why);
+}
+
+static int
+reload(int fd, char *msg, size_t msglen)
+{
+	struct msg	m;
+	struct resp	r;
+	int		st;
+
+	msg_start(&m, BATON_OP_RELOAD, 3, 0);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	st = r.status;
+	msg[0] = '\0';
+	get_str(&r.body, "message", msg, msglen);
+	resp_free(&r);
+	return (st);
+}
+
+/* Run the CLI; its exit status, stderr in err. */
+static int
+cli(const char *args, char *err, size_t errlen)
+{
+	char	 cmd[1024], path[300];
+	char	*text;
+	int	 st;
+
+	snprintf(path, sizeof path, "%s/cli.err", sdir);
+	snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s", BATON_CLI, args,
+	    path);
+	st = system(cmd);
+	text = pu_slurp(path);
+	snprintf(err, errlen, "%s", text != NULL ? text : "");
+	free(text);
+	return (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+/* ---- AgentTrust at issue time ------------------------------------------ */
+
+START_TEST(test_agenttrust_issue)
+{
+	struct mint	 p = { "data-analyst", "email_sender", "send", NULL,
+			    0, 0, 0 };
+	char		*t1, *t2, *t3, msg[512], err[512], cmd[400], *log;
+	int		 fd;
+	FILE		*f;
+
+	fd = up(policy_stack, policy_stack, agenttrust);
+	/* 1-3: authorized. */
+	t1 = mint_ok(fd, "data-analyst", "sql_query", "read");
+	t2 = mint_ok(fd, "customer-support", "customer_lookup", "read");
+	t3 = mint_ok(fd, "code-assistant", "code_executor", "execute");
+	/* 4: cross-boundary: no rule allows it. */
+	mint_refused(fd, &p, "no rule allows data-analyst email_sender send");
+	/* 5: action denial, by the rule that decided. */
+	p.as = "code-assistant";
+	p.tool = "file_browser";
+	p.action = "delete";
+	mint_refused(fd, &p, "rules:4: deny * * delete");
+	/* 6: sensitive resource. */
+	p.as = "data-analyst";
+	p.tool = "secrets_vault";
+	p.action = "read";
+	mint_refused(fd, &p, "rules:5: deny * secrets_vault *");
+	/* Allowed for one agent is not allowed for another. */
+	p.as = "customer-support";
+	p.tool = "sql_query";
+	mint_refused(fd, &p, "no rule allows customer-support sql_query read");
+
+	/* At verify time the same rules allow what they issued. */
+	ck_assert_int_eq(verify(fd, t1, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, t2, "customer_lookup", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, t3, "code_executor", "execute", NULL, msg,
+	    sizeof msg), 0);
+
+	/* The trail: one line per decision, no token, chain holds. */
+	log = pu_slurp(auditlog);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_ptr_null(strstr(log, "bt1_"));
+	ck_assert_ptr_nonnull(strstr(log, "\"decision\":\"deny\""));
+	ck_assert_ptr_nonnull(strstr(log, "deny * secrets_vault *"));
+	{
+		size_t	n = 0;
+		char	*c;
+
+		for (c = log; (c = strchr(c, '\n')) != NULL; c++)
+			n++;
+		ck_assert_uint_eq(n, 10);	/* 7 mints, 3 verifies */
+	}
+	free(log);
+	snprintf(cmd, sizeof cmd, "audit-check %s", auditlog);
+	ck_assert_int_eq(cli(cmd, err, sizeof err), 0);
+
+	/* A reload keeps the chain going: the new module reads its head. */
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, t1, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(cli(cmd, err, sizeof err), 0);
+
+	/* Change one decision in line 2: line 3 no longer chains to it. */
+	log = pu_slurp(auditlog);
+	{
+		char *l2 = strchr(log, '\n') + 1;
+		char *a = strstr(l2, "\"allow\"");
+
+		ck_assert_ptr_nonnull(a);
+		ck_assert(a < strchr(l2, '\n'));
+		memcpy(a, "\"dEny\" ", 7);
+	}
+	f = fopen(auditlog, "w");
+	fputs(log, f);
+	fclose(f);
+	free(log);
+	ck_assert_int_eq(cli(cmd, err, sizeof err), 1);
+	ck_assert_msg(strstr(err, "audit.log:3: chain broken: prev is not the "
+	    "hash of line 2") != NULL, "%s", err);
+	ck_assert_int_eq(cli("audit-check /nonexistent/audit.log", err,
+	    sizeof err), 2);
+	free(t1);
+	free(t2);
+	free(t3);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- AgentTrust at verify time ------------------------------------------ */
+
+START_TEST(test_agenttrust_verify)
+{
+	char	*da, *cs, *ca, *sv, msg[512];
+	int	 fd;
+
+	/* No issue stack: tokens are minted as before; verify decides. */
+	fd = up(NULL, "required policy rules=@RULES@\n", agenttrust);
+	da = mint_ok(fd, "data-analyst", "sql_query", "read");
+	cs = mint_ok(fd, "customer-support", "sql_query", "read");
+	ca = mint_ok(fd, "code-assistant", "file_browser", "delete");
+	sv = mint_ok(fd, "data-analyst", "secrets_vault", "read");
+
+	ck_assert_int_eq(verify(fd, da, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_str_eq(msg, "");
+	ck_assert_int_eq(verify(fd, cs, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_POLICY_DENIED);
+	ck_assert_ptr_nonnull(strstr(msg, "verify.d/default:1: policy: "));
+	ck_assert_ptr_nonnull(strstr(msg,
+	    "no rule allows customer-support sql_query read"));
+	ck_assert_int_eq(verify(fd, ca, "file_browser", "delete", NULL, msg,
+	    sizeof msg), BATON_R_POLICY_DENIED);
+	ck_assert_ptr_nonnull(strstr(msg, "rules:4: deny * * delete"));
+	ck_assert_int_eq(verify(fd, sv, "secrets_vault", "read", NULL, msg,
+	    sizeof msg), BATON_R_POLICY_DENIED);
+	ck_assert_ptr_nonnull(strstr(msg, "rules:5: deny * secrets_vault *"));
+	/* The core still decides first: a tool not granted is not policy. */
+	ck_assert_int_eq(verify(fd, da, "customer_lookup", "read", NULL, msg,
+	    sizeof msg), BATON_R_TOOL_NOT_GRANTED);
+
+	/*
+	 * A delegated token obeys the rules for the agent that wrote its
+	 * last block: data-analyst's grant, handed to customer-support.
+	 */
+	{
+		struct msg	 m;
+		struct resp	 r;
+		char		 tok[BATON_MAX_TEXT + 1];
+
+		msg_start(&m, BATON_OP_ATTENUATE, 7, 2);
+		pk_kv_str(&m.pk, "token", da);
+		pk_kv_str(&m.pk, "as", "customer-support");
+		ck_assert_int_eq(rpc(fd, &m, &r), 0);
+		ck_assert_int_eq(r.status, 0);
+		ck_assert_int_eq(get_str(&r.body, "token", tok, sizeof tok), 0);
+		resp_free(&r);
+		ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL,
+		    msg, sizeof msg), BATON_R_POLICY_DENIED);
+		ck_assert_ptr_nonnull(strstr(msg, "customer-support"));
+	}
+	free(da);
+	free(cs);
+	free(ca);
+	free(sv);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- caps ---------------------------------------------------------------- */
+
+START_TEST(test_caps)
+{
+	struct mint	 p = { "data-analyst", "sql_query", "read", NULL,
+			    3600, 1, 50 };
+	char		*t, msg[512];
+	int		 fd, st, why;
+
+	fd = up("required policy rules=@RULES@\n", NULL,
+	    "allow data-analyst sql_query read max-ttl=600 max-depth=1 "
+	    "limit.max_rows=100\n"
+	    "allow data-analyst db read aud=reports\n");
+	mint_refused(fd, &p,
+	    "rules:1: allow data-analyst sql_query read max-ttl=600 "
+	    "max-depth=1 limit.max_rows=100: lifetime 3600s over max-ttl=600");
+	p.ttl = 600;
+	p.max_depth = 2;
+	mint_refused(fd, &p, "delegation depth 2 over max-depth=1");
+	p.max_depth = 1;
+	p.limit = 500;
+	mint_refused(fd, &p, "limit max_rows=500 over limit.max_rows=100");
+	p.limit = 0;
+	mint_refused(fd, &p, "no limit max_rows (cap limit.max_rows=100)");
+	p.limit = 100;
+	t = mint(fd, &p, &st, &why, msg, sizeof msg);
+	ck_assert_msg(t != NULL, "%s", msg);
+	free(t);
+
+	p.tool = "db";
+	p.limit = 0;
+	p.max_depth = 0;
+	mint_refused(fd, &p, "token not confined to an audience (cap "
+	    "aud=reports)");
+	p.aud = "billing";
+	mint_refused(fd, &p, "audience billing not allowed by aud= caps");
+	p.aud = "reports";
+	t = mint(fd, &p, &st, &why, msg, sizeof msg);
+	ck_assert_msg(t != NULL, "%s", msg);
+	free(t);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- a policy changed by reload between mint and verify ---------------- */
+
+START_TEST(test_reload_between)
+{
+	char	*da, *long_lived, msg[512];
+	struct mint p = { "data-analyst", "sql_query", "read", NULL, 7200, 0,
+		    0 };
+	int	 fd, st, why, i;
+
+	fd = up(NULL, "required policy rules=@RULES@\n", agenttrust);
+	da = mint_ok(fd, "data-analyst", "sql_query", "read");
+	long_lived = mint(fd, &p, &st, &why, msg, sizeof msg);
+	ck_assert_ptr_nonnull(long_lived);
+	ck_assert_int_eq(verify(fd, da, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, long_lived, "sql_query", "read", NULL,
+	    msg, sizeof msg), 0);
+
+	/* The new policy caps lifetimes: the old 2 h token now fails. */
+	pu_write(sdir, "rules", "allow data-analyst sql_query read "
+	    "max-ttl=3600\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, da, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, long_lived, "sql_query", "read", NULL,
+	    msg, sizeof msg), BATON_R_POLICY_DENIED);
+	ck_assert_ptr_nonnull(strstr(msg, "lifetime 7200s over max-ttl=3600"));
+
+	/* And one that takes sql_query away denies the token minted before. */
+	pu_write(sdir, "rules", "deny data-analyst sql_query *\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, da, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_POLICY_DENIED);
+	ck_assert_ptr_nonnull(strstr(msg, "rules:1: deny data-analyst "
+	    "sql_query *"));
+
+	/* A broken rules file: reload refused, file and line, old kept. */
+	pu_write(sdir, "rules", "allow * * *\nallow data-analyst\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), BATON_WIRE_EBADREQ);
+	ck_assert_ptr_nonnull(strstr(msg, "old configuration kept"));
+	ck_assert_ptr_nonnull(strstr(msg, "verify.d/default:1: policy: "));
+	ck_assert_ptr_nonnull(strstr(msg, "rules:2: expected \"allow|deny"));
+	ck_assert_int_eq(verify(fd, da, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_POLICY_DENIED);
+
+	/* SIGHUP with a stack naming a missing module: the same. */
+	{
+		char dir[300];
+
+		snprintf(dir, sizeof dir, "%s/verify.d", sdir);
+		pu_write(dir, "default", "required permit\n"
+		    "required no-such-module\n");
+	}
+	kill(T.pid, SIGHUP);
+	for (i = 0; i < 300 && !tb_log_has(&T, "verify.d/default:2: module "
+	    "no-such-module"); i++)
+		usleep(10000);
+	ck_assert(tb_log_has(&T, "reload refused"));
+	ck_assert(tb_log_has(&T, "verify.d/default:2: module no-such-module"));
+	ck_assert_int_eq(verify(fd, da, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_POLICY_DENIED);
+	free(da);
+	free(long_lived);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* ---- start-up ------------------------------------------------------------ */
+
+START_TEST(test_start_refused)
+{
+	prepare(NULL, "required permit\noptional nosuch\n", NULL);
+	ck_assert_int_ne(tb_launch(&T), 0);
+	ck_assert(tb_log_has(&T, "verify.d/default:2: module nosuch: "));
+	tb_cleanup(&T);
+	pu_rmrf(moddir);
+	pu_rmrf(sdir);
+
+	/* An all-comment stack starts, and denies everything it governs. */
+	{
+		struct mint p = { "data-analyst", "a", "b", NULL, 0, 0, 0 };
+		int	 fd = up("# nothing\n", NULL, NULL);
+
+		mint_refused(fd, &p, "issue.d/default: no module allowed");
+		close(fd);
+		down();
+	}
+}
+END_TEST
+
+/* The production batond never reads BATON_TEST_MODULE_DIR. */
+START_TEST(test_production_ignores_env)
+{
+	char	want[512];
+
+	prepare(NULL, "required answer answer=ok\n", NULL);
+	T.binary = BATOND_PROD_PATH;
+	ck_assert_int_ne(tb_launch(&T), 0);
+	snprintf(want, sizeof want, "module answer: %s", BATOND_MODULE_DIR);
+	ck_assert_msg(tb_log_has(&T, want), "log lacks \"%s\"", want);
+	ck_assert(!tb_log_has(&T, moddir));
+
+	/* The same configuration starts under the test build. */
+	T.binary = NULL;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+	pu_rmrf(moddir);
+	pu_rmrf(sdir);
+}
+END_TEST
+
+/* ---- reload under concurrent verifies ------------------------------------ */
+
+#define VERIFIERS	4
+
+struct hammer {
+	const char	*token;
+	volatile int	*stop;
+	int		 allowed, denied, other;
+};
+
+static void *
+hammer(void *arg)
+{
+	struct hammer	*h = arg;
+	struct resp	 r;
+	char		 msg[256];
+	int		 fd = tb_connect(&T), why;
+
+	while (!*h->stop && fd != -1) {
+		if (tb_verify(fd, h->token, "sql_query", "read", NULL, &r) != 0 ||
+		    r.status != 0) {
+			h->other++;
+			resp_free(&r);
+			break;
+		}
+		why = (int)get_uint(&r.body, "reason");
+		msg[0] = '\0';
+		get_str(&r.body, "message", msg, sizeof msg);
+		resp_free(&r);
+		if (why == 0 && msg[0] == '\0')
+			h->allowed++;
+		else if (why == BATON_R_POLICY_DENIED && strcmp(msg,
+		    "verify.d/default:2: answer: told to deny") == 0)
+			h->denied++;
+		else
+			h->other++;	/* half of one, half of the other */
+	}
+	if (fd != -1)
+		close(fd);
+	return (NULL);
+}
+
+START_TEST(test_reload_concurrent)
+{
+	/* A: both lines allow.  B: the second denies.  Never a mix. */
+	static const char a[] = "required answer answer=ok sleep=1\n"
+	    "required answer answer=ok\n";
+	static const char b[] = "required answer answer=ok sleep=1\n"
+	    "required answer answer=deny\n";
+	struct hammer	 h[VERIFIERS];
+	pthread_t	 th[VERIFIERS];
+	volatile int	 stop = 0;
+	char		*tok, msg[512], dir[300];
+	int		 fd, i, allowed = 0, denied = 0;
+
+	fd = up(NULL, a, NULL);
+	tok = mint_ok(fd, "data-analyst", "sql_query", "read");
+	snprintf(dir, sizeof dir, "%s/verify.d", sdir);
+	for (i = 0; i < VERIFIERS; i++) {
+		memset(&h[i], 0, sizeof h[i]);
+		h[i].token = tok;
+		h[i].stop = &stop;
+		pthread_create(&th[i], NULL, hammer, &h[i]);
+	}
+	for (i = 0; i < 30; i++) {
+		pu_write(dir, "default", i % 2 == 0 ? b : a);
+		ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+		usleep(20000);
+	}
+	stop = 1;
+	for (i = 0; i < VERIFIERS; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(h[i].other, 0);
+		allowed += h[i].allowed;
+		denied += h[i].denied;
+	}
+	ck_assert_int_gt(allowed, 0);
+	ck_assert_int_gt(denied, 0);
+	free(tok);
+	close(fd);
+	down();
+}
+END_TEST
+
+static Suite *
+plugins_suite(void)
+{
+	Suite	*s = suite_create("plugins");
+	TCase	*tc = tcase_create("plugins");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_agenttrust_issue);
+	tcase_add_test(tc, test_agenttrust_verify);
+	tcase_add_test(tc, test_caps);
+	tcase_add_test(tc, test_reload_between);
+	tcase_add_test(tc, test_start_refused);
+	tcase_add_test(tc, test_production_ignores_env);
+	tcase_add_test(tc, test_reload_concurrent);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(plugins_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}

@@ -1,0 +1,536 @@
+/*
+ * check_stack.c: the stack runner and the module loader in process.
+ *
+ * The control semantics are a table: each row is a stack, what Linux-PAM
+ * answers for the same stack (pam_dispatch.c, pam.conf(5)), and what
+ * baton answers, with the lines that ran.  Where the two differ on
+ * purpose (a missing module, ".." in a name) baton refuses the whole
+ * configuration, and the row says so.
+ */
+
+#include <sys/stat.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "batond.h"
+#include "plugin-util.h"
+
+/* What the broker around stack.c provides, reduced to what it uses. */
+struct broker broker = { .lock = PTHREAD_RWLOCK_INITIALIZER };
+
+struct config *
+broker_config(void)
+{
+	pthread_rwlock_rdlock(&broker.lock);
+	return (broker.cfg);
+}
+
+void
+broker_config_release(void)
+{
+	pthread_rwlock_unlock(&broker.lock);
+}
+
+uint64_t
+clock_usec(void)
+{
+	return (0);
+}
+
+static char	moddir[256], stackdir[256];
+static struct config cfg;
+
+static void
+setup(void)
+{
+	pu_moddir(moddir, sizeof moddir);
+	setenv("BATON_TEST_MODULE_DIR", moddir, 1);
+	pu_tmpdir(stackdir, sizeof stackdir);
+	pu_mkdir(stackdir, "verify.d");
+	pu_mkdir(stackdir, "issue.d");
+	memset(&cfg, 0, sizeof cfg);
+	cfg.stack_dir = stackdir;
+	broker.cfg = &cfg;
+}
+
+static void
+teardown(void)
+{
+	pu_rmrf(moddir);
+	pu_rmrf(stackdir);
+}
+
+/* Load the stacks; NULL on success, else the (malloc'd) cause. */
+static char *
+load(void)
+{
+	char	*cause = NULL;
+
+	if (stacks_load(&cfg, &cause) != 0) {
+		ck_assert_ptr_nonnull(cause);
+		return (cause);
+	}
+	return (NULL);
+}
+
+static void
+write_verify(const char *name, const char *text)
+{
+	char	dir[300];
+
+	snprintf(dir, sizeof dir, "%s/verify.d", stackdir);
+	pu_write(dir, name, text);
+}
+
+/* Run verify.d/default for a verify decision; the trace joined by '|'. */
+static enum authz_result
+run(char *why, size_t whylen, char *ran, size_t ranlen)
+{
+	struct decision		 d;
+	struct peer		 p;
+	struct trace		 t = { NULL, 0 };
+	enum authz_result	 r;
+	size_t			 i;
+
+	memset(&d, 0, sizeof d);
+	memset(&p, 0, sizeof p);
+	d.service = "default";
+	d.op = BATON_OP_VERIFY;
+	d.peer = &p;
+	d.why = why;
+	d.whylen = whylen;
+	d.trace = &t;
+	why[0] = '\0';
+	r = stacks_authorize(&d);
+	ran[0] = '\0';
+	for (i = 0; i < t.n; i++) {
+		/* Keep "FILE:LINE" of each module line that ran. */
+		const char *c = strstr(t.lines[i], ": ");
+
+		if (c == NULL || strstr(t.lines[i], " include ") != NULL ||
+		    strchr(t.lines[i], '(') == NULL ||
+		    strstr(t.lines[i], ": deny (no") != NULL)
+			continue;
+		snprintf(ran + strlen(ran), ranlen - strlen(ran), "%s%.*s",
+		    ran[0] != '\0' ? " " : "", (int)(c - t.lines[i]),
+		    t.lines[i]);
+	}
+	trace_free(&t);
+	return (r);
+}
+
+#define OK	"ok"
+#define DENY	"deny"
+#define ERR	"error"
+
+static const struct {
+	const char	*what;
+	const char	*stack;		/* verify.d/default */
+	const char	*sub;		/* verify.d/sub, or NULL */
+	const char	*linux_pam;	/* what Linux-PAM answers */
+	const char	*baton;		/* OK, DENY, ERR */
+	const char	*ran;		/* the module lines that ran */
+} controls[] = {
+	{ "one required success",
+	  "required answer answer=ok\n", NULL,
+	  "PAM_SUCCESS", OK, "verify.d/default:1" },
+	{ "one required failure",
+	  "required answer answer=deny\n", NULL,
+	  "the module's failure", DENY, "verify.d/default:1" },
+	{ "all IGNORE: nothing allowed, so nothing is",
+	  "required answer answer=ignore\noptional answer answer=ignore\n",
+	  NULL, "PAM_PERM_DENIED (the dispatcher's must-fail default)",
+	  DENY, "verify.d/default:1 verify.d/default:2" },
+	{ "comments only: an empty stack denies",
+	  "# nothing here\n\n", NULL,
+	  "PAM_PERM_DENIED", DENY, "" },
+	{ "pitfall: sufficient after a failed required does not rescue it, "
+	  "and the stack goes on",
+	  "required answer answer=deny\nsufficient permit\n"
+	  "required answer answer=ok\n", NULL,
+	  "the required module's failure; all three run", DENY,
+	  "verify.d/default:1 verify.d/default:2 verify.d/default:3" },
+	{ "pitfall: requisite stops at once",
+	  "requisite answer answer=deny\nrequired answer answer=ok\n", NULL,
+	  "the requisite module's failure; the second never runs", DENY,
+	  "verify.d/default:1" },
+	{ "the first failure is the answer; requisite still stops",
+	  "required answer answer=error\nrequisite answer answer=deny\n"
+	  "required permit\n", NULL,
+	  "the first failure (PAM_SYSTEM_ERR); the third never runs", ERR,
+	  "verify.d/default:1 verify.d/default:2" },
+	{ "sufficient success ends a clean stack",
+	  "sufficient permit\nrequired deny\n", NULL,
+	  "PAM_SUCCESS; the second never runs", OK, "verify.d/default:1" },
+	{ "sufficient after a passed required ends it",
+	  "required permit\nsufficient permit\nrequired deny\n", NULL,
+	  "PAM_SUCCESS; the third never runs", OK,
+	  "verify.d/default:1 verify.d/default:2" },
+	{ "a sufficient failure is ignored",
+	  "sufficient answer answer=deny\nrequired permit\n", NULL,
+	  "PAM_SUCCESS", OK, "verify.d/default:1 verify.d/default:2" },
+	{ "a sufficient error is ignored too",
+	  "sufficient answer answer=error\nrequired permit\n", NULL,
+	  "PAM_SUCCESS", OK, "verify.d/default:1 verify.d/default:2" },
+	{ "optional failure with a required success",
+	  "optional deny\nrequired permit\n", NULL,
+	  "PAM_SUCCESS", OK, "verify.d/default:1 verify.d/default:2" },
+	{ "an optional failure alone: nothing allowed",
+	  "optional deny\n", NULL,
+	  "PAM_PERM_DENIED (optional matters only when alone: it is "
+	  "ignored, and nothing succeeded)", DENY, "verify.d/default:1" },
+	{ "an optional success alone allows",
+	  "optional permit\n", NULL, "PAM_SUCCESS", OK, "verify.d/default:1" },
+	{ "ERROR fails closed",
+	  "required answer answer=error\n", NULL,
+	  "PAM_SYSTEM_ERR", ERR, "verify.d/default:1" },
+	{ "IGNORE from a required module does not count",
+	  "required answer answer=ignore\nrequired permit\n", NULL,
+	  "PAM_SUCCESS", OK, "verify.d/default:1 verify.d/default:2" },
+	{ "substack: requisite inside ends only the substack",
+	  "include sub\nrequired answer answer=ok\n",
+	  "requisite deny\nrequired permit\n",
+	  "substack: failure; the parent's second line still runs", DENY,
+	  "verify.d/sub:1 verify.d/default:2" },
+	{ "substack: sufficient inside ends only the substack",
+	  "include sub\nrequired deny\n",
+	  "sufficient permit\nrequired deny\n",
+	  "substack: the parent's required deny decides (with \"include\" "
+	  "instead of \"substack\" Linux-PAM would stop at sufficient and "
+	  "allow)", DENY, "verify.d/sub:1 verify.d/default:2" },
+	{ "substack: its success counts in the parent",
+	  "include sub\n", "required permit\n",
+	  "PAM_SUCCESS", OK, "verify.d/sub:1" },
+	{ "substack: a success after it is not undone",
+	  "include sub\nsufficient permit\nrequired deny\n",
+	  "required answer answer=ok\n",
+	  "PAM_SUCCESS; the last never runs", OK,
+	  "verify.d/sub:1 verify.d/default:2" },
+};
+
+START_TEST(test_controls)
+{
+	char			*cause, why[256], ran[1024];
+	const char		*want = controls[_i].baton;
+	enum authz_result	 r;
+
+	setup();
+	write_verify("default", controls[_i].stack);
+	if (controls[_i].sub != NULL)
+		write_verify("sub", controls[_i].sub);
+	cause = load();
+	ck_assert_msg(cause == NULL, "%s: %s", controls[_i].what, cause);
+	r = run(why, sizeof why, ran, sizeof ran);
+	ck_assert_msg(strcmp(want, r == AUTHZ_OK ? OK : r == AUTHZ_DENY ?
+	    DENY : r == AUTHZ_ERROR ? ERR : "ignore") == 0,
+	    "%s: baton answered %d, wants %s (Linux-PAM: %s)",
+	    controls[_i].what, r, want, controls[_i].linux_pam);
+	ck_assert_msg(strcmp(ran, controls[_i].ran) == 0,
+	    "%s: ran \"%s\", wants \"%s\"", controls[_i].what, ran,
+	    controls[_i].ran);
+	if (r != AUTHZ_OK)
+		ck_assert_msg(why[0] != '\0', "%s: no reason", controls[_i].what);
+	stacks_release(cfg.stacks);
+	teardown();
+}
+END_TEST
+
+/* The reason names the first failing line and its module's reason. */
+START_TEST(test_reason)
+{
+	char	why[256], ran[256];
+
+	setup();
+	write_verify("default", "required permit\n# two\n"
+	    "required answer answer=deny\nrequired deny\n");
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(run(why, sizeof why, ran, sizeof ran), AUTHZ_DENY);
+	ck_assert_str_eq(why, "verify.d/default:3: answer: told to deny");
+	stacks_release(cfg.stacks);
+
+	write_verify("default", "optional answer answer=ignore\n");
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(run(why, sizeof why, ran, sizeof ran), AUTHZ_DENY);
+	ck_assert_str_eq(why, "verify.d/default: no module allowed");
+	stacks_release(cfg.stacks);
+	teardown();
+}
+END_TEST
+
+/* Audience stacks first, then default; without any, IGNORE (as before). */
+START_TEST(test_lookup)
+{
+	struct decision	d;
+	struct peer	p;
+	char		why[256] = "";
+
+	setup();
+	memset(&d, 0, sizeof d);
+	memset(&p, 0, sizeof p);
+	d.peer = &p;
+	d.why = why;
+	d.whylen = sizeof why;
+	d.op = BATON_OP_VERIFY;
+	d.service = "db";
+	ck_assert_ptr_null(load());
+	ck_assert_ptr_null(cfg.stacks);
+	ck_assert_int_eq(stacks_authorize(&d), AUTHZ_IGNORE);
+
+	write_verify("db", "required deny\n");
+	ck_assert_ptr_null(load());
+	ck_assert_ptr_nonnull(cfg.stacks);
+	ck_assert_int_eq(stacks_authorize(&d), AUTHZ_DENY);
+	d.service = "mail";	/* no verify.d/mail, no default */
+	ck_assert_int_eq(stacks_authorize(&d), AUTHZ_IGNORE);
+	d.op = BATON_OP_MINT;
+	d.service = "issue";	/* no issue.d/default */
+	ck_assert_int_eq(stacks_authorize(&d), AUTHZ_IGNORE);
+	stacks_release(cfg.stacks);
+
+	write_verify("default", "required permit\n");
+	{
+		char dir[300];
+
+		snprintf(dir, sizeof dir, "%s/issue.d", stackdir);
+		pu_write(dir, "default", "required deny\n");
+	}
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(stacks_authorize(&d), AUTHZ_DENY);
+	d.op = BATON_OP_VERIFY;
+	d.service = "mail";
+	ck_assert_int_eq(stacks_authorize(&d), AUTHZ_OK);
+	d.service = "db";
+	ck_assert_int_eq(stacks_authorize(&d), AUTHZ_DENY);
+	stacks_release(cfg.stacks);
+	teardown();
+}
+END_TEST
+
+/*
+ * Configurations refused whole, with file and line.  The Linux-PAM
+ * column says what PAM would have done with the same line.
+ */
+static const struct {
+	const char	*stack;
+	const char	*linux_pam;
+	const char	*msg;
+} refused[] = {
+	{ "required permit\noptional nosuch\n",
+	  "a missing optional module is skipped at run time (the typo "
+	  "passes)", "verify.d/default:2: module nosuch: " },
+	{ "required ../tmp/answer\n",
+	  "loads the path relative to the module directory",
+	  "verify.d/default:1: module ../tmp/answer: bad module name" },
+	{ "required /tmp/answer.so\n",
+	  "loads any absolute path",
+	  "verify.d/default:1: module /tmp/answer.so: bad module name" },
+	{ "required answer.so\n", "loads answer.so",
+	  "verify.d/default:1: module answer.so: bad module name" },
+	{ "required answer answer=maybe\n",
+	  "the module decides at run time",
+	  "verify.d/default:1: answer: bad argument \"answer=maybe\"" },
+	{ "required permit extra\n", "the module ignores it",
+	  "verify.d/default:1: permit: takes no arguments (got \"extra\")" },
+	{ "required deny extra\n", "the module ignores it",
+	  "verify.d/default:1: deny: takes no arguments (got \"extra\")" },
+	{ "\n\nmandatory permit\n", "the line is skipped with a log entry",
+	  "verify.d/default:3: unknown control \"mandatory\"" },
+	{ "required\n", "the line is skipped",
+	  "verify.d/default:1: required: no module named" },
+	{ "include nothere\n", "the include is skipped",
+	  "verify.d/default:1: include: verify.d/nothere: no such file" },
+	{ "include default\n", "recursion up to a fixed depth",
+	  "include: nested more than 8 deep" },
+	{ "include ../default\n", "path outside the directory",
+	  "verify.d/default:1: include: expected one bare file name" },
+	{ "required badmagic\n", "n/a",
+	  "/badmagic.so: bad magic 0xdeadbeef" },
+	{ "required badabi\n", "n/a",
+	  "/badabi.so: module ABI 2, this broker speaks 1" },
+	{ "required badsize\n", "n/a",
+	  "/badsize.so: descriptor size 8, expected at least" },
+	{ "required extrasym\n", "n/a",
+	  "/extrasym.so: exports \"answer_extra\": a module exports only "
+	  "baton_module_entry" },
+	{ "required policy\n", "n/a",
+	  "verify.d/default:1: policy: rules=/ABSOLUTE/PATH is required" },
+	{ "required policy rules=relative\n", "n/a",
+	  "verify.d/default:1: policy: bad argument \"rules=relative\"" },
+	{ "required policy rules=/nonexistent/rules\n", "n/a",
+	  "verify.d/default:1: policy: /nonexistent/rules: No such file" },
+	{ "optional audit\n", "n/a",
+	  "verify.d/default:1: audit: file=/ABSOLUTE/PATH is required" },
+	{ "optional audit file=/nonexistent/dir/log\n", "n/a",
+	  "verify.d/default:1: audit: /nonexistent/dir/log: No such file" },
+};
+
+START_TEST(test_refused)
+{
+	char	*cause;
+
+	setup();
+	write_verify("default", refused[_i].stack);
+	cause = load();
+	ck_assert_msg(cause != NULL, "accepted \"%s\" (Linux-PAM: %s)",
+	    refused[_i].stack, refused[_i].linux_pam);
+	ck_assert_msg(strstr(cause, refused[_i].msg) != NULL,
+	    "\"%s\" does not contain \"%s\"", cause, refused[_i].msg);
+	ck_assert_ptr_null(cfg.stacks);
+	free(cause);
+	teardown();
+}
+END_TEST
+
+/* The loader refuses links, writable files and writable directories. */
+START_TEST(test_loader_files)
+{
+	char	 path[512], link[512], *cause;
+
+	setup();
+	write_verify("default", "required permit2\n");
+	snprintf(path, sizeof path, "%s/permit.so", moddir);
+	snprintf(link, sizeof link, "%s/permit2.so", moddir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "permit2.so: is a symbolic link"));
+	free(cause);
+
+	write_verify("default", "required permit\n");
+	chmod(path, 0775);
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "permit.so: must be owned by root"));
+	free(cause);
+	chmod(path, 0755);
+
+	chmod(moddir, 0777);
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "module directory must be owned"));
+	free(cause);
+	chmod(moddir, 0755);
+
+	/* A stack file others may write is refused like a module. */
+	snprintf(path, sizeof path, "%s/verify.d/default", stackdir);
+	chmod(path, 0666);
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "verify.d/default: must be owned"));
+	free(cause);
+	chmod(path, 0644);
+	snprintf(path, sizeof path, "%s/verify.d", stackdir);
+	chmod(path, 0777);
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "verify.d: must be owned"));
+	free(cause);
+	chmod(path, 0755);
+
+	ck_assert_ptr_null(load());
+	stacks_release(cfg.stacks);
+	teardown();
+}
+END_TEST
+
+/* Rules files: syntax errors name the file and the line. */
+static const struct {
+	const char	*rules;
+	const char	*msg;
+} bad_rules[] = {
+	{ "allow a t read\npermit a t read\n",
+	  ":2: expected allow or deny, not \"permit\"" },
+	{ "allow a t\n", ":1: expected \"allow|deny AGENT TOOL ACTIONS" },
+	{ "\nallow a t read,,write\n", ":2: bad action \"\" in \"read,,write\"" },
+	{ "allow a t Read\n", ":1: action \"Read\": actions are lower case" },
+	{ "allow a t read max-ttl=abc\n", ":1: bad or repeated cap \"max-ttl=abc\"" },
+	{ "allow a t read max-ttl=0\n", ":1: bad or repeated cap" },
+	{ "allow a t read max-ttl=5 max-ttl=6\n",
+	  ":1: bad or repeated cap \"max-ttl=6\"" },
+	{ "allow a t read limit.=5\n", ":1: bad or repeated cap" },
+	{ "allow a t read limit.rows=x\n", ":1: bad or repeated cap" },
+	{ "allow a t read max-depth=17\n", ":1: bad or repeated cap" },
+	{ "allow a t read colour=blue\n", ":1: bad or repeated cap" },
+	{ "deny a t read max-ttl=5\n", ":1: caps belong on allow rules" },
+	{ "allow a t read\0\n", "NUL byte in file" },
+};
+
+START_TEST(test_bad_rules)
+{
+	char	 stack[512], *cause;
+	FILE	*f;
+	char	 path[300];
+
+	setup();
+	snprintf(path, sizeof path, "%s/rules", stackdir);
+	f = fopen(path, "w");
+	fwrite(bad_rules[_i].rules, 1, strlen(bad_rules[_i].rules) +
+	    (strstr(bad_rules[_i].msg, "NUL") != NULL ? 2 : 0), f);
+	fclose(f);
+	snprintf(stack, sizeof stack, "required policy rules=%s\n", path);
+	write_verify("default", stack);
+	cause = load();
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, bad_rules[_i].msg) != NULL &&
+	    strstr(cause, "verify.d/default:1: policy: ") != NULL &&
+	    strstr(cause, path) != NULL, "\"%s\" lacks \"%s\"", cause,
+	    bad_rules[_i].msg);
+	free(cause);
+
+	/* An unreadable (others-writable) rules file is refused too. */
+	chmod(path, 0666);
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "must be owned by root"));
+	free(cause);
+	teardown();
+}
+END_TEST
+
+/* Production batond cannot be pointed elsewhere: only test builds can. */
+START_TEST(test_module_dir)
+{
+	setenv("BATON_TEST_MODULE_DIR", "/tmp/elsewhere", 1);
+	ck_assert_str_eq(module_dir(), "/tmp/elsewhere");
+	setenv("BATON_TEST_MODULE_DIR", "relative", 1);
+	ck_assert_str_ne(module_dir(), "relative");
+	ck_assert(module_name_ok("policy"));
+	ck_assert(module_name_ok("my-module_2"));
+	ck_assert(!module_name_ok(""));
+	ck_assert(!module_name_ok(".."));
+	ck_assert(!module_name_ok("a/b"));
+	ck_assert(!module_name_ok("a.so"));
+}
+END_TEST
+
+static Suite *
+stack_suite(void)
+{
+	Suite	*s = suite_create("stack");
+	TCase	*tc = tcase_create("stack");
+
+	tcase_add_loop_test(tc, test_controls, 0,
+	    sizeof controls / sizeof controls[0]);
+	tcase_add_test(tc, test_reason);
+	tcase_add_test(tc, test_lookup);
+	tcase_add_loop_test(tc, test_refused, 0,
+	    sizeof refused / sizeof refused[0]);
+	tcase_add_test(tc, test_loader_files);
+	tcase_add_loop_test(tc, test_bad_rules, 0,
+	    sizeof bad_rules / sizeof bad_rules[0]);
+	tcase_add_test(tc, test_module_dir);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(stack_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
