@@ -499,7 +499,7 @@ main(int argc, char **argv)
 	running_workers = cfg->workers;
 	fit_descriptors(cfg);
 	broker.cfg = cfg;
-	broker.src = &source_files;
+	broker.src = &source_switch;	/* sources.conf, else files */
 	broker.uid = geteuid();
 	broker.started = time(NULL);
 

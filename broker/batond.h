@@ -463,7 +463,31 @@ int		 module_name_ok(const char *);
 const struct module *module_load(const char *, char **);
 extern const struct baton_host module_host;
 
+/* sources.conf: one chain of sources per database (sources.c). */
+#define SRC_NDB		4	/* indexed by enum baton_database */
+struct src_item {
+	const struct module	*mod;		/* NULL: the built-in files */
+	void			*state;
+	int			 inited;
+	unsigned char		 action[4];	/* by status: 1 return */
+};
+struct src_chain {
+	struct src_item		*items;
+	size_t			 n;
+	int			 configured;
+};
+
+int	 sources_load(int, struct src_chain *, char **);
+void	 sources_free(struct src_chain *);
+enum baton_status sources_resolve(const struct src_chain *,
+	    const struct baton_query *,
+	    enum baton_status (*)(const struct baton_query *, void *), void *);
+extern const struct source source_switch;
+
 struct stackset;
+int	 stack_file_safe(int);
+const struct src_chain *stacks_sources(const struct stackset *,
+	    enum baton_database);
 int	 stacks_load(struct config *, char **);
 struct stackset *stacks_acquire(void);
 void	 stacks_release(struct stackset *);

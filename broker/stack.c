@@ -91,6 +91,7 @@ struct stackset {
 	struct stack		**verify;	/* sorted by name */
 	char			**verify_names;
 	size_t			 nverify;
+	struct src_chain	 sources[SRC_NDB];	/* sources.conf */
 };
 
 /* ---- traces (explain, tests) -------------------------------------------- */
@@ -157,8 +158,19 @@ stackset_free(struct stackset *ss)
 	}
 	free(ss->verify);
 	free(ss->verify_names);
+	sources_free(ss->sources);
 	free(ss->dir);
 	free(ss);
+}
+
+/* The chain sources.conf gives db, or NULL: files alone, as built in. */
+const struct src_chain *
+stacks_sources(const struct stackset *ss, enum baton_database db)
+{
+	if (ss == NULL || (unsigned)db >= SRC_NDB ||
+	    !ss->sources[db].configured)
+		return (NULL);
+	return (&ss->sources[db]);
 }
 
 /* Directory and file alike: root's or ours, writable by no one else. */
@@ -167,6 +179,16 @@ safe_owner(const struct stat *st)
 {
 	return ((st->st_uid == 0 || st->st_uid == geteuid()) &&
 	    (st->st_mode & 022) == 0);
+}
+
+/* An open configuration file: regular, root's or ours, not writable. */
+int
+stack_file_safe(int fd)
+{
+	struct stat	st;
+
+	return (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    safe_owner(&st));
 }
 
 /*
@@ -477,12 +499,21 @@ stacks_load(struct config *cfg, char **cause)
 	if (ifd != -1 && (ss->issue = stack_parse(ifd, "issue.d", "default",
 	    0, cause)) == NULL && *cause != NULL)
 		goto out;
+	if (sources_load(dfd, ss->sources, cause) != 0)
+		goto out;
 	rc = 0;
 out:
-	if (rc == 0 && (ss->issue != NULL || ss->nverify > 0)) {
+	if (rc == 0 && (ss->issue != NULL || ss->nverify > 0 ||
+	    ss->sources[BATON_DB_AGENTS].configured ||
+	    ss->sources[BATON_DB_REVOCATION].configured ||
+	    ss->sources[BATON_DB_REPLAY].configured)) {
 		cfg->stacks = ss;
-		log_info("stacks from %s: %zu verify, %s issue", dir,
-		    ss->nverify, ss->issue != NULL ? "an" : "no");
+		log_info("stacks from %s: %zu verify, %s issue%s", dir,
+		    ss->nverify, ss->issue != NULL ? "an" : "no",
+		    ss->sources[BATON_DB_AGENTS].configured ||
+		    ss->sources[BATON_DB_REVOCATION].configured ||
+		    ss->sources[BATON_DB_REPLAY].configured ?
+		    ", sources.conf" : "");
 	} else
 		stackset_free(ss);
 	if (vfd != -1)

@@ -562,6 +562,80 @@ START_TEST(test_production_ignores_env)
 }
 END_TEST
 
+/* ---- sources.conf in the broker ------------------------------------------- */
+
+START_TEST(test_sources)
+{
+	struct mint	 p = { "mallory", "sql_query", "read", NULL, 0, 0, 0 };
+	struct msg	 m;
+	struct resp	 r;
+	char		*tok, *once, msg[512];
+	int		 fd, st, why;
+
+	fd = up(NULL, NULL, NULL);
+	pu_write(sdir, "sources.conf", "revocation: srcunavail\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	tok = mint_ok(fd, "data-analyst", "sql_query", "read");
+	/* A revocation source that cannot answer fails closed. */
+	ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_UNAVAILABLE);
+
+	pu_write(sdir, "sources.conf",
+	    "revocation: srcunavail [UNAVAIL=continue] files\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	msg_start(&m, BATON_OP_REVOKE, 5, 1);
+	pk_kv_str(&m.pk, "token", tok);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	resp_free(&r);
+	ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_REVOKED);
+
+	/* Agents: the module's answer, not the agents map, decides. */
+	pu_write(sdir, "sources.conf", "agents: srcno\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	p.as = "data-analyst";
+	ck_assert_ptr_null(mint(fd, &p, &st, &why, msg, sizeof msg));
+	ck_assert_int_eq(why, BATON_R_IDENTITY_DENIED);
+	pu_write(sdir, "sources.conf", "agents: files srcyes\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	p.as = "mallory";	/* not in the map: files says NOTFOUND */
+	once = mint(fd, &p, &st, &why, msg, sizeof msg);
+	ck_assert_ptr_nonnull(once);
+	free(once);
+	pu_write(sdir, "sources.conf", "agents: files srcagain\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	ck_assert_ptr_null(mint(fd, &p, &st, &why, msg, sizeof msg));
+	ck_assert_int_eq(st, BATON_WIRE_EUNAVAIL);
+
+	/* Replay: unavailable fails closed; files spends once. */
+	pu_write(sdir, "sources.conf", "replay: srcunavail\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	once = tb_mint(fd, "data-analyst", "sql_query", "read", 0, 600, 1,
+	    NULL);
+	ck_assert_ptr_nonnull(once);
+	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_UNAVAILABLE);
+	pu_write(sdir, "sources.conf", "replay: files\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_REPLAYED);
+
+	/* A bad sources.conf is refused whole; the old one stays. */
+	pu_write(sdir, "sources.conf", "replay: nosuch\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), BATON_WIRE_EBADREQ);
+	ck_assert_ptr_nonnull(strstr(msg, "sources.conf:1: source nosuch"));
+	free(tok);
+	free(once);
+	close(fd);
+	down();
+}
+END_TEST
+
 /* ---- reload under concurrent verifies ------------------------------------ */
 
 #define VERIFIERS	4
@@ -660,6 +734,7 @@ plugins_suite(void)
 	tcase_add_test(tc, test_start_refused);
 	tcase_add_test(tc, test_production_ignores_env);
 	tcase_add_test(tc, test_reload_concurrent);
+	tcase_add_test(tc, test_sources);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -487,6 +487,134 @@ START_TEST(test_bad_rules)
 }
 END_TEST
 
+/* ---- sources.conf --------------------------------------------------------- */
+
+static enum baton_status files_answer;
+static int files_asked;
+
+static enum baton_status
+fake_files(const struct baton_query *q, void *arg)
+{
+	(void)q;
+	(void)arg;
+	files_asked++;
+	return (files_answer);
+}
+
+/*
+ * One database's chain and what the built-in files source answers; the
+ * status the chain resolves to, and whether files was asked.  The
+ * nsswitch column is glibc's answer with its defaults, where UNAVAIL and
+ * TRYAGAIN continue: baton's return (fail closed) unless told otherwise.
+ */
+static const struct {
+	const char		*line;
+	enum baton_status	 files;
+	enum baton_status	 want;
+	int			 files_asked;
+	const char		*nsswitch;
+} chains[] = {
+	{ "revocation: files", BATON_STATUS_NOTFOUND,
+	  BATON_STATUS_NOTFOUND, 1, "same" },
+	{ "revocation: srcunavail files", BATON_STATUS_NOTFOUND,
+	  BATON_STATUS_UNAVAIL, 0, "NOTFOUND from files" },
+	{ "revocation: srcunavail [UNAVAIL=continue] files",
+	  BATON_STATUS_NOTFOUND, BATON_STATUS_NOTFOUND, 1, "same" },
+	{ "revocation: srcagain files", BATON_STATUS_SUCCESS,
+	  BATON_STATUS_TRYAGAIN, 0, "SUCCESS from files" },
+	{ "revocation: srcagain [tryagain=continue] files",
+	  BATON_STATUS_SUCCESS, BATON_STATUS_SUCCESS, 1, "same" },
+	{ "revocation: srcno files", BATON_STATUS_SUCCESS,
+	  BATON_STATUS_SUCCESS, 1, "same" },
+	{ "revocation: srcno [NOTFOUND=return] files", BATON_STATUS_SUCCESS,
+	  BATON_STATUS_NOTFOUND, 0, "same" },
+	{ "revocation: files srcyes", BATON_STATUS_NOTFOUND,
+	  BATON_STATUS_SUCCESS, 1, "same" },
+	{ "revocation: srcyes [SUCCESS=continue] srcno", BATON_STATUS_NOTFOUND,
+	  BATON_STATUS_NOTFOUND, 0, "same" },
+	{ "revocation: srcyes [!SUCCESS=return] files", BATON_STATUS_NOTFOUND,
+	  BATON_STATUS_SUCCESS, 0, "same" },
+	{ "revocation: files [!NOTFOUND=return] srcyes",
+	  BATON_STATUS_UNAVAIL, BATON_STATUS_UNAVAIL, 1, "same" },
+	{ "agents: files srcunavail", BATON_STATUS_NOTFOUND,
+	  BATON_STATUS_UNAVAIL, 1, "NOTFOUND" },
+	{ "replay: srcno srcyes", BATON_STATUS_SUCCESS,
+	  BATON_STATUS_SUCCESS, 0, "same" },
+};
+
+START_TEST(test_source_chains)
+{
+	const struct src_chain	*c;
+	struct baton_query	 q;
+	enum baton_database	 db;
+	char			 text[256];
+
+	setup();
+	snprintf(text, sizeof text, "# sources\n\n%s\n", chains[_i].line);
+	pu_write(stackdir, "sources.conf", text);
+	ck_assert_ptr_null(load());
+	db = strncmp(chains[_i].line, "agents", 6) == 0 ? BATON_DB_AGENTS :
+	    strncmp(chains[_i].line, "replay", 6) == 0 ? BATON_DB_REPLAY :
+	    BATON_DB_REVOCATION;
+	ck_assert_ptr_nonnull(cfg.stacks);
+	c = stacks_sources(cfg.stacks, db);
+	ck_assert_ptr_nonnull(c);
+	/* The other databases stay with files alone. */
+	ck_assert_ptr_null(stacks_sources(cfg.stacks, db ==
+	    BATON_DB_AGENTS ? BATON_DB_REPLAY : BATON_DB_AGENTS));
+	memset(&q, 0, sizeof q);
+	q.size = sizeof q;
+	q.db = db;
+	files_answer = chains[_i].files;
+	files_asked = 0;
+	ck_assert_msg(sources_resolve(c, &q, fake_files, NULL) ==
+	    chains[_i].want, "%s: wrong answer (nsswitch: %s)",
+	    chains[_i].line, chains[_i].nsswitch);
+	ck_assert_int_eq(files_asked != 0, chains[_i].files_asked);
+	stacks_release(cfg.stacks);
+	teardown();
+}
+END_TEST
+
+static const struct {
+	const char	*text;
+	const char	*msg;
+} bad_sources[] = {
+	{ "passwd: files\n", "sources.conf:1: unknown database \"passwd\"" },
+	{ "agents files\n", "sources.conf:1: expected \"DATABASE: SOURCE...\"" },
+	{ "agents:\n", "sources.conf:1: agents: no source" },
+	{ "agents: files\n\nagents: files\n",
+	  "sources.conf:3: agents: given twice" },
+	{ "revocation: nosuch\n", "sources.conf:1: source nosuch: " },
+	{ "revocation: permit\n",
+	  "sources.conf:1: module permit is not a source (no lookup hook)" },
+	{ "revocation: ../x\n", "sources.conf:1: bad source name \"../x\"" },
+	{ "revocation: [UNAVAIL=continue] files\n",
+	  "sources.conf:1: an action needs a source before it" },
+	{ "revocation: files [UNAVAIL=jump]\n",
+	  "sources.conf:1: bad action item \"UNAVAIL\"" },
+	{ "revocation: files [MAYBE=return]\n",
+	  "sources.conf:1: bad action item \"MAYBE\"" },
+	{ "revocation: files [UNAVAIL=continue\n",
+	  "sources.conf:1: unclosed '['" },
+	{ "replay: srcbad\n", "sources.conf:1: source srcbad: " },
+};
+
+START_TEST(test_bad_sources)
+{
+	char	*cause;
+
+	setup();
+	pu_write(stackdir, "sources.conf", bad_sources[_i].text);
+	cause = load();
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, bad_sources[_i].msg) != NULL,
+	    "\"%s\" lacks \"%s\"", cause, bad_sources[_i].msg);
+	free(cause);
+	teardown();
+}
+END_TEST
+
 /* Production batond cannot be pointed elsewhere: only test builds can. */
 START_TEST(test_module_dir)
 {
@@ -518,6 +646,10 @@ stack_suite(void)
 	tcase_add_test(tc, test_loader_files);
 	tcase_add_loop_test(tc, test_bad_rules, 0,
 	    sizeof bad_rules / sizeof bad_rules[0]);
+	tcase_add_loop_test(tc, test_source_chains, 0,
+	    sizeof chains / sizeof chains[0]);
+	tcase_add_loop_test(tc, test_bad_sources, 0,
+	    sizeof bad_sources / sizeof bad_sources[0]);
 	tcase_add_test(tc, test_module_dir);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -48,7 +48,9 @@ enum baton_log_level {
 enum baton_database {
 	BATON_DB_AGENTS = 1,		/* may this peer act as this agent? */
 	BATON_DB_REVOCATION = 2,	/* is one of these jtis revoked? */
-	BATON_DB_REPLAY = 3		/* spend these single-use jtis */
+	BATON_DB_REPLAY = 3		/* spend these single-use jtis, all or
+					   none: SUCCESS spent now, NOTFOUND
+					   one was spent before (a replay) */
 };
 
 enum baton_status {

@@ -2,7 +2,8 @@
  * answer.c: a module for tests only: answers what its stack line says
  * (answer=ok|deny|ignore|error, after sleep=MS), or refuses its
  * arguments.  Built again with -DBAD_MAGIC, -DBAD_ABI, -DBAD_SIZE and
- * -DEXTRA_SYMBOL into the broken modules the loader must refuse.
+ * -DEXTRA_SYMBOL into the broken modules the loader must refuse, and with
+ * -DLOOKUP=STATUS into sources that always answer STATUS.
  */
 
 #include <stdio.h>
@@ -68,6 +69,16 @@ answer_authorize(void *state, const struct baton_decision *d, char *reason,
 	return (a->answer);
 }
 
+#ifdef LOOKUP
+static enum baton_status
+answer_lookup(void *state, const struct baton_query *q)
+{
+	(void)state;
+	(void)q;
+	return (LOOKUP);
+}
+#endif
+
 static void
 answer_fini(void *state)
 {
@@ -94,6 +105,9 @@ static const struct baton_module answer = {
 	.init = answer_init,
 	.authorize = answer_authorize,
 	.fini = answer_fini,
+#ifdef LOOKUP
+	.lookup = answer_lookup,
+#endif
 };
 
 BATON_MODULE_EXPORT const struct baton_module *baton_module_entry(void);
