@@ -562,6 +562,42 @@ START_TEST(test_production_ignores_env)
 }
 END_TEST
 
+/* ---- exec sees the verify decision's facts ---------------------------------- */
+
+START_TEST(test_exec_facts)
+{
+	char	*sq, *cl, msg[512], path[300], stack[400], dir[300];
+	int	 fd;
+
+	fd = up(NULL, NULL, NULL);
+	pu_write(sdir, "prog", "#!/bin/sh\n"
+	    "f=$(cat)\n"
+	    "case $f in\n"
+	    "*'\"phase\":\"verify\"'*'\"agent\":\"data-analyst\"'*"
+	    "'\"tool\":\"sql_query\"'*'\"action\":\"read\"'*) exit 0;;\n"
+	    "esac\n"
+	    "echo only sql_query reads\n"
+	    "exit 1\n");
+	snprintf(path, sizeof path, "%s/prog", sdir);
+	chmod(path, 0755);
+	snprintf(stack, sizeof stack, "required exec program=%s\n", path);
+	snprintf(dir, sizeof dir, "%s/verify.d", sdir);
+	pu_write(dir, "default", stack);
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	sq = mint_ok(fd, "data-analyst", "sql_query", "read");
+	cl = mint_ok(fd, "data-analyst", "customer_lookup", "read");
+	ck_assert_int_eq(verify(fd, sq, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, cl, "customer_lookup", "read", NULL, msg,
+	    sizeof msg), BATON_R_POLICY_DENIED);
+	ck_assert_str_eq(msg, "verify.d/default:1: exec: only sql_query reads");
+	free(sq);
+	free(cl);
+	close(fd);
+	down();
+}
+END_TEST
+
 /* ---- sources.conf in the broker ------------------------------------------- */
 
 START_TEST(test_sources)
@@ -735,6 +771,7 @@ plugins_suite(void)
 	tcase_add_test(tc, test_production_ignores_env);
 	tcase_add_test(tc, test_reload_concurrent);
 	tcase_add_test(tc, test_sources);
+	tcase_add_test(tc, test_exec_facts);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -11,9 +11,11 @@
 #include <sys/stat.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -37,10 +39,12 @@ broker_config_release(void)
 	pthread_rwlock_unlock(&broker.lock);
 }
 
+static uint64_t fake_usec = 1000000;
+
 uint64_t
 clock_usec(void)
 {
-	return (0);
+	return (fake_usec);
 }
 
 static char	moddir[256], stackdir[256];
@@ -368,6 +372,45 @@ static const struct {
 	  "verify.d/default:1: audit: file=/ABSOLUTE/PATH is required" },
 	{ "optional audit file=/nonexistent/dir/log\n", "n/a",
 	  "verify.d/default:1: audit: /nonexistent/dir/log: No such file" },
+	{ "optional audit file=/tmp/a file=/tmp/b\n", "n/a",
+	  "audit: bad argument \"file=/tmp/b\"" },
+	{ "required ratelimit\n", "n/a", "verify.d/default:1: ratelimit: "
+	  "key=agent|tool|audience|subject and rate=N/s|N/m|N/h are required" },
+	{ "required ratelimit key=agent\n", "n/a", "are required" },
+	{ "required ratelimit key=colour rate=5/s\n", "n/a",
+	  "ratelimit: bad or repeated argument \"key=colour\"" },
+	{ "required ratelimit key=agent rate=5/d\n", "n/a",
+	  "ratelimit: bad or repeated argument \"rate=5/d\"" },
+	{ "required ratelimit key=agent rate=0/s\n", "n/a",
+	  "ratelimit: bad or repeated argument \"rate=0/s\"" },
+	{ "required ratelimit key=agent rate=5/s burst=x\n", "n/a",
+	  "ratelimit: bad or repeated argument \"burst=x\"" },
+	{ "required time\n", "n/a",
+	  "verify.d/default:1: time: days= or hours= is required" },
+	{ "required time days=Mon-Fry\n", "n/a",
+	  "time: bad or repeated argument \"days=Mon-Fry\"" },
+	{ "required time days=Mon,\n", "n/a",
+	  "time: bad or repeated argument \"days=Mon,\"" },
+	{ "required time hours=25:00-26:00\n", "n/a",
+	  "time: bad or repeated argument \"hours=25:00-26:00\"" },
+	{ "required time hours=09:00-09:00\n", "n/a",
+	  "time: bad or repeated argument \"hours=09:00-09:00\"" },
+	{ "required time hours=9:00-17:00\n", "n/a",
+	  "time: bad or repeated argument \"hours=9:00-17:00\"" },
+	{ "required time utc utc\n", "n/a",
+	  "time: bad or repeated argument \"utc\"" },
+	{ "required exec\n", "n/a",
+	  "verify.d/default:1: exec: program=/ABSOLUTE/PATH is required" },
+	{ "required exec program=/nonexistent/x\n", "n/a",
+	  "exec: /nonexistent/x: No such file or directory" },
+	{ "required exec program=bin/true\n", "n/a",
+	  "exec: bad or repeated argument \"program=bin/true\"" },
+	{ "required exec program=/bin/sh timeout=0\n", "n/a",
+	  "exec: bad or repeated argument \"timeout=0\"" },
+	{ "required exec program=/bin/sh max-output=x\n", "n/a",
+	  "exec: bad or repeated argument \"max-output=x\"" },
+	{ "required exec program=/etc/passwd\n", "n/a",
+	  "exec: /etc/passwd: must be an executable file owned by root" },
 };
 
 START_TEST(test_refused)
@@ -483,6 +526,184 @@ START_TEST(test_bad_rules)
 	cause = load();
 	ck_assert_ptr_nonnull(strstr(cause, "must be owned by root"));
 	free(cause);
+	teardown();
+}
+END_TEST
+
+/* ---- ratelimit, time, exec ------------------------------------------------ */
+
+/* One issue-time decision for agent, through the stack loaded. */
+static enum authz_result
+decide_as(const char *agent, char *why, size_t whylen)
+{
+	struct decision	d;
+	struct peer	p;
+
+	memset(&d, 0, sizeof d);
+	memset(&p, 0, sizeof p);
+	d.service = "issue";
+	d.op = BATON_OP_MINT;
+	d.agent = agent;
+	d.peer = &p;
+	d.why = why;
+	d.whylen = whylen;
+	why[0] = '\0';
+	return (stacks_authorize(&d));
+}
+
+static void
+write_issue(const char *text)
+{
+	char	dir[300];
+
+	snprintf(dir, sizeof dir, "%s/issue.d", stackdir);
+	pu_write(dir, "default", text);
+}
+
+START_TEST(test_ratelimit)
+{
+	char	why[256];
+	int	i;
+
+	setup();
+	write_issue("required ratelimit key=agent rate=2/s burst=3\n");
+	ck_assert_ptr_null(load());
+	/* A full bucket of 3 per agent; each agent its own. */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_OK);
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_DENY);
+	ck_assert_str_eq(why, "issue.d/default:1: ratelimit: rate of 2/s for "
+	    "agent a exceeded");
+	ck_assert_int_eq(decide_as("b", why, sizeof why), AUTHZ_OK);
+	/* Half a second later one token has come back, and only one. */
+	fake_usec += 500000;
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_OK);
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_DENY);
+	/* Never more than the burst, however long it waited. */
+	fake_usec += 3600ULL * 1000000;
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_OK);
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_DENY);
+	stacks_release(cfg.stacks);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_time)
+{
+	static const char *const days[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	struct tm	tm;
+	time_t		now = time(NULL);
+	char		text[256], why[256];
+	int		h;
+
+	setup();
+	gmtime_r(&now, &tm);
+	if (tm.tm_min == 59 && tm.tm_sec > 50)
+		sleep(10);	/* keep the hour still while the test runs */
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	h = tm.tm_hour;
+	/* This hour, today: allowed. */
+	snprintf(text, sizeof text, "required time days=%s hours=%02d:00-"
+	    "%02d:00 utc\n", days[tm.tm_wday], h, (h + 1) % 24);
+	write_issue(text);
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_OK);
+	stacks_release(cfg.stacks);
+	/* The next two hours only: denied, saying when it is. */
+	snprintf(text, sizeof text, "required time hours=%02d:00-%02d:00 "
+	    "utc\n", (h + 1) % 24, (h + 3) % 24);
+	write_issue(text);
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_DENY);
+	ck_assert_msg(strstr(why, "outside the allowed days and hours") !=
+	    NULL && strstr(why, days[tm.tm_wday]) != NULL, "%s", why);
+	stacks_release(cfg.stacks);
+	/* Every hour, but tomorrow only. */
+	snprintf(text, sizeof text, "required time days=%s utc\n",
+	    days[(tm.tm_wday + 1) % 7]);
+	write_issue(text);
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_DENY);
+	stacks_release(cfg.stacks);
+	/*
+	 * A window across midnight: one that started yesterday at 23:00 and
+	 * lasts past now; late in the evening, one that starts today.
+	 */
+	if (h <= 21)
+		snprintf(text, sizeof text, "required time days=%s hours="
+		    "23:00-%02d:00 utc\n", days[(tm.tm_wday + 6) % 7], h + 1);
+	else
+		snprintf(text, sizeof text, "required time days=%s hours="
+		    "%02d:00-01:00 utc\n", days[tm.tm_wday], h);
+	write_issue(text);
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_OK);
+	stacks_release(cfg.stacks);
+	/* The same window, but for a day that is neither: denied. */
+	if (h <= 21)
+		snprintf(text, sizeof text, "required time days=%s hours="
+		    "23:00-%02d:00 utc\n", days[(tm.tm_wday + 5) % 7], h + 1);
+	else
+		snprintf(text, sizeof text, "required time days=%s hours="
+		    "%02d:00-01:00 utc\n", days[(tm.tm_wday + 1) % 7], h);
+	write_issue(text);
+	ck_assert_ptr_null(load());
+	ck_assert_int_eq(decide_as("a", why, sizeof why), AUTHZ_DENY);
+	stacks_release(cfg.stacks);
+	teardown();
+}
+END_TEST
+
+static const struct {
+	const char		*script;
+	const char		*args;
+	enum authz_result	 want;
+	const char		*why;
+} execs[] = {
+	{ "exit 0", "", AUTHZ_OK, "" },
+	{ "cat >/dev/null; exit 0", "", AUTHZ_OK, "" },
+	{ "grep -q '\"agent\":\"a\"' && exit 0; exit 1", "", AUTHZ_OK, "" },
+	{ "echo 'not on Sundays'; echo more; exit 1", "", AUTHZ_DENY,
+	  "exec: not on Sundays" },
+	{ "exit 1", "", AUTHZ_DENY, "exec: denied by the program" },
+	{ "exit 3", "", AUTHZ_ERROR, "exit status 3" },
+	{ "kill -SEGV $$", "", AUTHZ_ERROR, "killed by signal 11" },
+	{ "sleep 5", " timeout=200", AUTHZ_ERROR,
+	  "no answer within 200 ms, killed" },
+	{ "exec >&-; sleep 5", " timeout=200", AUTHZ_ERROR,
+	  "no answer within 200 ms, killed" },
+	{ "while :; do echo yyyyyyyyyyyyyyyyyyyy; done", " max-output=100",
+	  AUTHZ_ERROR, "more than 100 bytes of output" },
+};
+
+START_TEST(test_exec)
+{
+	char	text[512], script[300], why[256];
+	time_t	t0;
+
+	signal(SIGPIPE, SIG_IGN);	/* as batond does */
+	setup();
+	snprintf(text, sizeof text, "#!/bin/sh\n%s\n", execs[_i].script);
+	pu_write(stackdir, "prog", text);
+	snprintf(script, sizeof script, "%s/prog", stackdir);
+	chmod(script, 0755);
+	snprintf(text, sizeof text, "required exec program=%s%s\n", script,
+	    execs[_i].args);
+	write_issue(text);
+	ck_assert_ptr_null(load());
+	t0 = time(NULL);
+	ck_assert_int_eq(decide_as("a", why, sizeof why), execs[_i].want);
+	ck_assert_int_le(time(NULL) - t0, 2);
+	ck_assert_msg(strstr(why, execs[_i].why) != NULL, "\"%s\" lacks "
+	    "\"%s\"", why, execs[_i].why);
+	stacks_release(cfg.stacks);
+	/* A program others may change is refused. */
+	chmod(script, 0777);
+	ck_assert_ptr_nonnull(strstr(load(), "must be an executable file"));
 	teardown();
 }
 END_TEST
@@ -646,6 +867,9 @@ stack_suite(void)
 	tcase_add_test(tc, test_loader_files);
 	tcase_add_loop_test(tc, test_bad_rules, 0,
 	    sizeof bad_rules / sizeof bad_rules[0]);
+	tcase_add_test(tc, test_ratelimit);
+	tcase_add_test(tc, test_time);
+	tcase_add_loop_test(tc, test_exec, 0, sizeof execs / sizeof execs[0]);
 	tcase_add_loop_test(tc, test_source_chains, 0,
 	    sizeof chains / sizeof chains[0]);
 	tcase_add_loop_test(tc, test_bad_sources, 0,
