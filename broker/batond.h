@@ -335,6 +335,7 @@ struct body {
 	int			 minimal;	/* present: a call token */
 	const char		**disclose;	/* with minimal: "iss", ... */
 	size_t			 ndisclose;
+	int			 explain;	/* verify: a dry run, traced */
 	int			 has_grants;
 	struct baton_grants	 grants;
 	int			 has_aud;

@@ -320,7 +320,8 @@ get_uint(struct bctx *c, uint64_t *out, int *has, const char *what)
 static const char *const known[] = {
 	"token", "as", "sub", "tool", "action", "holder", "format", "client",
 	"aud", "ttl", "nbf", "max_depth", "block", "version", "single_use",
-	"grants", "ctx", "args", "usage", "jti", "now", "minimal", "disclose"
+	"grants", "ctx", "args", "usage", "jti", "now", "minimal", "disclose",
+	"explain"
 };
 #define NKNOWN	(sizeof known / sizeof known[0])
 
@@ -425,6 +426,9 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 			if (get_strs(&c, &b->disclose, &b->ndisclose,
 			    18, "disclose: need a list of "
 			    "\"iss\", \"sub\" or \"ctx.KEY\""))
+				goto out;
+		} else if (strcmp(key, "explain") == 0) {
+			if (get_bool(&c, &b->explain, "explain: bad"))
 				goto out;
 		} else if (strcmp(key, "grants") == 0) {
 			if (get_grants(&c, &b->grants) != 0)

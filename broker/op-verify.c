@@ -4,6 +4,11 @@
  * decode (all in baton_token_open), time, chain rules and request binding
  * (baton_evaluate), revocation, the authorize stack, consumption of
  * single-use jtis, then the decision observers.
+ *
+ * With "explain" set (baton explain) the same decision runs as a dry run:
+ * nothing is consumed, no observer sees it, and the answer carries one
+ * line per core check and per stack line.  The verifying agent may ask
+ * for its audience, and root and the admin group for any.
  */
 
 #include <stdlib.h>
@@ -163,6 +168,8 @@ op_verify(struct request *r)
 	struct config		*cfg;
 	const struct baton_keyring *ring;
 	char			*cause = NULL, why_msg[256] = "";
+	struct trace		 tr = { NULL, 0 }, *t = NULL;
+	size_t			 i;
 	uint64_t		 t0 = clock_usec();
 	int			 why, decoded = 0, evaluated = 0, have_tf = 0;
 	int			 allowed, rv, rc = -1, sealed = 0;
@@ -185,7 +192,11 @@ op_verify(struct request *r)
 	}
 	cfg = broker_config();
 	allowed = broker.src->verify_allowed(cfg, r->peer, b.aud1);
+	if (b.explain && allowed != 0 && broker_is_admin(cfg, r->peer))
+		allowed = 0;
 	broker_config_release();
+	if (b.explain)
+		t = &tr;
 	if (allowed == BATON_EUNAVAIL) {
 		req_error(r, BATON_WIRE_EUNAVAIL, "agents source unavailable");
 		goto out;
@@ -201,6 +212,8 @@ op_verify(struct request *r)
 	why = baton_token_open(&tok, b.token, b.tokenlen, ring,
 	    BATON_CHECK_TAG);
 	keystore_unlock();
+	trace_add(t, "core: envelope, signature, decoding: %s",
+	    baton_reason_name(why));
 	if (why == BATON_R_OK) {
 		decoded = 1;
 		memset(&q, 0, sizeof q);
@@ -215,12 +228,19 @@ op_verify(struct request *r)
 		q.leeway = 0;	/* our own clock wrote the times */
 		why = baton_evaluate(&tok, &q, &eff, &tf);
 		evaluated = why == BATON_R_OK;
+		trace_add(t, "core: time, chain rules, request binding: %s",
+		    baton_reason_name(why));
 	}
-	if (why == BATON_R_OK && (rv = token_revoked(&tok)) != 0)
-		why = rv > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE;
+	if (why == BATON_R_OK) {
+		if ((rv = token_revoked(&tok)) != 0)
+			why = rv > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE;
+		trace_add(t, "core: revocation: %s", baton_reason_name(why));
+	}
 	if (why == BATON_R_OK && tok.blocks[0].seal != NULL) {
 		why = lineage_check(&tok, &lin);
 		sealed = lin.n > 0;	/* opened: audit sees it either way */
+		trace_add(t, "core: sealed call token's lineage: %s",
+		    baton_reason_name(why));
 	}
 	memset(&d, 0, sizeof d);
 	d.service = b.aud1 != NULL ? b.aud1 : "default";
@@ -233,11 +253,23 @@ op_verify(struct request *r)
 	d.tf = evaluated ? &tf : NULL;
 	d.why = why_msg;
 	d.whylen = sizeof why_msg;
+	d.trace = t;
+	d.dry_run = b.explain;
 	if (why == BATON_R_OK)
 		why = authorize(&d);
-	if (why == BATON_R_OK && eff.nsingle_use > 0 &&
-	    (why = consume(r, &tok, &eff, sealed ? &lin : NULL)) == -1)
-		goto out;
+	else
+		trace_add(t, "stack: not run: a core check refused");
+	if (why == BATON_R_OK && eff.nsingle_use > 0) {
+		if (b.explain)
+			trace_add(t, "single-use: %zu block(s) would be spent "
+			    "(not by explain)", eff.nsingle_use);
+		else if ((why = consume(r, &tok, &eff, sealed ? &lin :
+		    NULL)) == -1)
+			goto out;
+	}
+	trace_add(t, "decision: %s (%s)%s%s", why == BATON_R_OK ? "allow" :
+	    "deny", baton_reason_name(why), why_msg[0] != '\0' ? ": " : "",
+	    why_msg);
 
 	/*
 	 * Facts describe the token whatever the answer, once it decoded.
@@ -254,7 +286,8 @@ op_verify(struct request *r)
 	else
 		decoded = 0;
 	req_begin(r);
-	msgpack_pack_map(&r->pk, (decoded ? 4 : 3) + (why_msg[0] != '\0'));
+	msgpack_pack_map(&r->pk, (decoded ? 4 : 3) + (why_msg[0] != '\0') +
+	    (t != NULL));
 	pack_reason(&r->pk, "allow", why);
 	if (why_msg[0] != '\0') {
 		/* The stack line that refused, and its module's reason. */
@@ -265,12 +298,20 @@ op_verify(struct request *r)
 		baton_pack_str(&r->pk, "facts");
 		pack_facts(&r->pk, &tok, &feff, have_tf ? &ftf : NULL);
 	}
+	if (t != NULL) {
+		baton_pack_str(&r->pk, "explain");
+		msgpack_pack_array(&r->pk, tr.n);
+		for (i = 0; i < tr.n; i++)
+			baton_pack_str(&r->pk, tr.lines[i]);
+	}
 	d.reason = why;
 	d.usec = clock_usec() - t0;
-	observe(&d);
+	if (!b.explain)		/* no audit record, no metrics */
+		observe(&d);
 	rc = 0;
 out:
 	sodium_memzero(&lin, sizeof lin);
+	trace_free(&tr);
 	free(cause);
 	baton_token_free(&tok);
 	body_free(&b);

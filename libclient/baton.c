@@ -811,6 +811,23 @@ print_limits(const char *json)
 	json_decref(doc);
 }
 
+/* baton explain: the broker's lines, one per check and stack line. */
+static void
+print_explain(const char *json)
+{
+	json_t	*doc, *lines;
+	size_t	 i;
+
+	if ((doc = json_loads(json, 0, NULL)) == NULL)
+		return;
+	lines = json_object_get(doc, "explain");
+	for (i = 0; i < json_array_size(lines); i++)
+		if (json_is_string(json_array_get(lines, i)))
+			printf("%s\n", json_string_value(json_array_get(lines,
+			    i)));
+	json_decref(doc);
+}
+
 static int
 cmd_verify(int argc, char **argv)
 {
@@ -836,6 +853,8 @@ cmd_verify(int argc, char **argv)
 	const char		*keys = NULL;
 	char			*tok = NULL, *eq;
 	int			 ch, r, ret = EX_ERROR, offline = 0;
+	/* baton explain: the same call as a traced dry run. */
+	int			 explain = strcmp(cur->name, "explain") == 0;
 
 	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		switch (ch) {
@@ -892,6 +911,8 @@ cmd_verify(int argc, char **argv)
 		return usage_error("--tool is required");
 	if (offline != (keys != NULL))
 		return usage_error("--offline and --keys FILE go together");
+	if (explain && offline)
+		return usage_error("explain asks the broker: no --offline");
 	if (vo.now != 0 && !offline)
 		return usage_error("--now only applies with --offline");
 	if ((tok = read_token(argc - optind, argv + optind, &ret)) == NULL)
@@ -912,7 +933,8 @@ cmd_verify(int argc, char **argv)
 	} else {
 		if ((ret = open_client(&c, &co)) != 0)
 			goto out;
-		r = baton_verify(&res, c, tok, &vo);
+		r = explain ? baton_explain(&res, c, tok, &vo) :
+		    baton_verify(&res, c, tok, &vo);
 	}
 	if (r != 0 && r != BATON_EDENIED) {
 		/* no decision was made, so never exit 1: that means deny */
@@ -925,6 +947,8 @@ cmd_verify(int argc, char **argv)
 	}
 	if (co.json)
 		printf("%s\n", baton_verify_result_json(res));
+	else if (explain)
+		print_explain(baton_verify_result_json(res));
 	if (r == 0) {
 		if (!co.json) {
 			print_facts(res);
@@ -1292,6 +1316,14 @@ out:
 "  --json             print {token, jti, exp} as JSON\n"
 
 static const struct cmd cmds[] = {
+	{ "explain", cmd_verify,
+	  "explain [TOKEN|-] --tool NAME [--action A] [--aud AUD] [--arg K=V]"
+	  "... [--usage N=V]... [--json]",
+	  "Ask the broker to run a verify decision without spending anything\n"
+	  "or writing audit records, and print each core check and each\n"
+	  "authorize stack line with its module's answer, then the decision.\n"
+	  "Exit codes as verify.  The verifying agent may ask for its\n"
+	  "audience; root and the admin group for any.\n\n" COMMON_HELP },
 	{ "audit-check", cmd_audit_check, "audit-check FILE",
 	  "Follow the hash chain of a baton_audit(8) trail: exit 0 when it\n"
 	  "holds, 1 naming the first line that breaks it.\n" },

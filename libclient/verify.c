@@ -302,9 +302,9 @@ check_opts(const struct baton_verify_opts *o)
 
 /* ---- through the broker ------------------------------------------------- */
 
-int
-baton_verify(struct baton_verify_result **out, struct baton_client *c,
-    const char *token, const struct baton_verify_opts *o)
+static int
+verify_call(struct baton_verify_result **out, struct baton_client *c,
+    const char *token, const struct baton_verify_opts *o, int explain)
 {
 	msgpack_sbuffer	 sb;
 	msgpack_packer	 pk;
@@ -320,10 +320,14 @@ baton_verify(struct baton_verify_result **out, struct baton_client *c,
 	if (strlen(token) > BATON_MAX_TEXT)
 		return result_deny(out, BATON_R_TOO_LARGE, o->tool);
 	n = 2 + (o->action != NULL) + (o->audience != NULL) +
-	    (o->nargs > 0) + (o->nusage > 0);
+	    (o->nargs > 0) + (o->nusage > 0) + (explain != 0);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, n);
+	if (explain) {
+		baton_pack_str(&pk, "explain");
+		baton_pack_bool(&pk, 1);
+	}
 	baton_pack_str(&pk, "token");
 	baton_pack_str(&pk, token);
 	baton_pack_str(&pk, "tool");
@@ -374,6 +378,20 @@ baton_verify(struct baton_verify_result **out, struct baton_client *c,
 		return BATON_EPROTO;
 	}
 	return result_new(out, resp, o->tool);
+}
+
+int
+baton_verify(struct baton_verify_result **out, struct baton_client *c,
+    const char *token, const struct baton_verify_opts *o)
+{
+	return verify_call(out, c, token, o, 0);
+}
+
+int
+baton_explain(struct baton_verify_result **out, struct baton_client *c,
+    const char *token, const struct baton_verify_opts *o)
+{
+	return verify_call(out, c, token, o, 1);
 }
 
 /* ---- key bundles ------------------------------------------------------------ */

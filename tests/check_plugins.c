@@ -562,6 +562,171 @@ START_TEST(test_production_ignores_env)
 }
 END_TEST
 
+/* ---- baton explain ------------------------------------------------------------ */
+
+/* Run the CLI with stdout kept in out; its exit status. */
+static int
+cli_out(const char *args, char *out, size_t outlen)
+{
+	char	 cmd[4096], path[300];
+	char	*text;
+	int	 st;
+
+	snprintf(path, sizeof path, "%s/cli.out", sdir);
+	snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", BATON_CLI, args, path);
+	st = system(cmd);
+	text = pu_slurp(path);
+	snprintf(out, outlen, "%s", text != NULL ? text : "");
+	free(text);
+	return (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+static size_t
+count_lines(const char *path)
+{
+	char	*text = pu_slurp(path), *c;
+	size_t	 n = 0;
+
+	for (c = text; c != NULL && (c = strchr(c, '\n')) != NULL; c++)
+		n++;
+	free(text);
+	return (n);
+}
+
+START_TEST(test_explain)
+{
+	char	*once, *sv, args[2048], out[8192], msg[256];
+	size_t	 audited;
+	int	 fd;
+
+	fd = up(NULL, policy_stack, agenttrust);
+	once = tb_mint(fd, "data-analyst", "sql_query", "read", 0, 600, 1,
+	    NULL);
+	sv = mint_ok(fd, "data-analyst", "secrets_vault", "read");
+	audited = count_lines(auditlog);
+
+	/* Options before the command, as git and systemctl take them. */
+	snprintf(args, sizeof args, "--socket %s --timeout=5 explain %s "
+	    "--tool sql_query --action read", T.sock, once);
+	ck_assert_int_eq(cli_out(args, out, sizeof out), 0);
+	ck_assert_msg(strstr(out, "core: envelope, signature, decoding: ok\n"
+	    "core: time, chain rules, request binding: ok\n"
+	    "core: revocation: ok\n"
+	    "verify.d/default:1: required policy: ok: ") != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "rules:1: allow data-analyst "
+	    "sql_query read (ok)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "verify.d/default:2: optional "
+	    "audit: ignore (ignore)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "single-use: 1 block(s) would be "
+	    "spent (not by explain)\ndecision: allow (ok)\n"));
+	/* Nothing spent, nothing audited. */
+	ck_assert_uint_eq(count_lines(auditlog), audited);
+	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_REPLAYED);
+	audited = count_lines(auditlog);
+
+	/* A refusal: exit 1 as verify, with the rule that decided. */
+	snprintf(args, sizeof args, "explain --socket=%s %s --tool "
+	    "secrets_vault --action read", T.sock, sv);
+	ck_assert_int_eq(cli_out(args, out, sizeof out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "verify.d/default:1: required "
+	    "policy: deny: "));
+	ck_assert_ptr_nonnull(strstr(out, "decision: deny (policy_denied): "
+	    "verify.d/default:1: policy: "));
+	ck_assert_ptr_nonnull(strstr(out, "rules:5: deny * secrets_vault *"));
+	/* A core refusal stops before the stack. */
+	snprintf(args, sizeof args, "explain --socket %s %s --tool "
+	    "sql_query --action read", T.sock, sv);
+	ck_assert_int_eq(cli_out(args, out, sizeof out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "core: time, chain rules, request "
+	    "binding: tool_not_granted\nstack: not run: a core check "
+	    "refused\ndecision: deny (tool_not_granted)\n"));
+	ck_assert_uint_eq(count_lines(auditlog), audited);
+	/* Explain never reads a key bundle. */
+	snprintf(args, sizeof args, "explain %s --tool x --offline --keys "
+	    "/dev/null", sv);
+	ck_assert_int_eq(cli_out(args, out, sizeof out), 2);
+	ck_assert_int_eq(cli_out("--socket", out, sizeof out), 2);
+	ck_assert_int_eq(cli_out("--socket /x", out, sizeof out), 2);
+	free(once);
+	free(sv);
+	close(fd);
+	down();
+}
+END_TEST
+
+/* Who may ask: the agent verifying for that audience, root, admins. */
+START_TEST(test_explain_rights)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 conf[512], *tok;
+	pid_t		 pid;
+	int		 fd, st;
+
+	if (geteuid() != 0) {
+		printf("SKIP %s: needs root (setuid)\n", __func__);
+		return;
+	}
+	prepare(NULL, "required permit\n", NULL);
+	pu_write(T.dir, "agents", "agent data-analyst uid=0 verify=db\n"
+	    "agent db-server uid=65534 verify=db\n");
+	snprintf(conf, sizeof conf, "%s/agents", T.dir);
+	chmod(conf, 0644);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	chmod(T.sock, 0777);
+	fd = tb_connect(&T);
+	tok = mint_ok(fd, "data-analyst", "sql_query", "read");
+	if ((pid = fork()) == 0) {
+		int	 c, ok = 1;
+		size_t	 i;
+		const char *auds[] = { "db", "other" };
+		int	 want[] = { BATON_WIRE_OK, BATON_WIRE_EPERM };
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		for (i = 0; i < 2; i++) {
+			if ((c = tb_connect(&T)) == -1)
+				_exit(4);
+			msg_start(&m, BATON_OP_VERIFY, 2, 5);
+			pk_kv_str(&m.pk, "token", tok);
+			pk_kv_str(&m.pk, "tool", "sql_query");
+			pk_kv_str(&m.pk, "action", "read");
+			pk_kv_str(&m.pk, "aud", auds[i]);
+			pk_kv_bool(&m.pk, "explain", 1);
+			if (rpc(c, &m, &r) != 0 || r.status != want[i])
+				ok = 0;
+			resp_free(&r);
+			close(c);
+		}
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	/* Root may not verify for "other", but may ask to explain it. */
+	msg_start(&m, BATON_OP_VERIFY, 2, 3);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "tool", "sql_query");
+	pk_kv_str(&m.pk, "aud", "other");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, BATON_WIRE_EPERM);
+	resp_free(&r);
+	msg_start(&m, BATON_OP_VERIFY, 2, 4);
+	pk_kv_str(&m.pk, "token", tok);
+	pk_kv_str(&m.pk, "tool", "sql_query");
+	pk_kv_str(&m.pk, "aud", "other");
+	pk_kv_bool(&m.pk, "explain", 1);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	resp_free(&r);
+	free(tok);
+	close(fd);
+	down();
+}
+END_TEST
+
 /* ---- exec sees the verify decision's facts ---------------------------------- */
 
 START_TEST(test_exec_facts)
@@ -772,6 +937,8 @@ plugins_suite(void)
 	tcase_add_test(tc, test_reload_concurrent);
 	tcase_add_test(tc, test_sources);
 	tcase_add_test(tc, test_exec_facts);
+	tcase_add_test(tc, test_explain);
+	tcase_add_test(tc, test_explain_rights);
 	suite_add_tcase(s, tc);
 	return (s);
 }

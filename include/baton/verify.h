@@ -94,6 +94,17 @@ BATON_EXTERN int baton_verify(struct baton_verify_result **out,
     struct baton_client *c, const char *token,
     const struct baton_verify_opts *opts) BATON_CHECK;
 
+/*
+ * As baton_verify(), but a dry run that spends no single-use token and
+ * writes no audit record: the result's JSON (baton_verify_result_json)
+ * holds "explain", one line per core check and per authorize stack line,
+ * then the decision.  The broker answers the agent that may verify for
+ * opts->audience, root and its admin group.
+ */
+BATON_EXTERN int baton_explain(struct baton_verify_result **out,
+    struct baton_client *c, const char *token,
+    const struct baton_verify_opts *opts) BATON_CHECK;
+
 /* Trusted public keys for offline verification.  Opaque. */
 struct baton_keybundle;
 
