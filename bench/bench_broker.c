@@ -6,7 +6,11 @@
  * two in parallel), mint, attenuate and present through the broker, and
  * offline verification with the public keys; it prints the ratios.
  *
- * usage: bench_broker [-b BATOND] [-n ITERATIONS]
+ * With -s it then starts a second broker, the test build (which may load
+ * modules from the build tree), whose verify.d/db stack is policy +
+ * ratelimit + audit, and times verify through it against the first.
+ *
+ * usage: bench_broker [-s] [-b BATOND] [-n ITERATIONS]
  */
 #include "config.h"
 
@@ -33,8 +37,16 @@
 #ifndef BATOND_PATH
 #define BATOND_PATH "batond"
 #endif
+#ifndef BATOND_TEST_PATH
+#define BATOND_TEST_PATH "tests/batond-test"
+#endif
+#ifndef PLUGINS_LIBDIR
+#define PLUGINS_LIBDIR "plugins/.libs"
+#endif
 
 static char	 sockpath[256], dir[64];
+static const char *extra_conf = "";	/* more baton.conf lines */
+static char	 stackdir[128];		/* -s: the stack directory */
 static size_t	 iters = 5000;
 
 static double
@@ -252,7 +264,7 @@ start_broker(const char *batond)
 		snprintf(conf, sizeof(conf), "%s/baton.conf", dir);
 		if ((f = fopen(conf, "w")) == NULL ||
 		    fputs("development-mode yes\nrate-limit 0\n", f) < 0 ||
-		    fclose(f) != 0)
+		    fputs(extra_conf, f) < 0 || fclose(f) != 0)
 			_exit(127);
 		snprintf(state, sizeof(state), "%s/state", dir);
 		if (freopen("/dev/null", "w", stderr) == NULL)
@@ -268,6 +280,97 @@ start_broker(const char *batond)
 	}
 	die("batond did not start", 0);
 	return -1;
+}
+
+/* ---- a stack of policy + ratelimit + audit ---------------------------- */
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) < 0 ||
+	    fclose(f) != 0 || chmod(path, mode) != 0)
+		die(path, 0);
+}
+
+/*
+ * The test build of batond with verify.d/db = policy (the AgentTrust rules
+ * and one for this token), ratelimit per agent, audit to a file; returns
+ * its pid, with sockpath and dir pointing at it.
+ */
+static pid_t
+start_stacked(const char *modsrc)
+{
+	static char	 conf[512];
+	char		*sd = stackdir, path[256], cmd[2048];
+	pid_t		 pid;
+
+	snprintf(stackdir, sizeof(stackdir), "/tmp/baton-bench-stack.XXXXXX");
+	if (mkdtemp(sd) == NULL)
+		die("mkdtemp", 0);
+	chmod(sd, 0755);
+	/* Modules are copied, never linked: the loader refuses links. */
+	snprintf(cmd, sizeof(cmd), "mkdir -m 755 %s/modules %s/verify.d && "
+	    "cp %s/*.so %s/modules/ && chmod 755 %s/modules/*.so", sd, sd,
+	    modsrc, sd, sd);
+	if (system(cmd) != 0)
+		die("copying the modules", 0);
+	snprintf(path, sizeof(path), "%s/rules", sd);
+	write_file(path, "allow worker-a db_query read max-ttl=3600\n"
+	    "allow data-analyst sql_query read\n"
+	    "allow customer-support customer_lookup read\n"
+	    "allow code-assistant code_executor execute\n"
+	    "deny * * delete\n"
+	    "deny * secrets_vault *\n", 0644);
+	/* BATON_BENCH_STACK: another stack, "@" standing for the dir. */
+	if (getenv("BATON_BENCH_STACK") != NULL) {
+		const char	*t = getenv("BATON_BENCH_STACK");
+		size_t		 n = 0;
+
+		for (; *t != '\0' && n + sizeof(stackdir) + 2 < sizeof(cmd);
+		    t++) {
+			if (*t == '@')
+				n += (size_t)snprintf(cmd + n, sizeof(cmd) - n,
+				    "%s", sd);
+			else
+				cmd[n++] = *t;
+		}
+		cmd[n] = '\0';
+	} else
+		snprintf(cmd, sizeof(cmd), "required policy rules=%s/rules\n"
+		    "required ratelimit key=agent rate=1000000/s\n"
+		    "optional audit file=%s/audit.log\n", sd, sd);
+	snprintf(path, sizeof(path), "%s/verify.d/db", sd);
+	write_file(path, cmd, 0644);
+	snprintf(path, sizeof(path), "%s/modules", sd);
+	setenv("BATON_TEST_MODULE_DIR", path, 1);
+	snprintf(conf, sizeof(conf), "stack-dir %s\n", sd);
+	extra_conf = conf;
+	pid = start_broker(BATOND_TEST_PATH);
+	extra_conf = "";
+	return pid;
+}
+
+static void
+mint_chain(struct baton_client *c, struct baton_issued **root,
+    struct baton_issued **a, struct baton_issued **b,
+    struct baton_mint_opts *mo, struct baton_attenuate_opts *ao)
+{
+	int	err;
+
+	if ((err = baton_client_mint(root, c, mo)) != 0)
+		die("mint", err);
+	ao->as = "orchestrator";
+	ao->ttl = 1800;
+	if ((err = baton_client_attenuate(a, c, baton_issued_token(*root),
+	    ao)) != 0)
+		die("attenuate", err);
+	ao->as = "worker-a";
+	ao->ttl = 900;
+	if ((err = baton_client_attenuate(b, c, baton_issued_token(*a),
+	    ao)) != 0)
+		die("attenuate", err);
 }
 
 int
@@ -294,18 +397,21 @@ main(int argc, char **argv)
 	size_t				 i, tlen;
 	int				 k;
 	pid_t				 pid;
-	int				 ch, err, status;
+	int				 ch, err, status, stacked = 0;
 
-	while ((ch = getopt(argc, argv, "b:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:n:s")) != -1) {
 		switch (ch) {
 		case 'b':
 			batond = optarg;
+			break;
+		case 's':
+			stacked = 1;
 			break;
 		case 'n':
 			iters = strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: bench_broker [-b BATOND] "
+			fprintf(stderr, "usage: bench_broker [-s] [-b BATOND] "
 			    "[-n ITERATIONS]\n");
 			return 2;
 		}
@@ -471,6 +577,49 @@ main(int argc, char **argv)
 	    "token\n", len_chain, len_min);
 	printf("verify throughput: %.0f/s with 1 client, %.0f/s with 2\n",
 	    1e6 / d_ver, 1e6 / d_par);
+
+	if (stacked) {
+		struct baton_client	*c2;
+		struct baton_issued	*r2, *a2, *b2;
+		char			 sock1[256], dir1[64];
+		double			 d_plain = 0, d_stack = 0;
+		pid_t			 pid2;
+		int			 round;
+
+		memcpy(sock1, sockpath, sizeof(sock1));
+		memcpy(dir1, dir, sizeof(dir1));
+		pid2 = start_stacked(PLUGINS_LIBDIR);
+		c2 = connect_broker();
+		mint_chain(c2, &r2, &a2, &b2, &mo, &ao);
+		/* Alternate the two brokers, so drift hits both alike. */
+		for (round = 0; round < 6; round++) {
+			d_plain += time_verify(c, baton_issued_token(b),
+			    iters / 6);
+			d_stack += time_verify(c2, baton_issued_token(b2),
+			    iters / 6);
+		}
+		d_plain /= 6;
+		d_stack /= 6;
+		printf("%-48s %9.2f %9s\n", "verify, no stack (alternating)",
+		    d_plain, "1.00");
+		printf("%-48s %9.2f %9.2f\n", "verify, policy+ratelimit+audit",
+		    d_stack, d_stack / d_plain);
+		printf("the stack adds %.2f us (%.1f %%) to a verify\n",
+		    d_stack - d_plain, 100 * (d_stack - d_plain) / d_plain);
+		baton_issued_free(r2);
+		baton_issued_free(a2);
+		baton_issued_free(b2);
+		baton_client_free(c2);
+		kill(pid2, SIGTERM);
+		waitpid(pid2, &status, 0);
+		snprintf(sockpath, sizeof(sockpath), "rm -rf '%s' '%s'", dir,
+		    stackdir);
+		if (system(sockpath) != 0)
+			fprintf(stderr, "bench_broker: cannot remove %s\n",
+			    stackdir);
+		memcpy(sockpath, sock1, sizeof(sock1));
+		memcpy(dir, dir1, sizeof(dir1));
+	}
 
 	baton_keybundle_free(kb);
 	baton_string_free(keys);

@@ -5,13 +5,20 @@
  * `baton audit-check` follows.  Tokens are never written: jtis only.
  *
  * Several stack lines (and the old and new configuration during a
- * reload) may name the same file: they share one descriptor and one
- * chain head, kept per path for the life of the process.
+ * reload) may name the same file: they share one descriptor, one queue and
+ * one chain head, kept per path for the life of the process.
+ *
+ * Writing is off the request path: a decision's record is queued, and one
+ * writer thread per file chains and appends whatever has queued with one
+ * write(2), usually within microseconds.  A full queue makes deciders
+ * wait, never drops a record; releasing a configuration (reload, exit)
+ * waits until everything queued is written.
  */
 
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,13 +33,25 @@
 #define AUDIT_HASH_LEN	32
 #define AUDIT_LINE_MAX	16384
 #define AUDIT_TAIL	65536
+#define AUDIT_QUEUE	65536		/* records queued before deciders wait */
+
+struct rec {
+	struct rec	*next;
+	size_t		 len;
+	char		 body[];	/* the record up to its "prev" */
+};
 
 struct trail {
 	struct trail	*next;
 	char		*path;
 	int		 fd;
-	char		 prev[AUDIT_HASH_LEN * 2 + 1];
+	char		 prev[AUDIT_HASH_LEN * 2 + 1];	/* the writer's */
+	const struct baton_host *host;
 	pthread_mutex_t	 lock;
+	pthread_cond_t	 more, drained;
+	struct rec	*head, *tail;
+	size_t		 queued;	/* records not yet written */
+	int		 started;	/* the writer thread runs */
 };
 
 struct audit {
@@ -99,9 +118,78 @@ seed(struct trail *t, char *err, size_t errlen)
 	return (0);
 }
 
-static struct trail *
-trail_open(const char *path, char *err, size_t errlen)
+static int
+write_all(int fd, const char *buf, size_t len)
 {
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (-1);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+/* Take what has queued, chain it, append it with one write. */
+static void *
+trail_writer(void *arg)
+{
+	struct trail	*t = arg;
+	struct rec	*batch, *r, *next;
+	char		*out = NULL;
+	size_t		 cap = 0, len, n, need;
+
+	for (;;) {
+		pthread_mutex_lock(&t->lock);
+		while (t->head == NULL)
+			pthread_cond_wait(&t->more, &t->lock);
+		batch = t->head;
+		t->head = t->tail = NULL;
+		pthread_mutex_unlock(&t->lock);
+		len = n = 0;
+		for (r = batch; r != NULL; r = r->next) {
+			need = len + r->len + sizeof ",\"prev\":\"\"}\n" +
+			    AUDIT_HASH_LEN * 2;
+			if (need > cap) {
+				cap = need * 2;
+				if ((out = realloc(out, cap)) == NULL)
+					abort();
+			}
+			memcpy(out + len, r->body, r->len);
+			n = len;
+			len += r->len;
+			len += (size_t)snprintf(out + len, cap - len,
+			    ",\"prev\":\"%s\"}", t->prev);
+			hash_hex(t->prev, out + n, len - n);
+			out[len++] = '\n';
+		}
+		if (write_all(t->fd, out, len) != 0)
+			t->host->log(BATON_LOG_WARN, "audit %s: write failed: "
+			    "%s", t->path, strerror(errno));
+		n = 0;
+		for (r = batch; r != NULL; r = next) {
+			next = r->next;
+			free(r);
+			n++;
+		}
+		pthread_mutex_lock(&t->lock);
+		t->queued -= n;
+		pthread_cond_broadcast(&t->drained);
+		pthread_mutex_unlock(&t->lock);
+	}
+	return (NULL);
+}
+
+static struct trail *
+trail_open(const struct baton_host *host, const char *path, char *err,
+    size_t errlen)
+{
+
 	struct trail	*t;
 	struct stat	 st;
 
@@ -127,7 +215,10 @@ trail_open(const char *path, char *err, size_t errlen)
 	}
 	if (seed(t, err, errlen) != 0)
 		goto fail;
+	t->host = host;
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->more, NULL);
+	pthread_cond_init(&t->drained, NULL);
 	t->next = trails;
 	trails = t;
 out:
@@ -171,7 +262,7 @@ audit_init(const struct baton_host *host, int argc, char *const *argv,
 	if ((a = calloc(1, sizeof *a)) == NULL)
 		abort();
 	a->host = host;
-	if ((a->trail = trail_open(path, err, errlen)) == NULL) {
+	if ((a->trail = trail_open(host, path, err, errlen)) == NULL) {
 		free(a);
 		return (-1);
 	}
@@ -237,73 +328,115 @@ put_field(struct line *l, const char *key, const char *value)
 	put_json(l, value);
 }
 
+/*
+ * The writer starts with the first record, not at init: batond loads its
+ * configuration before it forks into the background, and threads do not
+ * survive a fork.  Called with t->lock held.
+ */
+static int
+start_writer(struct trail *t)
+{
+	pthread_t	tid;
+	sigset_t	all, old;
+	int		rc;
+
+	/* The broker's signals are for its main thread, not this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&tid, NULL, trail_writer, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return (-1);
+	pthread_detach(tid);
+	t->started = 1;
+	return (0);
+}
+
 static void
 audit_observe(void *state, const struct baton_decision *d)
 {
-	struct audit		*a = state;
-	const struct baton_host	*h = a->host;
-	struct trail		*t = a->trail;
-	struct line		*l;
-	const uint8_t		*jti;
-	char			 num[64], hex[40];
-	size_t			 i, n;
-	ssize_t			 w;
+	static __thread struct line	 l;
+	struct audit			*a = state;
+	const struct baton_host		*h = a->host;
+	struct trail			*t = a->trail;
+	struct rec			*r;
+	const uint8_t			*jti;
+	char				 num[64], hex[40];
+	size_t				 i, n, first = 1;
 
-	if ((l = calloc(1, sizeof *l)) == NULL)
-		abort();
+	l.len = 0;
+	l.full = 0;
 	snprintf(num, sizeof num, "{\"time\":%llu",
 	    (unsigned long long)h->now());
-	put_str(l, num);
-	put_field(l, "service", h->service(d));
-	put_field(l, "op", h->op(d));
-	put_field(l, "agent", h->agent(d));
-	put_field(l, "tool", h->tool(d));
-	put_field(l, "action", h->action(d));
-	put_field(l, "audience", h->audience(d));
-	put_field(l, "decision", h->allowed(d) ? "allow" : "deny");
-	put_field(l, "reason", h->reason(d));
-	put_field(l, "message", h->message(d));
+	put_str(&l, num);
+	put_field(&l, "service", h->service(d));
+	put_field(&l, "op", h->op(d));
+	put_field(&l, "agent", h->agent(d));
+	put_field(&l, "tool", h->tool(d));
+	put_field(&l, "action", h->action(d));
+	put_field(&l, "audience", h->audience(d));
+	put_field(&l, "decision", h->allowed(d) ? "allow" : "deny");
+	put_field(&l, "reason", h->reason(d));
+	put_field(&l, "message", h->message(d));
 	snprintf(num, sizeof num, ",\"uid\":%u", (unsigned)h->peer_uid(d));
-	put_str(l, num);
-	put_str(l, ",\"jtis\":[");
+	put_str(&l, num);
+	put_str(&l, ",\"jtis\":[");
 	n = h->chain_len(d);
 	for (i = 0; i < n; i++) {
 		if ((jti = h->chain_jti(d, i)) == NULL)
 			continue;
 		sodium_bin2hex(hex, sizeof hex, jti, 16);
-		put_str(l, i > 0 ? ",\"" : "\"");
-		put_str(l, hex);
-		put_str(l, "\"");
+		put_str(&l, first ? "\"" : ",\"");
+		put_str(&l, hex);
+		put_str(&l, "\"");
+		first = 0;
 	}
-	put_str(l, "]");
-	pthread_mutex_lock(&t->lock);
-	put_str(l, ",\"prev\":\"");
-	put_str(l, t->prev);
-	put_str(l, "\"}");
-	if (l->full) {
-		pthread_mutex_unlock(&t->lock);
+	put_str(&l, "]");
+	if (l.full) {
 		h->log(BATON_LOG_WARN, "audit %s: record too long, not "
 		    "written", t->path);
-		free(l);
 		return;
 	}
-	/* One write per line: O_APPEND keeps lines whole. */
-	l->buf[l->len] = '\n';
-	w = write(t->fd, l->buf, l->len + 1);
-	if (w == (ssize_t)(l->len + 1))
-		hash_hex(t->prev, l->buf, l->len);
+	if ((r = malloc(sizeof *r + l.len)) == NULL)
+		abort();
+	r->next = NULL;
+	r->len = l.len;
+	memcpy(r->body, l.buf, l.len);
+	pthread_mutex_lock(&t->lock);
+	if (!t->started && start_writer(t) != 0) {
+		pthread_mutex_unlock(&t->lock);
+		h->log(BATON_LOG_WARN, "audit %s: cannot start its writer",
+		    t->path);
+		free(r);
+		return;
+	}
+	while (t->queued >= AUDIT_QUEUE)
+		pthread_cond_wait(&t->drained, &t->lock);
+	if (t->tail != NULL)
+		t->tail->next = r;
+	else
+		t->head = r;
+	t->tail = r;
+	t->queued++;
+	pthread_cond_signal(&t->more);
 	pthread_mutex_unlock(&t->lock);
-	if (w != (ssize_t)(l->len + 1))
-		h->log(BATON_LOG_WARN, "audit %s: write failed: %s", t->path,
-		    w == -1 ? strerror(errno) : "short write");
-	free(l);
 }
 
 static void
 audit_fini(void *state)
 {
-	/* The trail stays open: another configuration may share it. */
-	free(state);
+	struct audit	*a = state;
+	struct trail	*t = a->trail;
+
+	/*
+	 * The trail stays open (another configuration may share it), but
+	 * what this one queued is on disk before it is gone.
+	 */
+	pthread_mutex_lock(&t->lock);
+	while (t->queued > 0)
+		pthread_cond_wait(&t->drained, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+	free(a);
 }
 
 static const struct baton_module audit = {

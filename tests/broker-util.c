@@ -133,7 +133,8 @@ tb_launch(struct tb *t)
 			argv[n++] = "--errors-for-leak-kinds=definite";
 			argv[n++] = BATOND_PATH;
 		}
-		argv[n++] = "-f";
+		if (!t->daemonize)
+			argv[n++] = "-f";
 		argv[n++] = "-v";
 		if (t->use_conf) {
 			argv[n++] = "-c";

@@ -26,6 +26,7 @@ struct tb {
 	long	nofile_hard;	/* >0: a higher hard limit than that */
 	const char *preload;	/* LD_PRELOAD for the broker, or NULL */
 	const char *binary;	/* NULL: BATOND_PATH */
+	int	daemonize;	/* run without -f: tb_launch sees it exit 0 */
 };
 
 /* A temp dir; conf and agents texts are written when not NULL. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -252,6 +253,32 @@ cli(const char *args, char *err, size_t errlen)
 	return (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+static size_t
+count_lines(const char *path)
+{
+	char	*text = pu_slurp(path), *c;
+	size_t	 n = 0;
+
+	for (c = text; c != NULL && (c = strchr(c, '\n')) != NULL; c++)
+		n++;
+	free(text);
+	return (n);
+}
+
+/*
+ * The audit module writes from its own thread: wait (3 s at most) until
+ * the trail holds n lines, and return how many it holds.
+ */
+static size_t
+wait_lines(const char *path, size_t n)
+{
+	int	i;
+
+	for (i = 0; i < 300 && count_lines(path) < n; i++)
+		usleep(10000);
+	return (count_lines(path));
+}
+
 /* ---- AgentTrust at issue time ------------------------------------------ */
 
 START_TEST(test_agenttrust_issue)
@@ -293,19 +320,12 @@ START_TEST(test_agenttrust_issue)
 	    sizeof msg), 0);
 
 	/* The trail: one line per decision, no token, chain holds. */
+	ck_assert_uint_eq(wait_lines(auditlog, 10), 10); /* 7 mints, 3 verifies */
 	log = pu_slurp(auditlog);
 	ck_assert_ptr_nonnull(log);
 	ck_assert_ptr_null(strstr(log, "bt1_"));
 	ck_assert_ptr_nonnull(strstr(log, "\"decision\":\"deny\""));
 	ck_assert_ptr_nonnull(strstr(log, "deny * secrets_vault *"));
-	{
-		size_t	n = 0;
-		char	*c;
-
-		for (c = log; (c = strchr(c, '\n')) != NULL; c++)
-			n++;
-		ck_assert_uint_eq(n, 10);	/* 7 mints, 3 verifies */
-	}
 	free(log);
 	snprintf(cmd, sizeof cmd, "audit-check %s", auditlog);
 	ck_assert_int_eq(cli(cmd, err, sizeof err), 0);
@@ -314,6 +334,7 @@ START_TEST(test_agenttrust_issue)
 	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
 	ck_assert_int_eq(verify(fd, t1, "sql_query", "read", NULL, msg,
 	    sizeof msg), 0);
+	ck_assert_uint_eq(wait_lines(auditlog, 11), 11);
 	ck_assert_int_eq(cli(cmd, err, sizeof err), 0);
 
 	/* Change one decision in line 2: line 3 no longer chains to it. */
@@ -581,18 +602,6 @@ cli_out(const char *args, char *out, size_t outlen)
 	return (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
-static size_t
-count_lines(const char *path)
-{
-	char	*text = pu_slurp(path), *c;
-	size_t	 n = 0;
-
-	for (c = text; c != NULL && (c = strchr(c, '\n')) != NULL; c++)
-		n++;
-	free(text);
-	return (n);
-}
-
 START_TEST(test_explain)
 {
 	char	*once, *sv, args[2048], out[8192], msg[256];
@@ -603,10 +612,12 @@ START_TEST(test_explain)
 	once = tb_mint(fd, "data-analyst", "sql_query", "read", 0, 600, 1,
 	    NULL);
 	sv = mint_ok(fd, "data-analyst", "secrets_vault", "read");
+	/* Mints are not on the verify stack: the trail starts empty. */
 	audited = count_lines(auditlog);
+	ck_assert_uint_eq(audited, 0);
 
 	/* Options before the command, as git and systemctl take them. */
-	snprintf(args, sizeof args, "--socket %s --timeout=5 explain %s "
+	snprintf(args, sizeof args, "--socket %s --timeout=20000 explain %s "
 	    "--tool sql_query --action read", T.sock, once);
 	ck_assert_int_eq(cli_out(args, out, sizeof out), 0);
 	ck_assert_msg(strstr(out, "core: envelope, signature, decoding: ok\n"
@@ -619,13 +630,13 @@ START_TEST(test_explain)
 	    "audit: ignore (ignore)\n"));
 	ck_assert_ptr_nonnull(strstr(out, "single-use: 1 block(s) would be "
 	    "spent (not by explain)\ndecision: allow (ok)\n"));
-	/* Nothing spent, nothing audited. */
-	ck_assert_uint_eq(count_lines(auditlog), audited);
+	/* Nothing spent, nothing audited: the next two verifies are 2 lines. */
 	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
 	    sizeof msg), 0);
 	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
 	    sizeof msg), BATON_R_REPLAYED);
-	audited = count_lines(auditlog);
+	ck_assert_uint_eq(wait_lines(auditlog, audited + 2), audited + 2);
+	audited += 2;
 
 	/* A refusal: exit 1 as verify, with the rule that decided. */
 	snprintf(args, sizeof args, "explain --socket=%s %s --tool "
@@ -643,7 +654,12 @@ START_TEST(test_explain)
 	ck_assert_ptr_nonnull(strstr(out, "core: time, chain rules, request "
 	    "binding: tool_not_granted\nstack: not run: a core check "
 	    "refused\ndecision: deny (tool_not_granted)\n"));
-	ck_assert_uint_eq(count_lines(auditlog), audited);
+	/* One more real decision: the explains left no line before it. */
+	ck_assert_int_eq(verify(fd, sv, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_TOOL_NOT_GRANTED);
+	ck_assert_uint_eq(wait_lines(auditlog, audited + 1), audited + 1);
+	usleep(100000);
+	ck_assert_uint_eq(count_lines(auditlog), audited + 1);
 	/* Explain never reads a key bundle. */
 	snprintf(args, sizeof args, "explain %s --tool x --offline --keys "
 	    "/dev/null", sv);
@@ -724,6 +740,95 @@ START_TEST(test_explain_rights)
 	free(tok);
 	close(fd);
 	down();
+}
+END_TEST
+
+/* Running, not gone nor a zombie nobody reaped yet. */
+static int
+alive(pid_t pid)
+{
+	char	 path[64], st[1024], *state;
+	FILE	*f;
+	int	 rc;
+
+	/* procfs files have no size: read, do not slurp. */
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	rc = fgets(st, sizeof st, f) != NULL &&
+	    (state = strrchr(st, ')')) != NULL && state[1] == ' ' &&
+	    state[2] != 'Z' && state[2] != 'X';
+	fclose(f);
+	return (rc);
+}
+
+/* The live process started with --socket sock (after daemon(3)). */
+static pid_t
+find_broker(const char *sock)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300], buf[4096];
+	size_t		 n, k;
+	pid_t		 pid = -1;
+	FILE		*f;
+
+	if ((d = opendir("/proc")) == NULL)
+		return (-1);
+	while (pid == -1 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		for (k = 0; k < n; k += strlen(buf + k) + 1) {
+			buf[n] = '\0';
+			if (strcmp(buf + k, sock) == 0 &&
+			    alive((pid_t)atol(de->d_name)))
+				pid = (pid_t)atol(de->d_name);
+		}
+	}
+	closedir(d);
+	return (pid);
+}
+
+/*
+ * In the background (no -f) batond forks after loading its modules: the
+ * audit trail must still be written (its writer thread starts with the
+ * first record, in the process that serves).
+ */
+START_TEST(test_audit_daemon)
+{
+	pid_t		 pid;
+	char		*tok, msg[256];
+	int		 fd, i;
+
+	prepare(NULL, policy_stack, agenttrust);
+	T.daemonize = 1;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	for (i = 0; i < 300 && (fd = tb_connect(&T)) == -1; i++)
+		usleep(10000);
+	ck_assert_int_ge(fd, 0);
+	pid = find_broker(T.sock);
+	ck_assert_int_gt(pid, 0);
+	tok = mint_ok(fd, "data-analyst", "sql_query", "read");
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL, msg,
+		    sizeof msg), 0);
+	ck_assert_uint_eq(wait_lines(auditlog, 3), 3);
+	close(fd);
+	/* SIGTERM: what was queued is written before it exits. */
+	kill(pid, SIGTERM);
+	for (i = 0; i < 500 && alive(pid); i++)
+		usleep(10000);
+	ck_assert(!alive(pid));
+	ck_assert_uint_eq(count_lines(auditlog), 3);
+	free(tok);
+	tb_cleanup(&T);
+	pu_rmrf(moddir);
+	pu_rmrf(sdir);
 }
 END_TEST
 
@@ -939,6 +1044,7 @@ plugins_suite(void)
 	tcase_add_test(tc, test_exec_facts);
 	tcase_add_test(tc, test_explain);
 	tcase_add_test(tc, test_explain_rights);
+	tcase_add_test(tc, test_audit_daemon);
 	suite_add_tcase(s, tc);
 	return (s);
 }
