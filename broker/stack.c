@@ -471,6 +471,7 @@ stacks_load(struct config *cfg, char **cause)
 	struct stackset	*ss;
 	const char	*dir = cfg->stack_dir != NULL ? cfg->stack_dir :
 			    BATOND_STACK_DIR;
+	struct stat	 st;
 	char		 shown[PATH_MAX];
 	int		 dfd, vfd = -1, ifd = -1, rc = -1;
 
@@ -481,6 +482,14 @@ stacks_load(struct config *cfg, char **cause)
 		if (errno == ENOENT && cfg->stack_dir == NULL)
 			return (0);
 		xasprintf(cause, "stack-dir %s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	/* Whoever may write here may add a stack: root's or ours only. */
+	if (fstat(dfd, &st) != 0 || !safe_owner(&st)) {
+		xasprintf(cause, "stack-dir %s: must be owned by root or uid %u "
+		    "and not group- or world-writable", dir,
+		    (unsigned)geteuid());
+		close(dfd);
 		return (-1);
 	}
 	ss = xcalloc(1, sizeof *ss);

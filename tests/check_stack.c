@@ -470,6 +470,12 @@ START_TEST(test_loader_files)
 	ck_assert_ptr_nonnull(strstr(cause, "verify.d: must be owned"));
 	free(cause);
 	chmod(path, 0755);
+	chmod(stackdir, 0775);
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "stack-dir /tmp/"));
+	ck_assert_ptr_nonnull(strstr(cause, "must be owned by root"));
+	free(cause);
+	chmod(stackdir, 0755);
 
 	ck_assert_ptr_null(load());
 	stacks_release(cfg.stacks);
