@@ -131,7 +131,8 @@ tb_launch(struct tb *t)
 			argv[n++] = "--error-exitcode=42";
 			argv[n++] = "--leak-check=full";
 			argv[n++] = "--errors-for-leak-kinds=definite";
-			argv[n++] = BATOND_PATH;
+			argv[n++] = t->binary != NULL ? t->binary :
+			    BATOND_PATH;
 		}
 		if (!t->daemonize)
 			argv[n++] = "-f";
