@@ -266,7 +266,8 @@ exec_authorize(void *state, const struct baton_decision *d, char *reason,
 		goto out;
 	}
 	fcntl(to[1], F_SETFL, O_NONBLOCK);
-	if ((out = malloc((size_t)e->max_output + 1)) == NULL)
+	/* One byte past the bound tells overflow, one more ends the text. */
+	if ((out = malloc((size_t)e->max_output + 2)) == NULL)
 		abort();
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += e->timeout_ms / 1000;

@@ -688,7 +688,7 @@ static const struct {
 
 START_TEST(test_exec)
 {
-	char	text[512], script[300], why[256];
+	char	text[512], script[300], why[256], *cause;
 	time_t	t0;
 
 	signal(SIGPIPE, SIG_IGN);	/* as batond does */
@@ -709,7 +709,9 @@ START_TEST(test_exec)
 	stacks_release(cfg.stacks);
 	/* A program others may change is refused. */
 	chmod(script, 0777);
-	ck_assert_ptr_nonnull(strstr(load(), "must be an executable file"));
+	cause = load();
+	ck_assert_ptr_nonnull(strstr(cause, "must be an executable file"));
+	free(cause);
 	teardown();
 }
 END_TEST
