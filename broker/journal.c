@@ -940,6 +940,18 @@ journal_committed(uint64_t ticket)
 	return (rc);
 }
 
+/* 0 writing, 1 refusing writes until restarted (a failed cut). */
+int
+journal_broken(void)
+{
+	int	b;
+
+	pthread_mutex_lock(&j.lock);
+	b = j.broken;
+	pthread_mutex_unlock(&j.lock);
+	return (b);
+}
+
 void
 journal_counts(size_t *revoked, size_t *spent)
 {

@@ -8,6 +8,38 @@
 
 #include "batond.h"
 
+/* Which sources answer each database, in order, as sources.conf says. */
+static void
+pack_sources(msgpack_packer *pk)
+{
+	static const struct {
+		const char		*name;
+		enum baton_database	 db;
+	} dbs[] = {
+		{ "agents", BATON_DB_AGENTS },
+		{ "revocation", BATON_DB_REVOCATION },
+		{ "replay", BATON_DB_REPLAY },
+	};
+	struct stackset		*ss = stacks_acquire();
+	const struct src_chain	*c;
+	size_t			 i, k;
+
+	msgpack_pack_map(pk, sizeof dbs / sizeof dbs[0]);
+	for (i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+		baton_pack_str(pk, dbs[i].name);
+		if ((c = stacks_sources(ss, dbs[i].db)) == NULL) {
+			msgpack_pack_array(pk, 1);
+			baton_pack_str(pk, "files");
+			continue;
+		}
+		msgpack_pack_array(pk, c->n);
+		for (k = 0; k < c->n; k++)
+			baton_pack_str(pk, c->items[k].mod != NULL ?
+			    c->items[k].mod->name : "files");
+	}
+	stacks_release(ss);
+}
+
 static int
 op_status(struct request *r)
 {
@@ -48,7 +80,7 @@ op_status(struct request *r)
 	free(jpath);
 
 	req_begin(r);
-	msgpack_pack_map(&r->pk, 10 + (text != NULL));
+	msgpack_pack_map(&r->pk, 12 + (text != NULL));
 	baton_pack_str(&r->pk, "version");
 	baton_pack_str(&r->pk, PACKAGE_VERSION);
 	baton_pack_str(&r->pk, "uptime");
@@ -63,6 +95,11 @@ op_status(struct request *r)
 	baton_pack_bool(&r->pk, dev);
 	baton_pack_str(&r->pk, "journal_bytes");
 	msgpack_pack_uint64(&r->pk, jbytes);
+	baton_pack_str(&r->pk, "journal");
+	baton_pack_str(&r->pk, journal_broken() ? "broken: refusing writes "
+	    "until restarted" : "ok");
+	baton_pack_str(&r->pk, "sources");
+	pack_sources(&r->pk);
 	baton_pack_str(&r->pk, "keys");
 	keystore_pack(&r->pk);
 	baton_pack_str(&r->pk, "counters");

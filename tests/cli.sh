@@ -351,6 +351,8 @@ expect "--help after global options" 0 "$BATON" --socket "$BATON_SOCKET" --help
 expect "status --json" 0 "$BATON" status --json
 same "status: one signing key" "$(json "$T/out" 'sum(1 for k in d["keys"] if k["signing"])')" 1
 same "status: journal size" "$(json "$T/out" 'd["journal_bytes"] >= 0')" True
+same "status: journal health" "$(json "$T/out" 'd["journal"]')" ok
+same "status: sources" "$(json "$T/out" 'd["sources"]["agents"] + d["sources"]["revocation"] + d["sources"]["replay"]')" "['files', 'files', 'files']"
 kid0=$(json "$T/out" '[k["kid"] for k in d["keys"] if k["signing"]][0]')
 expect "rotate" 0 "$BATON" rotate
 grep_out "new signing key"
