@@ -155,6 +155,66 @@ consume(struct request *r, const struct baton_token *tok,
 	return (BATON_R_OK);
 }
 
+/*
+ * The core checks in their fixed order, each with the reasons it gives:
+ * explain prints one line per check up to the one that refused.
+ */
+struct core_check {
+	const char	*name;
+	int		 reasons[8];	/* ended by 0 */
+};
+
+static const struct core_check open_checks[] = {
+	{ "size, text and envelope", { BATON_R_TOO_LARGE, BATON_R_BAD_PREFIX,
+	    BATON_R_BAD_BASE64, BATON_R_MALFORMED, BATON_R_TRAILING_BYTES,
+	    BATON_R_UNKNOWN_FORMAT, BATON_R_CHAIN_TOO_LONG, 0 } },
+	{ "trusted key", { BATON_R_UNKNOWN_KEY, 0 } },
+	{ "tag or signature", { BATON_R_BAD_SIGNATURE, 0 } },
+	{ "strict decoding", { BATON_R_BAD_PAYLOAD, BATON_R_UNKNOWN_VERSION,
+	    BATON_R_UNKNOWN_CRITICAL, 0 } },
+	{ NULL, { 0 } }
+};
+
+static const struct core_check eval_checks[] = {
+	{ "chain shape", { BATON_R_BAD_CHAIN, 0 } },
+	{ "time", { BATON_R_NOT_YET_VALID, BATON_R_EXPIRED, 0 } },
+	{ "key retirement", { BATON_R_KEY_RETIRED, 0 } },
+	{ "depth", { BATON_R_DEPTH_EXCEEDED, 0 } },
+	{ "presentation and holder", { BATON_R_NOT_PRESENTED,
+	    BATON_R_HOLDER_MISMATCH, 0 } },
+	{ "tool", { BATON_R_TOOL_NOT_GRANTED, 0 } },
+	{ "action", { BATON_R_ACTION_NOT_GRANTED, 0 } },
+	{ "audience", { BATON_R_AUDIENCE_MISMATCH, 0 } },
+	{ "arguments", { BATON_R_ARGUMENT_REJECTED, 0 } },
+	{ "usage limits", { BATON_R_LIMIT_EXCEEDED, 0 } },
+	{ NULL, { 0 } }
+};
+
+static void
+trace_core(struct trace *t, const struct core_check *c, int why)
+{
+	size_t	i, k, f;
+
+	if (t == NULL)
+		return;
+	/* the checks run in order and stop at the first refusal */
+	for (f = 0; why != BATON_R_OK && c[f].name != NULL; f++) {
+		for (k = 0; c[f].reasons[k] != 0; k++)
+			if (c[f].reasons[k] == why)
+				break;
+		if (c[f].reasons[k] == why)
+			break;
+	}
+	for (i = 0; c[i].name != NULL && (why == BATON_R_OK || i < f); i++)
+		trace_add(t, "core: %s: ok", c[i].name);
+	if (why == BATON_R_OK)
+		return;
+	if (c[f].name != NULL)
+		trace_add(t, "core: %s: %s", c[f].name, baton_reason_name(why));
+	else	/* a reason no check names (out of memory): plainly */
+		trace_add(t, "core: %s", baton_reason_name(why));
+}
+
 static int
 op_verify(struct request *r)
 {
@@ -212,8 +272,7 @@ op_verify(struct request *r)
 	why = baton_token_open(&tok, b.token, b.tokenlen, ring,
 	    BATON_CHECK_TAG);
 	keystore_unlock();
-	trace_add(t, "core: envelope, signature, decoding: %s",
-	    baton_reason_name(why));
+	trace_core(t, open_checks, why);
 	if (why == BATON_R_OK) {
 		decoded = 1;
 		memset(&q, 0, sizeof q);
@@ -228,8 +287,7 @@ op_verify(struct request *r)
 		q.leeway = 0;	/* our own clock wrote the times */
 		why = baton_evaluate(&tok, &q, &eff, &tf);
 		evaluated = why == BATON_R_OK;
-		trace_add(t, "core: time, chain rules, request binding: %s",
-		    baton_reason_name(why));
+		trace_core(t, eval_checks, why);
 	}
 	if (why == BATON_R_OK) {
 		if ((rv = token_revoked(&tok)) != 0)

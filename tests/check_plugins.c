@@ -620,8 +620,13 @@ START_TEST(test_explain)
 	snprintf(args, sizeof args, "--socket %s --timeout=20000 explain %s "
 	    "--tool sql_query --action read", T.sock, once);
 	ck_assert_int_eq(cli_out(args, out, sizeof out), 0);
-	ck_assert_msg(strstr(out, "core: envelope, signature, decoding: ok\n"
-	    "core: time, chain rules, request binding: ok\n"
+	ck_assert_msg(strstr(out, "core: size, text and envelope: ok\n"
+	    "core: trusted key: ok\ncore: tag or signature: ok\n"
+	    "core: strict decoding: ok\ncore: chain shape: ok\n"
+	    "core: time: ok\ncore: key retirement: ok\ncore: depth: ok\n"
+	    "core: presentation and holder: ok\ncore: tool: ok\n"
+	    "core: action: ok\ncore: audience: ok\ncore: arguments: ok\n"
+	    "core: usage limits: ok\n"
 	    "core: revocation: ok\n"
 	    "verify.d/default:1: required policy: ok: ") != NULL, "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "rules:1: allow data-analyst "
@@ -651,9 +656,28 @@ START_TEST(test_explain)
 	snprintf(args, sizeof args, "explain --socket %s %s --tool "
 	    "sql_query --action read", T.sock, sv);
 	ck_assert_int_eq(cli_out(args, out, sizeof out), 1);
-	ck_assert_ptr_nonnull(strstr(out, "core: time, chain rules, request "
-	    "binding: tool_not_granted\nstack: not run: a core check "
-	    "refused\ndecision: deny (tool_not_granted)\n"));
+	ck_assert_msg(strstr(out, "core: presentation and holder: ok\n"
+	    "core: tool: tool_not_granted\nstack: not run: a core check "
+	    "refused\ndecision: deny (tool_not_granted)\n") != NULL, "%s",
+	    out);
+	ck_assert_ptr_null(strstr(out, "core: action"));
+	/* A forged token stops at the signature, naming it. */
+	{
+		char	bad[1024];
+		size_t	len;
+
+		ck_assert_uint_lt(strlen(sv), sizeof bad);
+		snprintf(bad, sizeof bad, "%s", sv);
+		len = strlen(bad);
+		bad[len - 6] = bad[len - 6] == 'A' ? 'B' : 'A';
+		bad[len - 60] = bad[len - 60] == 'A' ? 'B' : 'A';
+		snprintf(args, sizeof args, "explain --socket %s %s --tool "
+		    "sql_query --action read", T.sock, bad);
+		ck_assert_int_eq(cli_out(args, out, sizeof out), 1);
+		ck_assert_msg(strstr(out, "core: trusted key: ok\n"
+		    "core: tag or signature: bad_signature\nstack: not run")
+		    != NULL, "%s", out);
+	}
 	/* One more real decision: the explains left no line before it. */
 	ck_assert_int_eq(verify(fd, sv, "sql_query", "read", NULL, msg,
 	    sizeof msg), BATON_R_TOOL_NOT_GRANTED);
