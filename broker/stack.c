@@ -436,7 +436,8 @@ load_verify(struct stackset *ss, int vfd, char **cause)
 		names = xreallocarray(names, n + 1, sizeof *names);
 		names[n++] = xstrdup(de->d_name);
 	}
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n > 0)	/* no files: names is NULL, which qsort may not take */
+		qsort(names, n, sizeof *names, name_cmp);
 	ss->verify = xcalloc(n + 1, sizeof *ss->verify);
 	ss->verify_names = xcalloc(n + 1, sizeof *ss->verify_names);
 	for (i = 0; i < n; i++) {

@@ -829,6 +829,14 @@ START_TEST(test_audit_daemon)
 	char		*tok, msg[256];
 	int		 fd, i;
 
+#if defined(__SANITIZE_ADDRESS__)
+	/*
+	 * Under ASan the daemonised broker is not found by its command line
+	 * here, and would be left running; the plain build covers the fork.
+	 */
+	printf("SKIP %s: not in a sanitizer build\n", __func__);
+	return;
+#endif
 	prepare(NULL, policy_stack, agenttrust);
 	T.daemonize = 1;
 	ck_assert_int_eq(tb_launch(&T), 0);
