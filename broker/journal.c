@@ -571,7 +571,8 @@ journal_open(const char *dir, char **cause)
 	randombytes_buf(j.hkey, sizeof j.hkey);
 	j.dir = xstrdup(dir);
 	xasprintf(&j.path, "%s/journal", dir);
-	fd = open(j.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO planted here must not hang the start. */
+	fd = open(j.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1 && errno != ENOENT) {
 		xasprintf(cause, "%s: %s", j.path, strerror(errno));
 		return (BATON_EIO);

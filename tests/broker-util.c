@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +90,14 @@ tb_launch(struct tb *t)
 		lfd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(lfd, 2);
 		dup2(lfd, 1);
+		if (t->run_uid > 0) {
+			/* Set after the log opened; a uid change clears it. */
+			if (setgroups(0, NULL) != 0 ||
+			    setgid((gid_t)t->run_uid) != 0 ||
+			    setuid(t->run_uid) != 0)
+				_exit(126);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+		}
 		if (t->fsize_limit > 0) {
 			/*
 			 * Binds root too: the way to make the journal's

@@ -27,6 +27,7 @@ struct tb {
 	const char *preload;	/* LD_PRELOAD for the broker, or NULL */
 	const char *binary;	/* NULL: BATOND_PATH */
 	int	daemonize;	/* run without -f: tb_launch sees it exit 0 */
+	uid_t	run_uid;	/* >0: the broker runs as this uid (and gid) */
 };
 
 /* A temp dir; conf and agents texts are written when not NULL. */
