@@ -198,6 +198,13 @@ load_config(char **cause)
 		free(cfg->state_dir);
 		cfg->state_dir = xstrdup(opt_state_dir);
 	}
+#ifdef BATOND_TEST_BUILD
+	/* Tests run whole suites under the filter (tests/broker-util.c). */
+	if (getenv("BATON_TEST_SECCOMP") != NULL)
+		cfg->seccomp = 1;
+#endif
+	/* A filter in force stays in force: a reload cannot lift it. */
+	module_forbid_spawn(cfg->seccomp || broker.sandboxed);
 	/* Last: a configuration is whole, stacks and modules included. */
 	if (stacks_load(cfg, cause) != 0) {
 		config_free(cfg);
@@ -234,6 +241,9 @@ broker_reload(char **cause)
 	    old->workers != cfg->workers)
 		log_warnx("reload: socket, state-dir and workers change only "
 		    "at restart");
+	if (old->seccomp != cfg->seccomp)
+		log_warnx("reload: seccomp changes only at restart (the "
+		    "filter is %s)", broker.sandboxed ? "on" : "off");
 	broker.cfg = cfg;
 	pthread_rwlock_unlock(&broker.lock);
 	/* Requests still deciding on the old stacks hold references. */
@@ -541,6 +551,19 @@ main(int argc, char **argv)
 	    activated ? "a socket from systemd" : cfg->socket_path,
 	    cfg->workers, cfg->state_dir);
 	tv.tv_sec = cfg->compact_interval;
+	/*
+	 * Keys read, socket bound, modules loaded, daemonized: from here on
+	 * the broker needs only its steady-state system calls (sandbox.c).
+	 */
+	if (cfg->seccomp) {
+		if (sandbox_install(&cause) != 0)
+			fatalx("refusing to start: %s", cause);
+		broker.sandboxed = 1;
+		log_info("seccomp filter installed");
+#ifdef BATOND_TEST_BUILD
+		sandbox_test_forbidden(getenv("BATON_TEST_FORBIDDEN"));
+#endif
+	}
 	server_start(cfg->workers);
 	ev_listen = event_new(main_base, lfd, EV_READ | EV_PERSIST, accept_cb,
 	    NULL);

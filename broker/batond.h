@@ -97,6 +97,7 @@ struct config {
 	unsigned	 compact_interval; /* seconds; read at start */
 	int		 log_syslog;
 	char		*stack_dir;	/* NULL: BATOND_STACK_DIR */
+	int		 seccomp;	/* "seccomp yes": filter after start */
 	struct stackset	*stacks;	/* loaded by stacks_load (stack.c) */
 };
 
@@ -252,6 +253,7 @@ struct broker {
 	uid_t			 uid;
 	time_t			 started;
 	volatile int		 draining;
+	int			 sandboxed;	/* seccomp filter in force */
 	unsigned		 nconns;	/* under conns_lock */
 	pthread_mutex_t		 conns_lock;
 };
@@ -463,6 +465,7 @@ struct trace {
 const char	*module_dir(void);
 int		 module_name_ok(const char *);
 const struct module *module_load(const char *, char **);
+void	 module_forbid_spawn(int);	/* refuse modules that spawn */
 extern const struct baton_host module_host;
 
 /* sources.conf: one chain of sources per database (sources.c). */
@@ -498,6 +501,13 @@ void	 stacks_observe(const struct decision *);
 void	 trace_add(struct trace *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 trace_free(struct trace *);
+
+/* ---- seccomp (sandbox.c) ------------------------------------------------ */
+
+int	sandbox_install(char **);
+#ifdef BATOND_TEST_BUILD
+void	sandbox_test_forbidden(const char *);
+#endif
 
 /* ---- server (server.c) -------------------------------------------------- */
 

@@ -335,6 +335,18 @@ config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 		}
 		return (0);
 	}
+	if (strcmp(w[0], "seccomp") == 0) {
+		if (strcmp(w[1], "yes") == 0)
+			cfg->seccomp = 1;
+		else if (strcmp(w[1], "no") == 0)
+			cfg->seccomp = 0;
+		else {
+			xasprintf(cause, "%s:%u: seccomp: expected yes or no",
+			    name, lineno);
+			return (-1);
+		}
+		return (0);
+	}
 	if (strcmp(w[0], "log") == 0) {
 		if (strcmp(w[1], "syslog") == 0)
 			cfg->log_syslog = 1;

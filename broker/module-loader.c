@@ -321,6 +321,21 @@ out:
 	return (rc);
 }
 
+/*
+ * Under the seccomp filter (sandbox.c) a module that spawns a program
+ * could neither fork nor exec, and its program would inherit the filter:
+ * refuse it when the stack loads, with a reason, rather than let the
+ * first decision kill the broker.  Set before each load, under the
+ * reload lock.
+ */
+static int	forbid_spawn;
+
+void
+module_forbid_spawn(int on)
+{
+	forbid_spawn = on;
+}
+
 /* The module called name, loaded once and kept; NULL with *cause. */
 const struct module *
 module_load(const char *name, char **cause)
@@ -330,6 +345,12 @@ module_load(const char *name, char **cause)
 	if (!module_name_ok(name)) {
 		xasprintf(cause, "bad module name \"%.64s\": a bare name of "
 		    "letters, digits, '-' and '_'", name);
+		return (NULL);
+	}
+	if (forbid_spawn && strcmp(name, "exec") == 0) {
+		xasprintf(cause, "exec spawns programs, which the seccomp "
+		    "filter forbids: drop it, or set \"seccomp no\" in "
+		    "baton.conf");
 		return (NULL);
 	}
 	pthread_mutex_lock(&loaded_lock);

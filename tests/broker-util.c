@@ -24,6 +24,21 @@
 #define BATOND_PATH "./batond"
 #endif
 
+/*
+ * BATON_TEST_SECCOMP=1 runs the test build of batond, which then
+ * installs its seccomp filter whatever the configuration says: a whole
+ * suite shows every operation still works under it.
+ */
+static const char *
+default_binary(void)
+{
+#ifdef BATOND_TEST_BUILD_PATH
+	if (getenv("BATON_TEST_SECCOMP") != NULL)
+		return (BATOND_TEST_BUILD_PATH);
+#endif
+	return (BATOND_PATH);
+}
+
 static void
 write_text(const char *path, const char *text)
 {
@@ -141,7 +156,7 @@ tb_launch(struct tb *t)
 			argv[n++] = "--leak-check=full";
 			argv[n++] = "--errors-for-leak-kinds=definite";
 			argv[n++] = t->binary != NULL ? t->binary :
-			    BATOND_PATH;
+			    default_binary();
 		}
 		if (!t->daemonize)
 			argv[n++] = "-f";
@@ -164,7 +179,7 @@ tb_launch(struct tb *t)
 				    strdup(argv[i]);
 			execv(strcmp(argv[0], "valgrind") == 0 ?
 			    "/usr/bin/valgrind" : t->binary != NULL ?
-			    t->binary : BATOND_PATH, args);
+			    t->binary : default_binary(), args);
 		}
 		_exit(127);
 	}

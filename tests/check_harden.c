@@ -1,7 +1,8 @@
 /*
  * check_harden.c: what protects the keys inside a running batond (locked,
- * undumpable memory, no ptrace, no core), and the refusal of hostile
- * state files at start.
+ * undumpable memory, no ptrace, no core), the refusal of hostile state
+ * files at start, and the optional seccomp filter: a forbidden call
+ * kills the broker, and every operation still works under it.
  */
 
 #include "config.h"
@@ -251,6 +252,312 @@ START_TEST(test_hostile_state)
 }
 END_TEST
 
+/* ---- seccomp ---------------------------------------------------------------- */
+
+#ifdef HAVE_SECCOMP
+
+static int	log_wait(const char *);
+
+/* One call of each kind the filter forbids; "" is the control. */
+static const char *const forbidden[] = {
+	"", "fork", "execve", "ptrace", "socket-packet", "kill", "ioctl",
+};
+
+/*
+ * The test build makes the call named in BATON_TEST_FORBIDDEN right
+ * after installing the filter: it must die of SIGSYS, not carry on.
+ */
+START_TEST(test_seccomp_forbidden)
+{
+	const char	*what = forbidden[_i];
+	int		 status, fd, i;
+	pid_t		 pid;
+
+	tb_init(&T, "development-mode yes\nseccomp yes\n", NULL);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(T.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (*what != '\0')
+			setenv("BATON_TEST_FORBIDDEN", what, 1);
+		execl(BATOND_TEST_BUILD_PATH, "batond", "-f", "-c", T.conf,
+		    "--socket", T.sock, "--state-dir", T.state, (char *)NULL);
+		_exit(127);
+	}
+	T.pid = pid;
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			T.pid = 0;
+			break;
+		}
+		if (*what == '\0' && (fd = tb_connect(&T)) != -1) {
+			close(fd);
+			break;
+		}
+		usleep(10000);
+	}
+	if (*what == '\0') {
+		ck_assert(log_wait("seccomp filter installed"));
+		/* The control: alive and answering. */
+		ck_assert_int_ne(T.pid, 0);
+		ck_assert_int_eq(tb_stop(&T), 0);
+	} else {
+		ck_assert(tb_log_has(&T, "seccomp filter installed"));
+		ck_assert_msg(T.pid == 0, "%s: still running", what);
+		ck_assert_msg(WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGSYS, "%s: status %#x, not SIGSYS",
+		    what, status);
+		ck_assert(!tb_log_has(&T, "returned"));
+	}
+	tb_cleanup(&T);
+}
+END_TEST
+
+static char *
+tok_of(struct resp *r)
+{
+	char	tok[BATON_MAX_TEXT + 1];
+
+	ck_assert_int_eq(r->status, 0);
+	ck_assert_int_eq(get_str(&r->body, "token", tok, sizeof tok), 0);
+	resp_free(r);
+	return (strdup(tok));
+}
+
+static void
+expect_ok(int fd, struct msg *m)
+{
+	struct resp	r;
+
+	ck_assert_int_eq(rpc(fd, m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	resp_free(&r);
+}
+
+static int
+log_wait(const char *needle)
+{
+	int	i;
+
+	for (i = 0; i < 500 && !tb_log_has(&T, needle); i++)
+		usleep(10000);
+	return (tb_log_has(&T, needle));
+}
+
+/*
+ * Every operation under the filter, through the production batond and
+ * "seccomp yes" in its configuration: mint, attenuate, present, verify,
+ * revoke, inspect, pubkeys, status, rotate, rotate now, reload by
+ * request and by SIGHUP, journal compaction, a restart on the same
+ * state, and a drain on SIGTERM that exits 0.
+ */
+START_TEST(test_seccomp_ops)
+{
+	struct msg	 m;
+	struct resp	 r;
+	char		 line[256], *root, *child, *pres;
+	int		 fd, n;
+
+	tb_init(&T, "development-mode yes\nseccomp yes\ncompact-interval 1\n"
+	    "rate-limit 0\n", NULL);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	/* The socket answers a moment before the filter is in. */
+	ck_assert(log_wait("seccomp filter installed"));
+	proc_line(T.pid, "status", "Seccomp:", line, sizeof line);
+	ck_assert_str_eq(line, "Seccomp:\t2\n");
+	ck_assert_int_ge(fd = tb_connect(&T), 0);
+
+	root = tb_mint(fd, "orchestrator", "db_query", "read", 100, 600, 0,
+	    NULL);
+	ck_assert_ptr_nonnull(root);
+	msg_start(&m, BATON_OP_ATTENUATE, 2, 3);
+	pk_kv_str(&m.pk, "token", root);
+	pk_kv_str(&m.pk, "as", "worker");
+	pk_kv_uint(&m.pk, "ttl", 300);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	child = tok_of(&r);
+	msg_start(&m, BATON_OP_PRESENT, 3, 4);
+	pk_kv_str(&m.pk, "token", child);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	pk_kv_str(&m.pk, "aud", "tools.example");
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	pres = tok_of(&r);
+	ck_assert_int_eq(tb_verify(fd, pres, "db_query", "read",
+	    "tools.example", &r), 0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 1);
+	resp_free(&r);
+	/* Single use: consumed, and durably so. */
+	ck_assert_int_eq(tb_verify(fd, pres, "db_query", "read",
+	    "tools.example", &r), 0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 0);
+	resp_free(&r);
+	msg_start(&m, BATON_OP_REVOKE, 4, 1);
+	pk_kv_str(&m.pk, "token", child);
+	expect_ok(fd, &m);
+	ck_assert_int_eq(tb_verify(fd, child, "db_query", "read", NULL, &r),
+	    0);
+	ck_assert_int_eq(get_uint(&r.body, "reason"), BATON_R_REVOKED);
+	resp_free(&r);
+	msg_start(&m, BATON_OP_INSPECT, 5, 1);
+	pk_kv_str(&m.pk, "token", root);
+	expect_ok(fd, &m);
+	msg_start(&m, BATON_OP_PUBKEYS, 6, 0);
+	expect_ok(fd, &m);
+	msg_start(&m, BATON_OP_STATUS, 7, 0);
+	expect_ok(fd, &m);
+	/* Rotation writes a key file; an emergency one removes the old. */
+	msg_start(&m, BATON_OP_ROTATE, 8, 0);
+	expect_ok(fd, &m);
+	ck_assert_int_eq(tb_verify(fd, root, "db_query", "read", NULL, &r),
+	    0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 1);
+	resp_free(&r);
+	msg_start(&m, BATON_OP_ROTATE, 9, 1);
+	pk_kv_bool(&m.pk, "now", 1);
+	expect_ok(fd, &m);
+	ck_assert_int_eq(tb_verify(fd, root, "db_query", "read", NULL, &r),
+	    0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 0);
+	resp_free(&r);
+	/* The old key is gone: mint, delegate and revoke on the new one. */
+	free(root);
+	free(child);
+	root = tb_mint(fd, "orchestrator", "db_query", "read", 100, 600, 0,
+	    NULL);
+	ck_assert_ptr_nonnull(root);
+	msg_start(&m, BATON_OP_ATTENUATE, 2, 3);
+	pk_kv_str(&m.pk, "token", root);
+	pk_kv_str(&m.pk, "as", "worker");
+	pk_kv_uint(&m.pk, "ttl", 300);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	child = tok_of(&r);
+	msg_start(&m, BATON_OP_REVOKE, 4, 1);
+	pk_kv_str(&m.pk, "token", child);
+	expect_ok(fd, &m);
+	/* Reload: by request, then by signal. */
+	msg_start(&m, BATON_OP_RELOAD, 10, 0);
+	expect_ok(fd, &m);
+	kill(T.pid, SIGHUP);
+	ck_assert(log_wait("SIGHUP: reloading"));
+	for (n = 0; n < 500; n++) {
+		/* Count the reloads: two once the signal's is done. */
+		char	buf[65536], *p;
+		ssize_t	k;
+		int	lfd, c = 0;
+
+		lfd = open(T.log, O_RDONLY);
+		k = read(lfd, buf, sizeof buf - 1);
+		close(lfd);
+		buf[k > 0 ? k : 0] = '\0';
+		for (p = buf; (p = strstr(p, "configuration reloaded")) != NULL;
+		    p++)
+			c++;
+		if (c >= 2)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_lt(n, 500);
+	/* Compaction (one a second) rewrites and renames the journal. */
+	ck_assert(log_wait("journal: compacted to"));
+	msg_start(&m, BATON_OP_STATUS, 11, 0);
+	expect_ok(fd, &m);
+	close(fd);
+	/* Drain: SIGTERM, exit 0; the state reopens, revocation kept. */
+	ck_assert_int_eq(tb_stop(&T), 0);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_int_ge(fd = tb_connect(&T), 0);
+	ck_assert_int_eq(tb_verify(fd, child, "db_query", "read", NULL, &r),
+	    0);
+	ck_assert_int_eq(get_uint(&r.body, "reason"), BATON_R_REVOKED);
+	resp_free(&r);
+	ck_assert_int_eq(tb_verify(fd, root, "db_query", "read", NULL, &r),
+	    0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 1);
+	resp_free(&r);
+	close(fd);
+	ck_assert_int_eq(tb_stop(&T), 0);
+	ck_assert(!tb_log_has(&T, "SIGSYS"));
+	free(root);
+	free(child);
+	free(pres);
+	tb_cleanup(&T);
+}
+END_TEST
+
+/*
+ * The exec module spawns programs: under the filter it is refused when
+ * its stack loads, at start and at a reload, with the reason, instead
+ * of the first decision killing the broker.
+ */
+START_TEST(test_seccomp_exec_refused)
+{
+	char	conf[1024], dir[400], path[500];
+	FILE	*f;
+	int	fd;
+	struct resp r;
+	struct msg m;
+
+	tb_init(&T, NULL, NULL);
+	snprintf(dir, sizeof dir, "%s/stacks", T.dir);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof path, "%s/verify.d", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/verify.d/default", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("required exec program=/bin/true\n", f);
+	fclose(f);
+	snprintf(conf, sizeof conf, "development-mode yes\nseccomp yes\n"
+	    "stack-dir %s\n", dir);
+	ck_assert_ptr_nonnull(f = fopen(T.conf, "w"));
+	fputs(conf, f);
+	fclose(f);
+	T.use_conf = 1;
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert(tb_log_has(&T, "module exec: exec spawns programs, which "
+	    "the seccomp filter forbids"));
+
+	/* Started without it, then reloaded onto it: refused, kept. */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("required exec program=/bin/true\n", f);
+	fclose(f);
+	/* Even with "seccomp no" now: the filter in force stays. */
+	snprintf(conf, sizeof conf, "development-mode yes\nseccomp no\n"
+	    "stack-dir %s\n", dir);
+	ck_assert_ptr_nonnull(f = fopen(T.conf, "w"));
+	fputs(conf, f);
+	fclose(f);
+	ck_assert_int_ge(fd = tb_connect(&T), 0);
+	msg_start(&m, BATON_OP_RELOAD, 1, 0);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_ne(r.status, 0);
+	resp_free(&r);
+	ck_assert(tb_log_has(&T, "reload refused"));
+	msg_start(&m, BATON_OP_STATUS, 2, 0);
+	expect_ok(fd, &m);
+	close(fd);
+	ck_assert_int_eq(tb_stop(&T), 0);
+	tb_cleanup(&T);
+}
+END_TEST
+
+#endif /* HAVE_SECCOMP */
+
+/* "seccomp" takes yes or no, and nothing else. */
+START_TEST(test_seccomp_option)
+{
+	tb_init(&T, "development-mode yes\nseccomp maybe\n", NULL);
+	ck_assert_int_eq(tb_launch(&T), 1);
+	ck_assert(tb_log_has(&T, "baton.conf:2: seccomp: expected yes or "
+	    "no"));
+	tb_cleanup(&T);
+}
+END_TEST
+
 static Suite *
 harden_suite(void)
 {
@@ -262,6 +569,16 @@ harden_suite(void)
 	tcase_add_test(tc, test_key_wipe);
 	tcase_add_loop_test(tc, test_hostile_state, 0,
 	    sizeof hostile_state / sizeof hostile_state[0]);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("seccomp");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_seccomp_option);
+#ifdef HAVE_SECCOMP
+	tcase_add_loop_test(tc, test_seccomp_forbidden, 0,
+	    sizeof forbidden / sizeof forbidden[0]);
+	tcase_add_test(tc, test_seccomp_ops);
+	tcase_add_test(tc, test_seccomp_exec_refused);
+#endif
 	suite_add_tcase(s, tc);
 	return (s);
 }
