@@ -176,6 +176,18 @@ fail:
 	return (-1);
 }
 
+#else
+
+int
+sandbox_install(char **cause)
+{
+	xasprintf(cause, "seccomp: batond was built without libseccomp "
+	    "(configure --with-seccomp)");
+	return (-1);
+}
+
+#endif
+
 #ifdef BATOND_TEST_BUILD
 /*
  * The test build only: make one call the filter forbids, named by
@@ -207,16 +219,4 @@ sandbox_test_forbidden(const char *what)
 		fatalx("test: unknown forbidden call %s", what);
 	fatalx("test: forbidden call %s returned", what);
 }
-#endif
-
-#else
-
-int
-sandbox_install(char **cause)
-{
-	xasprintf(cause, "seccomp: batond was built without libseccomp "
-	    "(configure --with-seccomp)");
-	return (-1);
-}
-
 #endif
