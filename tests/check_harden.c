@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "broker-util.h"
+#include "plugin-util.h"
 
 #define NOBODY	65534
 
@@ -556,6 +557,62 @@ START_TEST(test_seccomp_exec_refused)
 }
 END_TEST
 
+/*
+ * Modules named for the first time at a reload, under the filter: the
+ * loader's dlopen (open, mmap with PROT_EXEC, mprotect), the deny
+ * module's decision, and the audit module's writer thread and trail.
+ */
+START_TEST(test_seccomp_module_reload)
+{
+	char	 moddir[256], sdir[256], conf[1024], audit[400], stack[600];
+	char	 line[256], *tok, *trail;
+	struct resp r;
+	int	 fd;
+
+	pu_moddir(moddir, sizeof moddir);
+	setenv("BATON_TEST_MODULE_DIR", moddir, 1);
+	pu_tmpdir(sdir, sizeof sdir);
+	pu_mkdir(sdir, "verify.d");
+	snprintf(audit, sizeof audit, "%s/audit.log", sdir);
+	tb_init(&T, NULL, NULL);
+	snprintf(conf, sizeof conf, "development-mode yes\nseccomp yes\n"
+	    "stack-dir %s\n", sdir);
+	pu_write(T.dir, "baton.conf", conf);
+	T.use_conf = 1;
+	T.binary = BATOND_TEST_BUILD_PATH;
+	ck_assert_int_eq(tb_launch(&T), 0);
+	ck_assert(log_wait("seccomp filter installed"));
+	ck_assert_int_ge(fd = tb_connect(&T), 0);
+	tok = tb_mint(fd, "orchestrator", "db_query", "read", 0, 600, 0, NULL);
+	ck_assert_ptr_nonnull(tok);
+	ck_assert_int_eq(tb_verify(fd, tok, "db_query", "read", NULL, &r), 0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 1);
+	resp_free(&r);
+
+	snprintf(stack, sizeof stack, "required deny\noptional audit "
+	    "file=%s\n", audit);
+	snprintf(conf, sizeof conf, "%s/verify.d", sdir);
+	pu_write(conf, "default", stack);
+	kill(T.pid, SIGHUP);
+	ck_assert(log_wait("configuration reloaded"));
+	ck_assert_int_eq(tb_verify(fd, tok, "db_query", "read", NULL, &r), 0);
+	ck_assert_int_eq(get_bool(&r.body, "allow"), 0);
+	resp_free(&r);
+	close(fd);
+	proc_line(T.pid, "status", "Seccomp:", line, sizeof line);
+	ck_assert_str_eq(line, "Seccomp:\t2\n");
+	ck_assert_int_eq(tb_stop(&T), 0);
+	/* The trail holds the refusal, written by the module's thread. */
+	ck_assert_ptr_nonnull(trail = pu_slurp(audit));
+	ck_assert_ptr_nonnull(strstr(trail, "db_query"));
+	free(trail);
+	free(tok);
+	tb_cleanup(&T);
+	pu_rmrf(moddir);
+	pu_rmrf(sdir);
+}
+END_TEST
+
 #endif /* HAVE_SECCOMP */
 
 /* "seccomp" takes yes or no, and nothing else. */
@@ -589,6 +646,7 @@ harden_suite(void)
 	    sizeof forbidden / sizeof forbidden[0]);
 	tcase_add_test(tc, test_seccomp_ops);
 	tcase_add_test(tc, test_seccomp_exec_refused);
+	tcase_add_test(tc, test_seccomp_module_reload);
 #endif
 	suite_add_tcase(s, tc);
 	return (s);
