@@ -128,6 +128,12 @@ sandbox_install(char **cause)
 		xasprintf(cause, "seccomp: thread sync: %s", strerror(-rc));
 		goto fail;
 	}
+	/* A call through another ABI (int 0x80, x32) is no way around it. */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) != 0) {
+		xasprintf(cause, "seccomp: foreign ABI: %s", strerror(-rc));
+		goto fail;
+	}
 	for (i = 0; i < sizeof sandbox_calls / sizeof sandbox_calls[0]; i++)
 		if (sandbox_rule(ctx, sandbox_calls[i], 0, NULL,
 		    SCMP_ACT_ALLOW, cause) != 0)
