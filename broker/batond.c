@@ -36,6 +36,7 @@ static const struct op_entry *const op_table[BATON_OP_MAX + 1] = {
 	[BATON_OP_STATUS] = &op_status_entry,
 	[BATON_OP_ROTATE] = &op_rotate_entry,
 	[BATON_OP_RELOAD] = &op_reload_entry,
+	[BATON_OP_SOURCE_ACK] = &op_source_ack_entry,
 };
 
 static const char	*conf_path;	/* -c, or the default if it exists */

@@ -73,6 +73,12 @@ struct agents {
 	size_t		 n;
 };
 
+/* A keyword parsed and checked here for a module (host->setting). */
+struct setting {
+	char		*name;
+	char		*value;
+};
+
 struct config {
 	char		*path;		/* file it came from, or NULL */
 	char		*socket_path;
@@ -99,6 +105,8 @@ struct config {
 	char		*stack_dir;	/* NULL: BATOND_STACK_DIR */
 	int		 seccomp;	/* "seccomp yes": filter after start */
 	struct stackset	*stacks;	/* loaded by stacks_load (stack.c) */
+	struct setting	*settings;	/* module keywords (redis-*), checked */
+	size_t		 nsettings;
 };
 
 struct config	*config_default(void);
@@ -191,10 +199,13 @@ struct source {
 		    uint64_t *, char **);
 	/*
 	 * replay: spend every jti atomically, or none (BATON_EDENIED when one
-	 * was already spent).
+	 * was already spent).  root: block 0's jti of the chain they belong
+	 * to (the parent's for a call token), so a shared store keeps them
+	 * together.
 	 */
 	int	(*consume)(const uint8_t (*)[BATON_JTI_LEN], const uint64_t *,
-		    size_t, const struct writer *, uint64_t *, char **);
+		    size_t, const uint8_t *, const struct writer *, uint64_t *,
+		    char **);
 };
 
 extern const struct source source_files;
@@ -306,6 +317,7 @@ extern const struct op_entry op_pubkeys_entry;
 extern const struct op_entry op_status_entry;
 extern const struct op_entry op_rotate_entry;
 extern const struct op_entry op_reload_entry;
+extern const struct op_entry op_source_ack_entry;
 
 int	req_error(struct request *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -330,6 +342,7 @@ struct body {
 	const char		*aud1;		/* verify, present: one audience */
 	const char		*holder;
 	const char		*format;
+	const char		*source;	/* source-ack */
 	int			 has_ttl, has_nbf, has_max_depth, has_block;
 	int			 has_version;
 	uint64_t		 ttl, nbf, max_depth, block, version;
@@ -467,6 +480,8 @@ int		 module_name_ok(const char *);
 const struct module *module_load(const char *, char **);
 void	 module_forbid_spawn(int);	/* refuse modules that spawn */
 extern const struct baton_host module_host;
+void		 module_settings_begin(const struct config *);
+void		 module_settings_end(void);
 
 /* sources.conf: one chain of sources per database (sources.c). */
 #define SRC_NDB		4	/* indexed by enum baton_database */
@@ -488,6 +503,22 @@ enum baton_status sources_resolve(const struct src_chain *,
 	    const struct baton_query *,
 	    enum baton_status (*)(const struct baton_query *, void *), void *);
 extern const struct source source_switch;
+
+/* What each module source says of itself (status, metrics). */
+#define SRC_HEALTH_MAX	16
+struct src_health {
+	const char	*db;		/* "revocation"... */
+	const char	*source;	/* the module's name */
+	int		 up;		/* 1 can answer, 0 cannot */
+	char		 text[256];
+};
+size_t	 sources_health(struct src_health *, size_t);
+/* Hand an operator's acknowledgement to every source named name. */
+int	 sources_ack(const char *, char *, size_t);
+/* Write to every source of db's chain that takes writes. */
+enum baton_status sources_update(const struct src_chain *,
+	    const struct baton_query *,
+	    enum baton_status (*)(const struct baton_query *, void *), void *);
 
 struct stackset;
 int	 stack_file_safe(int);

@@ -321,7 +321,7 @@ static const char *const known[] = {
 	"token", "as", "sub", "tool", "action", "holder", "format", "client",
 	"aud", "ttl", "nbf", "max_depth", "block", "version", "single_use",
 	"grants", "ctx", "args", "usage", "jti", "now", "minimal", "disclose",
-	"explain"
+	"explain", "source"
 };
 #define NKNOWN	(sizeof known / sizeof known[0])
 
@@ -380,6 +380,9 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 				goto out;
 		} else if (strcmp(key, "format") == 0) {
 			if (get_str(&c, &b->format, 32, "format: bad"))
+				goto out;
+		} else if (strcmp(key, "source") == 0) {
+			if (get_str(&c, &b->source, MAX_NAME, "source: bad"))
 				goto out;
 		} else if (strcmp(key, "client") == 0) {
 			if (get_str(&c, &s, MAX_NAME, "client: bad"))

@@ -67,8 +67,15 @@ agents_free(struct agents *a)
 void
 config_free(struct config *cfg)
 {
+	size_t	i;
+
 	if (cfg == NULL)
 		return;
+	for (i = 0; i < cfg->nsettings; i++) {
+		free(cfg->settings[i].name);
+		free(cfg->settings[i].value);
+	}
+	free(cfg->settings);
 	free(cfg->path);
 	free(cfg->socket_path);
 	free(cfg->state_dir);
@@ -246,6 +253,134 @@ static const struct {
 	    offsetof(struct config, compact_interval), 0 },
 };
 
+/* ---- redis-*: the redis source's connection (baton_redis(8)) ----------- */
+
+/* unix:/PATH, or HOST:PORT with [V6]:PORT: NULL when fine, else why not. */
+static const char *
+check_redis_address(const char *s)
+{
+	const char	*colon, *host_end;
+	uint64_t	 port;
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/' || strlen(s + 5) >= 108)
+			return ("unix: needs an absolute path shorter than 108 "
+			    "bytes");
+		return (NULL);
+	}
+	if (s[0] == '[') {
+		if ((host_end = strchr(s, ']')) == NULL || host_end == s + 1 ||
+		    host_end[1] != ':')
+			return ("expected unix:PATH, HOST:PORT or [V6]:PORT");
+		colon = host_end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL || colon == s ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return ("expected unix:PATH, HOST:PORT or [V6]:PORT");
+	}
+	if ((size_t)(colon - s) > 253)
+		return ("host name too long");
+	if (parse_number(colon + 1, 1, 65535, &port) != 0)
+		return ("port must be 1 to 65535");
+	return (NULL);
+}
+
+static const char *
+check_redis_prefix(const char *s)
+{
+	size_t	len = strlen(s);
+
+	/* Braces would move the hash tag off the chain (Cluster slots). */
+	if (len == 0 || len > 64 || strpbrk(s, "{}") != NULL)
+		return ("1 to 64 bytes, no { or }");
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return ("1 to 64 bytes, no { or }");
+	return (NULL);
+}
+
+static const char *
+check_abs_path(const char *s)
+{
+	if (s[0] != '/' || strlen(s) >= 4096)
+		return ("need an absolute path");
+	return (NULL);
+}
+
+static const struct {
+	const char	*name;
+	const char	*(*check)(const char *);
+	uint64_t	 lo, hi;	/* numbers, when check is NULL */
+} redis_keys[] = {
+	{ "redis-address", check_redis_address, 0, 0 },
+	{ "redis-database", NULL, 0, 65535 },
+	{ "redis-prefix", check_redis_prefix, 0, 0 },
+	{ "redis-password-file", check_abs_path, 0, 0 },
+	{ "redis-connect-timeout", NULL, 1, 60000 },	/* milliseconds */
+	{ "redis-timeout", NULL, 1, 60000 },		/* milliseconds */
+	{ "redis-retry-max", NULL, 1, 60000 },		/* milliseconds */
+	{ "redis-local-cache", NULL, 0, 10000000 },	/* entries, 0: off */
+};
+
+/* 1 if w[0] is a redis-* keyword (checked, stored or refused), else 0. */
+static int
+redis_line(struct config *cfg, char **w, const char *name, unsigned lineno,
+    char **cause, int *rc)
+{
+	const char	*why;
+	uint64_t	 v;
+	size_t		 i;
+
+	if (strncmp(w[0], "redis-", 6) != 0)
+		return (0);
+	*rc = -1;
+	if (strcmp(w[0], "redis-tls") == 0 ||
+	    strncmp(w[0], "redis-tls-", 10) == 0) {
+		xasprintf(cause, "%s:%u: %s: the hiredis this broker is built "
+		    "with has no TLS; use a Unix socket or a local TLS tunnel "
+		    "(see baton_redis(8))", name, lineno, w[0]);
+		return (1);
+	}
+	for (i = 0; i < sizeof redis_keys / sizeof redis_keys[0]; i++)
+		if (strcmp(w[0], redis_keys[i].name) == 0)
+			break;
+	if (i == sizeof redis_keys / sizeof redis_keys[0]) {
+		xasprintf(cause, "%s:%u: unknown keyword \"%.64s\"", name,
+		    lineno, w[0]);
+		return (1);
+	}
+	if (redis_keys[i].check != NULL)
+		why = redis_keys[i].check(w[1]);
+	else if (parse_number(w[1], redis_keys[i].lo, redis_keys[i].hi,
+	    &v) != 0) {
+		xasprintf(cause, "%s:%u: %s: bad number \"%.64s\" (%llu to "
+		    "%llu)", name, lineno, w[0], w[1],
+		    (unsigned long long)redis_keys[i].lo,
+		    (unsigned long long)redis_keys[i].hi);
+		return (1);
+	} else
+		why = NULL;
+	if (why != NULL) {
+		xasprintf(cause, "%s:%u: %s: bad value \"%.64s\": %s", name,
+		    lineno, w[0], w[1], why);
+		return (1);
+	}
+	for (i = 0; i < cfg->nsettings; i++) {
+		if (strcmp(cfg->settings[i].name, w[0]) == 0) {
+			xasprintf(cause, "%s:%u: %s: given twice", name,
+			    lineno, w[0]);
+			return (1);
+		}
+	}
+	cfg->settings = xreallocarray(cfg->settings, cfg->nsettings + 1,
+	    sizeof *cfg->settings);
+	cfg->settings[cfg->nsettings].name = xstrdup(w[0]);
+	cfg->settings[cfg->nsettings].value = xstrdup(w[1]);
+	cfg->nsettings++;
+	*rc = 0;
+	return (1);
+}
+
 static int
 config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
     char **cause)
@@ -255,12 +390,15 @@ config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 	uint64_t	 v;
 	size_t		 i;
 	char		**sp = NULL;
+	int		 rc;
 
 	if (nw != 2) {
 		xasprintf(cause, "%s:%u: expected \"keyword value\"", name,
 		    lineno);
 		return (-1);
 	}
+	if (redis_line(cfg, w, name, lineno, cause, &rc))
+		return (rc);
 	for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
 		if (strcmp(w[0], numbers[i].name) != 0)
 			continue;

@@ -14,7 +14,10 @@ static const char *const counter_names[] = {
 	"minted", "attenuated", "presented", "verified", "rejected",
 	"issue_rejected",
 	"replay_detected", "policy_evaluated", "revoked", "connections",
-	"connections_refused", "frames_refused"
+	"connections_refused", "frames_refused",
+	/* bumped by lookup sources through the host table */
+	"source_unavailable", "source_local_hits", "source_reconnects",
+	"source_lost_state"
 };
 #define NCOUNTERS (sizeof counter_names / sizeof counter_names[0])
 
@@ -323,6 +326,16 @@ metrics_prometheus(void)
 		    "baton_%s_seconds_count %llu\n", hist_names[h],
 		    (double)s.hist[h].sum / 1e6, hist_names[h],
 		    (unsigned long long)s.hist[h].count);
+	}
+	{
+		struct src_health	hs[SRC_HEALTH_MAX];
+		size_t			nh = sources_health(hs, SRC_HEALTH_MAX);
+
+		append(&b, &len, &size, "# TYPE baton_source_up gauge\n");
+		for (i = 0; i < nh; i++)
+			append(&b, &len, &size, "baton_source_up{db=\"%s\","
+			    "source=\"%s\"} %d\n", hs[i].db, hs[i].source,
+			    hs[i].up);
 	}
 	return (b);
 }

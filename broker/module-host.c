@@ -464,6 +464,48 @@ host_new_jti(const struct baton_decision *x)
 	return (D(x)->jti);
 }
 
+/*
+ * The configuration sources.conf's modules are being started for: set by
+ * stacks_load around their init, on the thread loading them.
+ */
+static __thread const struct config *settings_cfg;
+
+void
+module_settings_begin(const struct config *cfg)
+{
+	settings_cfg = cfg;
+}
+
+void
+module_settings_end(void)
+{
+	settings_cfg = NULL;
+}
+
+static const char *
+host_setting(const char *name)
+{
+	const struct config	*cfg = settings_cfg;
+	size_t			 i;
+
+	if (cfg == NULL || name == NULL)
+		return (NULL);
+	if (strcmp(name, "state-dir") == 0)
+		return (cfg->state_dir);
+	for (i = 0; i < cfg->nsettings; i++)
+		if (strcmp(cfg->settings[i].name, name) == 0)
+			return (cfg->settings[i].value);
+	return (NULL);
+}
+
+static void
+host_count(const char *name)
+{
+	/* Only the source counters: a module cannot forge "verified". */
+	if (name != NULL && strncmp(name, "source_", 7) == 0)
+		metrics_count(name);
+}
+
 const struct baton_host module_host = {
 	.size = sizeof(struct baton_host),
 	.abi = BATON_MODULE_ABI,
@@ -502,4 +544,6 @@ const struct baton_host module_host = {
 	.reason = host_reason,
 	.message = host_message,
 	.new_jti = host_new_jti,
+	.setting = host_setting,
+	.count = host_count,
 };

@@ -210,14 +210,18 @@ check_descriptor(const struct baton_module *m, const char *path,
 		    path, (unsigned)m->abi, BATON_MODULE_ABI);
 		return (-1);
 	}
-	/* A newer, longer descriptor is fine: we read our prefix of it. */
-	if (m->size < sizeof *m || m->size > 65536) {
+	/*
+	 * A newer, longer descriptor is fine: we read our prefix of it.  An
+	 * older one, built before the optional hooks at the end were added,
+	 * is too: what it lacks stays NULL.
+	 */
+	if (m->size < BATON_MODULE_SIZE_1 || m->size > 65536) {
 		xasprintf(cause, "%s: descriptor size %u, expected at least "
-		    "%zu", path, (unsigned)m->size, sizeof *m);
+		    "%zu", path, (unsigned)m->size, BATON_MODULE_SIZE_1);
 		return (-1);
 	}
 	memset(out, 0, sizeof *out);
-	memcpy(&out->desc, m, sizeof *m);
+	memcpy(&out->desc, m, m->size < sizeof *m ? m->size : sizeof *m);
 	if (out->desc.init == NULL) {
 		xasprintf(cause, "%s: no init hook", path);
 		return (-1);

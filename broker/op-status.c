@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +39,26 @@ pack_sources(msgpack_packer *pk)
 			    c->items[k].mod->name : "files");
 	}
 	stacks_release(ss);
+}
+
+/* What each module source says of itself: "db/source" -> {up, state}. */
+static void
+pack_health(msgpack_packer *pk)
+{
+	struct src_health	hs[SRC_HEALTH_MAX];
+	char			key[96];
+	size_t			i, n = sources_health(hs, SRC_HEALTH_MAX);
+
+	msgpack_pack_map(pk, n);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "%s/%s", hs[i].db, hs[i].source);
+		baton_pack_str(pk, key);
+		msgpack_pack_map(pk, 2);
+		baton_pack_str(pk, "up");
+		baton_pack_bool(pk, hs[i].up);
+		baton_pack_str(pk, "state");
+		baton_pack_str(pk, hs[i].text);
+	}
 }
 
 static int
@@ -80,7 +101,7 @@ op_status(struct request *r)
 	free(jpath);
 
 	req_begin(r);
-	msgpack_pack_map(&r->pk, 12 + (text != NULL));
+	msgpack_pack_map(&r->pk, 13 + (text != NULL));
 	baton_pack_str(&r->pk, "version");
 	baton_pack_str(&r->pk, PACKAGE_VERSION);
 	baton_pack_str(&r->pk, "uptime");
@@ -100,6 +121,8 @@ op_status(struct request *r)
 	    "until restarted" : "ok");
 	baton_pack_str(&r->pk, "sources");
 	pack_sources(&r->pk);
+	baton_pack_str(&r->pk, "source_health");
+	pack_health(&r->pk);
 	baton_pack_str(&r->pk, "keys");
 	keystore_pack(&r->pk);
 	baton_pack_str(&r->pk, "counters");

@@ -137,8 +137,10 @@ consume(struct request *r, const struct baton_token *tok,
 	who.uid = r->peer->uid;
 	who.cap = broker_is_admin(cfg, r->peer) ? 0 : cfg->journal_per_uid;
 	broker_config_release();
+	/* A call token's jtis live with those of the token it came from. */
 	rc = broker.src->consume((const uint8_t (*)[BATON_JTI_LEN])jtis, exps,
-	    n, &who, &r->ticket, &cause);
+	    n, lin != NULL ? lin->jti[0] : tok->blocks[0].jti, &who,
+	    &r->ticket, &cause);
 	if (rc == BATON_EDENIED)
 		return (BATON_R_REPLAYED);
 	if (rc == BATON_ETOOBIG) {

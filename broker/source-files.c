@@ -115,8 +115,10 @@ files_revoke(const uint8_t *jti, uint64_t exp, const struct writer *who,
 
 static int
 files_consume(const uint8_t (*jtis)[BATON_JTI_LEN], const uint64_t *exps,
-    size_t n, const struct writer *who, uint64_t *ticket, char **cause)
+    size_t n, const uint8_t *root, const struct writer *who, uint64_t *ticket,
+    char **cause)
 {
+	(void)root;
 	return (journal_add(JOURNAL_SPENT, jtis, exps, n, 1, who, ticket,
 	    cause));
 }

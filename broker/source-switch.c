@@ -114,6 +114,7 @@ sw_revoked(const uint8_t (*jtis)[BATON_JTI_LEN], size_t n)
 	q.db = BATON_DB_REVOCATION;
 	q.jtis = jtis;
 	q.njtis = n;
+	q.root = n > 0 ? jtis[0] : NULL;	/* callers list block 0 first */
 	st = sources_resolve(c, &q, files_revoked, NULL);
 	stacks_release(ss);
 	if (st == BATON_STATUS_SUCCESS)
@@ -123,11 +124,55 @@ sw_revoked(const uint8_t (*jtis)[BATON_JTI_LEN], size_t n)
 	return (BATON_EUNAVAIL);
 }
 
+static enum baton_status
+files_revoke(const struct baton_query *q, void *arg)
+{
+	struct files_args	*a = arg;
+
+	a->rc = source_files.revoke(q->jtis[0], q->exps[0], a->who, a->ticket,
+	    a->cause);
+	return (a->rc == 0 ? BATON_STATUS_SUCCESS : BATON_STATUS_UNAVAIL);
+}
+
+/*
+ * A revocation goes to every store of the revocation chain (files: the
+ * journal; a module: its update hook), and is answered only once they
+ * acknowledged it.
+ */
 static int
 sw_revoke(const uint8_t *jti, uint64_t exp, const struct writer *who,
     uint64_t *ticket, char **cause)
 {
-	return (source_files.revoke(jti, exp, who, ticket, cause));
+	struct stackset		*ss = stacks_acquire();
+	const struct src_chain	*c = stacks_sources(ss, BATON_DB_REVOCATION);
+	struct baton_query	 q;
+	struct files_args	 a = { NULL, NULL, who, ticket, cause, 0 };
+	uint8_t			 one[1][BATON_JTI_LEN];
+	enum baton_status	 st;
+
+	if (c == NULL) {
+		stacks_release(ss);
+		return (source_files.revoke(jti, exp, who, ticket, cause));
+	}
+	memcpy(one[0], jti, BATON_JTI_LEN);
+	memset(&q, 0, sizeof q);
+	q.size = sizeof q;
+	q.db = BATON_DB_REVOCATION;
+	q.jtis = (const uint8_t (*)[BATON_JTI_LEN])one;
+	q.exps = &exp;
+	q.njtis = 1;
+	st = sources_update(c, &q, files_revoke, &a);
+	stacks_release(ss);
+	if (st == BATON_STATUS_SUCCESS) {
+		free(*cause);
+		*cause = NULL;
+		return (0);
+	}
+	if (a.rc == BATON_ETOOBIG && *cause != NULL)
+		return (BATON_ETOOBIG);
+	if (*cause == NULL)
+		*cause = xstrdup("revocation source unavailable");
+	return (BATON_EUNAVAIL);
 }
 
 static enum baton_status
@@ -135,14 +180,15 @@ files_consume(const struct baton_query *q, void *arg)
 {
 	struct files_args	*a = arg;
 
-	a->rc = source_files.consume(q->jtis, q->exps, q->njtis, a->who,
-	    a->ticket, a->cause);
+	a->rc = source_files.consume(q->jtis, q->exps, q->njtis, q->root,
+	    a->who, a->ticket, a->cause);
 	return (status_of(a->rc));
 }
 
 static int
 sw_consume(const uint8_t (*jtis)[BATON_JTI_LEN], const uint64_t *exps,
-    size_t n, const struct writer *who, uint64_t *ticket, char **cause)
+    size_t n, const uint8_t *root, const struct writer *who, uint64_t *ticket,
+    char **cause)
 {
 	struct stackset		*ss = stacks_acquire();
 	const struct src_chain	*c = stacks_sources(ss, BATON_DB_REPLAY);
@@ -152,7 +198,7 @@ sw_consume(const uint8_t (*jtis)[BATON_JTI_LEN], const uint64_t *exps,
 
 	if (c == NULL) {
 		stacks_release(ss);
-		return (source_files.consume(jtis, exps, n, who, ticket,
+		return (source_files.consume(jtis, exps, n, root, who, ticket,
 		    cause));
 	}
 	memset(&q, 0, sizeof q);
@@ -161,6 +207,7 @@ sw_consume(const uint8_t (*jtis)[BATON_JTI_LEN], const uint64_t *exps,
 	q.jtis = jtis;
 	q.exps = exps;
 	q.njtis = n;
+	q.root = root;
 	st = sources_resolve(c, &q, files_consume, &a);
 	stacks_release(ss);
 	if (st == BATON_STATUS_SUCCESS || st == BATON_STATUS_NOTFOUND) {

@@ -311,3 +311,116 @@ sources_resolve(const struct src_chain *c, const struct baton_query *q,
 	}
 	return (st);
 }
+
+/*
+ * Writes (a revocation): every source of the chain that keeps state is
+ * told, in order: files through the callback, a module through its
+ * update hook; a module without one is not a store and is passed over.
+ * A source's failure ends the walk with that status unless its action
+ * says continue; the answer is SUCCESS only if some source recorded it.
+ */
+enum baton_status
+sources_update(const struct src_chain *c, const struct baton_query *q,
+    enum baton_status (*files)(const struct baton_query *, void *),
+    void *arg)
+{
+	const struct src_item	*it;
+	enum baton_status	 st, last = BATON_STATUS_UNAVAIL;
+	size_t			 i;
+	int			 recorded = 0;
+
+	for (i = 0; i < c->n; i++) {
+		it = &c->items[i];
+		if (it->mod == NULL)
+			st = files(q, arg);
+		else if (it->mod->desc.update != NULL)
+			st = it->mod->desc.update(it->state, q);
+		else
+			continue;
+		if ((unsigned)st > BATON_STATUS_TRYAGAIN ||
+		    st == BATON_STATUS_NOTFOUND)
+			st = BATON_STATUS_UNAVAIL;	/* not recorded */
+		if (st == BATON_STATUS_SUCCESS) {
+			recorded = 1;
+			continue;
+		}
+		last = st;
+		if (it->action[st])
+			return (st);
+	}
+	return (recorded ? BATON_STATUS_SUCCESS : last);
+}
+
+/* Each module source of the current sources.conf, as it sees itself. */
+size_t
+sources_health(struct src_health *out, size_t max)
+{
+	struct stackset		*ss = stacks_acquire();
+	const struct src_chain	*c;
+	const struct src_item	*it;
+	size_t			 db, i, n = 0;
+
+	for (db = 1; db < SRC_NDB; db++) {
+		if ((c = stacks_sources(ss, (enum baton_database)db)) == NULL)
+			continue;
+		for (i = 0; i < c->n && n < max; i++) {
+			it = &c->items[i];
+			if (it->mod == NULL || it->mod->desc.health == NULL)
+				continue;
+			out[n].db = db_names[db];
+			out[n].source = it->mod->name;
+			out[n].text[0] = '\0';
+			out[n].up = it->mod->desc.health(it->state,
+			    out[n].text, sizeof out[n].text) == 0;
+			out[n].text[sizeof out[n].text - 1] = '\0';
+			n++;
+		}
+	}
+	stacks_release(ss);
+	return (n);
+}
+
+/*
+ * An operator's acknowledgement for every source named name: 0 when at
+ * least one took it (msg says what each did), -1 with msg saying why.
+ */
+int
+sources_ack(const char *name, char *msg, size_t len)
+{
+	struct stackset		*ss = stacks_acquire();
+	const struct src_chain	*c;
+	const struct src_item	*it;
+	char			 one[256];
+	size_t			 db, i, used = 0;
+	int			 found = 0, rc = 0;
+
+	msg[0] = '\0';
+	for (db = 1; db < SRC_NDB; db++) {
+		if ((c = stacks_sources(ss, (enum baton_database)db)) == NULL)
+			continue;
+		for (i = 0; i < c->n; i++) {
+			it = &c->items[i];
+			if (it->mod == NULL || strcmp(it->mod->name, name) != 0)
+				continue;
+			found = 1;
+			one[0] = '\0';
+			if (it->mod->desc.ack == NULL) {
+				snprintf(one, sizeof one, "nothing to "
+				    "acknowledge");
+			} else if (it->mod->desc.ack(it->state, one,
+			    sizeof one) != 0)
+				rc = -1;
+			one[sizeof one - 1] = '\0';
+			if (used < len)
+				used += (size_t)snprintf(msg + used, len - used,
+				    "%s%s: %s", used > 0 ? "; " : "",
+				    db_names[db], one);
+		}
+	}
+	stacks_release(ss);
+	if (!found) {
+		snprintf(msg, len, "no source %s in sources.conf", name);
+		return (-1);
+	}
+	return (rc);
+}

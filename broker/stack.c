@@ -509,8 +509,12 @@ stacks_load(struct config *cfg, char **cause)
 	if (ifd != -1 && (ss->issue = stack_parse(ifd, "issue.d", "default",
 	    0, cause)) == NULL && *cause != NULL)
 		goto out;
-	if (sources_load(dfd, ss->sources, cause) != 0)
+	module_settings_begin(cfg);
+	if (sources_load(dfd, ss->sources, cause) != 0) {
+		module_settings_end();
 		goto out;
+	}
+	module_settings_end();
 	rc = 0;
 out:
 	if (rc == 0 && (ss->issue != NULL || ss->nverify > 0 ||

@@ -23,7 +23,8 @@ static const char *const err_retry[] = {
 
 static const char *const op_names[] = {
 	NULL, "hello", "mint", "attenuate", "present", "verify", "revoke",
-	"inspect", "pubkeys", "status", "rotate", "reload"
+	"inspect", "pubkeys", "status", "rotate", "reload",
+	"source-ack"
 };
 
 const char *

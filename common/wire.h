@@ -44,7 +44,8 @@ enum baton_op {
 	BATON_OP_STATUS = 9,	/* {format?} -> {counters..., text?} */
 	BATON_OP_ROTATE = 10,	/* admin: {} -> {kid} */
 	BATON_OP_RELOAD = 11,	/* admin: {} -> {} */
-	BATON_OP_MAX = 11
+	BATON_OP_SOURCE_ACK = 12, /* admin: {source} -> {acked} */
+	BATON_OP_MAX = 12
 };
 
 /*

@@ -455,6 +455,29 @@ baton_client_reload(struct baton_client *c)
 }
 
 int
+baton_client_source_ack(char **out, struct baton_client *c,
+    const char *source)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+	int		ret;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (c == NULL || source == NULL || *source == '\0')
+		return BATON_EINVAL;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	baton_pack_str(&pk, "source");
+	baton_pack_str(&pk, source);
+	ret = query_json(out, c, BATON_OP_SOURCE_ACK, &sb, "acked");
+	msgpack_sbuffer_destroy(&sb);
+	return ret;
+}
+
+int
 baton_client_status(char **out, struct baton_client *c, int prometheus)
 {
 	msgpack_sbuffer	sb;

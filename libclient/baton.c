@@ -1291,6 +1291,50 @@ out:
 	return ret;
 }
 
+/* baton redis-ack: the operator accepts that Redis lost its data. */
+static int
+cmd_redis_ack(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common		 co = { NULL, 0, 0 };
+	struct baton_client	*c = NULL;
+	char			*s = NULL;
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		if (ch == O_HELP)
+			return help();
+		if ((ret = common_opt(&co, ch, argv)) != 0)
+			return ret;
+	}
+	if (optind != argc)
+		return usage_error("redis-ack takes no arguments");
+	if ((ret = open_client(&c, &co)) != 0)
+		return ret;
+	if ((r = baton_client_source_ack(&s, c, "redis")) != 0) {
+		ret = call_error(c, r, "redis-ack");
+		goto out;
+	}
+	if (co.json) {
+		json_t	*o = json_pack("{s:s}", "acked", s);
+
+		if (o != NULL) {
+			json_dumpf(o, stdout, JSON_COMPACT);
+			putchar('\n');
+			json_decref(o);
+		}
+	} else
+		printf("%s\n", s);
+	ret = fflush(stdout) == 0 ? EX_ALLOW : EX_ERROR;
+out:
+	baton_string_free(s);
+	baton_client_free(c);
+	return ret;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define COMMON_HELP \
@@ -1396,6 +1440,12 @@ static const struct cmd cmds[] = {
 	  "Re-read the broker's configuration, as SIGHUP does (root or the\n"
 	  "admin group).  A bad file is refused, exit 1, and the old\n"
 	  "configuration stays in force.\n\n" COMMON_HELP },
+	{ "redis-ack", cmd_redis_ack,
+	  "redis-ack [--json]",
+	  "Accept that the shared Redis lost its data (root or the admin\n"
+	  "group): the redis source adopts what Redis holds now, writes back\n"
+	  "what this broker still knows, and answers again (baton_redis(8)).\n"
+	  "\n" COMMON_HELP },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

@@ -764,6 +764,32 @@ static const struct {
 	    "other" },
 	{ "development-mode yes\nrate-burst 0\n", 34, "baton.conf:2: "
 	    "rate-burst: bad number \"0\" (1 to 10000000)" },
+	{ "redis-address nowhere\n", 22, "baton.conf:1: redis-address: bad "
+	    "value \"nowhere\": expected unix:PATH, HOST:PORT or [V6]:PORT" },
+	{ "redis-address unix:rel/sock\n", 28, "baton.conf:1: redis-address: "
+	    "bad value \"unix:rel/sock\": unix: needs an absolute path" },
+	{ "redis-address redis.example:0\n", 30, "baton.conf:1: redis-address: "
+	    "bad value \"redis.example:0\": port must be 1 to 65535" },
+	{ "redis-address [::1:6379\n", 24, "baton.conf:1: redis-address: bad "
+	    "value \"[::1:6379\": expected unix:PATH" },
+	{ "redis-database 65536\n", 21, "baton.conf:1: redis-database: bad "
+	    "number \"65536\" (0 to 65535)" },
+	{ "redis-prefix a{b}\n", 18, "baton.conf:1: redis-prefix: bad value "
+	    "\"a{b}\": 1 to 64 bytes, no { or }" },
+	{ "redis-password-file pw\n", 23, "baton.conf:1: redis-password-file: "
+	    "bad value \"pw\": need an absolute path" },
+	{ "redis-timeout 0\n", 16, "baton.conf:1: redis-timeout: bad number "
+	    "\"0\" (1 to 60000)" },
+	{ "redis-connect-timeout 60001\n", 28, "baton.conf:1: "
+	    "redis-connect-timeout: bad number \"60001\" (1 to 60000)" },
+	{ "redis-local-cache -1\n", 21, "baton.conf:1: redis-local-cache: bad "
+	    "number \"-1\" (0 to 10000000)" },
+	{ "redis-tls yes\n", 14, "baton.conf:1: redis-tls: the hiredis this "
+	    "broker is built with has no TLS" },
+	{ "redis-user admin\n", 17,
+	    "baton.conf:1: unknown keyword \"redis-user\"" },
+	{ "redis-database 1\nredis-database 2\n", 34,
+	    "baton.conf:2: redis-database: given twice" },
 	{ NULL, 0, "baton.conf:1: line longer than 1024 bytes" },
 };
 

@@ -907,13 +907,14 @@ START_TEST(test_sources)
 	struct mint	 p = { "mallory", "sql_query", "read", NULL, 0, 0, 0 };
 	struct msg	 m;
 	struct resp	 r;
-	char		*tok, *once, msg[512];
+	char		*tok, *tok2, *once, msg[512];
 	int		 fd, st, why;
 
 	fd = up(NULL, NULL, NULL);
 	pu_write(sdir, "sources.conf", "revocation: srcunavail\n");
 	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
 	tok = mint_ok(fd, "data-analyst", "sql_query", "read");
+	tok2 = mint_ok(fd, "data-analyst", "sql_query", "read");
 	/* A revocation source that cannot answer fails closed. */
 	ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL, msg,
 	    sizeof msg), BATON_R_UNAVAILABLE);
@@ -963,11 +964,29 @@ START_TEST(test_sources)
 	ck_assert_int_eq(verify(fd, once, "sql_query", "read", NULL, msg,
 	    sizeof msg), BATON_R_REPLAYED);
 
+	/*
+	 * A module built before the descriptor grew loads, and is not
+	 * written to (its "update" lies past its size): the revocation
+	 * goes to files alone and is answered.
+	 */
+	pu_write(sdir, "sources.conf", "revocation: srcold files\n");
+	ck_assert_int_eq(reload(fd, msg, sizeof msg), 0);
+	ck_assert_int_eq(verify(fd, tok2, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	msg_start(&m, BATON_OP_REVOKE, 5, 1);
+	pk_kv_str(&m.pk, "token", tok2);
+	ck_assert_int_eq(rpc(fd, &m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	resp_free(&r);
+	ck_assert_int_eq(verify(fd, tok2, "sql_query", "read", NULL, msg,
+	    sizeof msg), BATON_R_REVOKED);
+
 	/* A bad sources.conf is refused whole; the old one stays. */
 	pu_write(sdir, "sources.conf", "replay: nosuch\n");
 	ck_assert_int_eq(reload(fd, msg, sizeof msg), BATON_WIRE_EBADREQ);
 	ck_assert_ptr_nonnull(strstr(msg, "sources.conf:1: source nosuch"));
 	free(tok);
+	free(tok2);
 	free(once);
 	close(fd);
 	down();

@@ -222,6 +222,17 @@ BATON_EXTERN int baton_client_rotate(char **out, struct baton_client *c,
  */
 BATON_EXTERN int baton_client_reload(struct baton_client *c);
 
+/*
+ * Admin: acknowledge what lookup source `source` refuses to pass over
+ * alone, e.g. "redis" after Redis came back without its data
+ * (baton_redis(8)).  On success *out holds what the source did (free
+ * with baton_string_free).  Returns 0, BATON_EPERM, BATON_EUNAVAIL (the
+ * source could not: the reason in baton_client_last_error()), or a
+ * connection error.
+ */
+BATON_EXTERN int baton_client_source_ack(char **out, struct baton_client *c,
+    const char *source);
+
 /* Free a string returned by this library; NULL is fine. */
 BATON_EXTERN void baton_string_free(char *s);
 

@@ -69,9 +69,20 @@ struct baton_query {
 	const char		*exe;		/* AGENTS: "" when unknown */
 	const char		*cgroup;	/* AGENTS: "" when unknown */
 	const uint8_t		(*jtis)[16];	/* REVOCATION, REPLAY */
-	const uint64_t		*exps;		/* REPLAY: keep until */
+	const uint64_t		*exps;		/* REPLAY, writes: keep until */
 	size_t			 njtis;
+	/*
+	 * Added later: read only when size covers it (BATON_HAS).  The jti
+	 * of block 0 of the chain these jtis belong to (for a call token,
+	 * of the token it was presented from), so a store can keep one
+	 * chain's entries together; NULL when unknown (a bare jti revoked).
+	 */
+	const uint8_t		*root;
 };
+
+/* Does the struct at p, which starts with its size, hold field f? */
+#define BATON_HAS(p, f)	((p)->size >= offsetof(__typeof__(*(p)), f) + \
+			    sizeof((p)->f))
 
 /* One decision, opaque: read it through the host table. */
 struct baton_decision;
@@ -153,6 +164,19 @@ struct baton_host {
 	const char	*(*reason)(const struct baton_decision *);
 	const char	*(*message)(const struct baton_decision *);
 	const uint8_t	*(*new_jti)(const struct baton_decision *);
+
+	/*
+	 * Added later: use only when size covers them (BATON_HAS).
+	 *
+	 * setting: a baton.conf keyword the broker parsed and checked on a
+	 * module's behalf ("redis-address"...), or "state-dir"; NULL when
+	 * unset.  Borrowed until init returns: copy what you keep.
+	 * count: bump one of the broker's source counters by name
+	 * ("source_unavailable", "source_local_hits", "source_reconnects",
+	 * "source_lost_state"); other names are ignored.
+	 */
+	const char	*(*setting)(const char *name);
+	void		(*count)(const char *name);
 };
 
 /*
@@ -178,7 +202,27 @@ struct baton_module {
 	void		(*observe)(void *state, const struct baton_decision *);
 	enum baton_status (*lookup)(void *state, const struct baton_query *);
 	void		(*fini)(void *state);
+
+	/*
+	 * Added later: a descriptor whose size stops before them has none
+	 * (the broker treats them as NULL), so older modules load as before.
+	 *
+	 * update: a write.  REVOCATION: record every jti as revoked until
+	 * exps[i]; SUCCESS only once the store acknowledged it, UNAVAIL (or
+	 * TRYAGAIN) when it did not.  Sources without it are not written to.
+	 * health: 0 when the source can answer, 1 when it cannot; a line
+	 * for baton status in buf (no secrets).
+	 * ack: an operator acknowledges a condition the source refuses to
+	 * pass over alone (baton redis-ack): 0 with what was done in msg,
+	 * -1 with why not.
+	 */
+	enum baton_status (*update)(void *state, const struct baton_query *);
+	int		(*health)(void *state, char *buf, size_t len);
+	int		(*ack)(void *state, char *msg, size_t len);
 };
+
+/* The descriptor's size before update, health and ack were added. */
+#define BATON_MODULE_SIZE_1	offsetof(struct baton_module, update)
 
 /* The one symbol a module exports. */
 typedef const struct baton_module *(*baton_module_entry_fn)(void);

@@ -79,6 +79,17 @@ answer_lookup(void *state, const struct baton_query *q)
 }
 #endif
 
+#ifdef OLD_SIZE
+/* Past the descriptor's size: the broker must never call it. */
+static enum baton_status
+answer_update_junk(void *state, const struct baton_query *q)
+{
+	(void)state;
+	(void)q;
+	abort();
+}
+#endif
+
 static void
 answer_fini(void *state)
 {
@@ -98,6 +109,10 @@ static const struct baton_module answer = {
 #endif
 #ifdef BAD_SIZE
 	.size = 8,
+#elif defined(OLD_SIZE)
+	/* Built before update, health and ack: what it sets there is junk. */
+	.size = BATON_MODULE_SIZE_1,
+	.update = answer_update_junk,
 #else
 	.size = sizeof(struct baton_module),
 #endif
