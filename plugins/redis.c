@@ -838,11 +838,11 @@ unreachable:
 	}
 	pthread_mutex_lock(&rs->lock);
 	rs->lost = 0;
-	pthread_mutex_unlock(&rs->lock);
-	set_up(rs);
 	snprintf(msg, len, "%s marker %s adopted; %zu revocations and %zu "
 	    "spent jtis from the local tier written back", was ? "lost state "
 	    "acknowledged," : "nothing was lost,", rs->marker, nrev, nspent);
+	pthread_mutex_unlock(&rs->lock);
+	set_up(rs);
 	return (0);
 }
 
