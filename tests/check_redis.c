@@ -641,6 +641,47 @@ START_TEST(test_redis_empty)
 }
 END_TEST
 
+/* ---- under batond's seccomp filter ------------------------------------------ */
+
+/* The filter lets the module reach Redis: connect, poll, timeouts. */
+START_TEST(test_under_seccomp)
+{
+	char	*once, *tok, msg[512];
+	int	 a, b;
+
+	redis_start(NULL);
+	prepare(&A, "seccomp yes\n");
+	ck_assert_int_eq(tb_launch(&A), 0);
+	prepare(&B, NULL);
+	share_key(&B, &A);
+	ck_assert_int_eq(tb_launch(&B), 0);
+	a = tb_connect(&A);
+	b = tb_connect(&B);
+	once = mint(a, 1);
+	tok = mint(a, 0);
+	ck_assert_int_eq(verify(a, once), 0);
+	ck_assert_int_eq(verify(b, once), BATON_R_REPLAYED);
+	ck_assert_int_eq(revoke_tok(a, tok, msg, sizeof msg), 0);
+	ck_assert_int_eq(verify(b, tok), BATON_R_REVOKED);
+	/* Redis gone and back: reconnecting needs no more system calls. */
+	redis_stop(SIGKILL);
+	ck_assert_int_eq(verify(a, tok), BATON_R_REVOKED);	/* the tier */
+	ck_assert_int_eq(verify(a, once), BATON_R_UNAVAILABLE);
+	redis_start(NULL);
+	free(tok);
+	tok = mint(a, 0);
+	ck_assert_int_ge(verify(a, tok), 0);
+	usleep(200000);
+	ck_assert_int_eq(verify(a, tok), 0);
+	ck_assert(log_has(&A, "seccomp filter installed"));
+	free(once);
+	free(tok);
+	close(a);
+	close(b);
+	down(0);
+}
+END_TEST
+
 /* ---- credentials and configuration ----------------------------------------- */
 
 /* A wrong password is refused; neither it nor the right one is logged. */
@@ -720,6 +761,7 @@ redis_suite(void)
 	tcase_add_test(tc, test_revoke_across);
 	tcase_add_test(tc, test_redis_killed);
 	tcase_add_test(tc, test_redis_empty);
+	tcase_add_test(tc, test_under_seccomp);
 	tcase_add_test(tc, test_password_not_in_log);
 	tcase_add_test(tc, test_config_refused);
 	suite_add_tcase(s, tc);
