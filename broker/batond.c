@@ -290,7 +290,7 @@ request_run(struct request *r)
 	unsigned		 rate, burst;
 	int			 admin;
 
-	r->now = (uint64_t)time(NULL);
+	r->now = clock_now();
 	r->reason = -1;
 	if (r->op <= BATON_OP_MAX)
 		e = op_table[r->op];

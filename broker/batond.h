@@ -255,6 +255,12 @@ void	metrics_pack_histograms(msgpack_packer *);
 char	*metrics_prometheus(void);
 uint64_t clock_usec(void);
 
+/* ---- the wall clock (clock.c) ------------------------------------------- */
+
+uint64_t clock_now(void);	/* seconds, for decisions: never runs back */
+uint64_t clock_forget(void);	/* seconds, for forgetting: never jumps */
+uint64_t clock_behind(void);	/* seconds the wall clock is behind */
+
 /* ---- the broker --------------------------------------------------------- */
 
 struct broker {

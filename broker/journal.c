@@ -373,7 +373,7 @@ journal_compact(char **cause)
 	struct jsnap	*snap = NULL;
 	uint8_t		*buf = NULL, *d;
 	char		*tmp = NULL;
-	uint64_t	 now = (uint64_t)time(NULL), wseq, t0, held1 = 0, held2;
+	uint64_t	 now = clock_forget(), wseq, t0, held1 = 0, held2;
 	size_t		 n, k = 0, i, b, nb, len, dlen, meanwhile;
 	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL, t;
 	struct timespec	 pause = { 0, 20000 };
@@ -563,7 +563,7 @@ journal_open(const char *dir, char **cause)
 {
 	struct stat	 st;
 	uint8_t		*buf = NULL, jti[BATON_JTI_LEN];
-	uint64_t	 exp, now = (uint64_t)time(NULL);
+	uint64_t	 exp, now = clock_forget();
 	size_t		 off, len = 0, good, torn = 0, at;
 	ssize_t		 n;
 	int		 fd, type, rc;

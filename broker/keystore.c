@@ -224,7 +224,7 @@ keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
 	struct baton_key	*k;
 	DIR			*d;
 	char			*path;
-	uint64_t		 created, now = (uint64_t)time(NULL);
+	uint64_t		 created, now = clock_now();
 	size_t			 len;
 	int			 dfd, rc = -1;
 
@@ -335,7 +335,7 @@ keystore_rotate(uint64_t max_ttl, int emergency, uint8_t *kid,
     size_t *ndropped, char **cause)
 {
 	struct baton_key	*old;
-	uint64_t		 now = (uint64_t)time(NULL);
+	uint64_t		 now = clock_now(), forget = clock_forget();
 	size_t			 i, o;
 	int			 rc = -1;
 
@@ -345,7 +345,7 @@ keystore_rotate(uint64_t max_ttl, int emergency, uint8_t *kid,
 	/* Forget keys that can no longer verify anything. */
 	for (i = 0; i < ks_ring.nkeys; ) {
 		if (ks_ring.keys[i]->not_after != 0 &&
-		    ks_ring.keys[i]->not_after < now)
+		    ks_ring.keys[i]->not_after < forget)
 			(void)drop_key(i, 0, cause);
 		else
 			i++;

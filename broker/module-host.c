@@ -45,7 +45,7 @@ host_log(enum baton_log_level level, const char *fmt, ...)
 static uint64_t
 host_now(void)
 {
-	return ((uint64_t)time(NULL));
+	return (clock_now());
 }
 
 static enum baton_phase

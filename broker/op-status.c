@@ -101,7 +101,7 @@ op_status(struct request *r)
 	free(jpath);
 
 	req_begin(r);
-	msgpack_pack_map(&r->pk, 13 + (text != NULL));
+	msgpack_pack_map(&r->pk, 14 + (text != NULL));
 	baton_pack_str(&r->pk, "version");
 	baton_pack_str(&r->pk, PACKAGE_VERSION);
 	baton_pack_str(&r->pk, "uptime");
@@ -119,6 +119,8 @@ op_status(struct request *r)
 	baton_pack_str(&r->pk, "journal");
 	baton_pack_str(&r->pk, journal_broken() ? "broken: refusing writes "
 	    "until restarted" : "ok");
+	baton_pack_str(&r->pk, "clock_behind");
+	msgpack_pack_uint64(&r->pk, clock_behind());
 	baton_pack_str(&r->pk, "sources");
 	pack_sources(&r->pk);
 	baton_pack_str(&r->pk, "source_health");
