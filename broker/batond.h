@@ -227,7 +227,7 @@ int	journal_add(int, const uint8_t (*)[BATON_JTI_LEN], const uint64_t *,
 int	journal_committed(uint64_t);
 int	journal_compact(char **);
 void	journal_compact_start(void);
-int	journal_broken(void);
+int	journal_health(char *, size_t);
 void	journal_counts(size_t *, size_t *);
 
 /* ---- keys (keystore.c) -------------------------------------------------- */

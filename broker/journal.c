@@ -36,10 +36,20 @@
  *    and the swap of descriptors.  The directory is synced after the lock
  *    is dropped while the commit thread waits, so nothing appended to the
  *    new file is acknowledged before its name is durable.
- *  - A failed sync, directory sync, or a partial write that cannot be cut
- *    off marks the journal broken: later writes are refused, and answers
- *    still waiting are turned into errors, until the broker is restarted.
- *    Reads go on.
+ *  - A failed write (a full disk) is cut off and refused; the next write
+ *    tries again, so writes work again as soon as there is room.
+ *  - A failed sync or directory sync, a partial write that cannot be cut
+ *    off, or a journal file removed or moved away (it would not be read at
+ *    the next start) marks the journal broken: later writes are refused,
+ *    and answers still waiting are turned into errors.  Reads go on.  What
+ *    is on disk is then unknown, so the commit thread repairs by
+ *    rewriting: every second it writes the sets in memory, which hold every
+ *    acknowledged record and each record at most once, to a new file the
+ *    way compaction does, and renames it over the journal.  Once that and
+ *    the directory are synced, writes are taken again.  Records written
+ *    but never acknowledged may be in it: a revocation that holds, or a
+ *    single-use jti spent whose verify was answered "unavailable" (fail
+ *    closed, never an allow that was not recorded).
  *
  * Expiry keeps a margin: an entry is dropped only once its expiry plus
  * JOURNAL_MARGIN is past on the wall clock, so a clock stepped forward by
@@ -113,7 +123,10 @@ static struct {
 	uint64_t	 sseq;		/* batches known to be on disk */
 	int		 syncing;	/* the commit thread uses fd unlocked */
 	int		 swapping;	/* compaction: do not start a sync */
-	int		 broken;	/* fail closed until restarted */
+	int		 broken;	/* fail closed until rewritten */
+	char		 why[160];	/* why it is broken */
+	int		 werr;		/* errno of the last write, 0 ok */
+	char		 cerr[160];	/* last compaction's failure, or "" */
 	int		 stop;
 	int		 fd;
 	char		*path;
@@ -364,11 +377,38 @@ synced_locked(void)
 }
 
 /*
- * Rewrite the file with only the entries to keep: see the comment at the
- * top for the steps and which of them hold the lock.
+ * Is the state directory still one start-up would take (ours, not group-
+ * or world-writable)?  A repair writes into whatever is at that path now.
  */
-int
-journal_compact(char **cause)
+static int
+dir_safe(const char *dir, char **cause)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) != 0) {
+		xasprintf(cause, "%s: must be owned by uid %u and not group- "
+		    "or world-writable", dir, (unsigned)geteuid());
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
+/*
+ * Rewrite the file with only the entries to keep: see the comment at the
+ * top for the steps and which of them hold the lock.  With repair, rewrite
+ * a broken journal (and only then); on success it takes writes again.
+ */
+static int
+compact_run(int repair, char **cause)
 {
 	struct jsnap	*snap = NULL;
 	uint8_t		*buf = NULL, *d;
@@ -378,10 +418,16 @@ journal_compact(char **cause)
 	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL, t;
 	struct timespec	 pause = { 0, 20000 };
 
+	if (repair && dir_safe(j.dir, cause) != 0)
+		return (BATON_EUNAVAIL);
 	pthread_mutex_lock(&j.lock);
-	if (j.path == NULL || j.broken || j.compacting) {
-		/* Broken: the file stays as it is for the next start. */
+	if (j.path == NULL || j.compacting || j.broken != repair) {
+		/* Broken: only a repair rewrites it. */
 		pthread_mutex_unlock(&j.lock);
+		if (repair) {
+			xasprintf(cause, "a compaction is under way");
+			return (BATON_EUNAVAIL);
+		}
 		return (0);
 	}
 	/*
@@ -502,10 +548,20 @@ journal_compact(char **cause)
 		 * appended from now on: fail closed until restarted.
 		 */
 		xasprintf(cause, "fsync %s: %s", j.dir, strerror(errno));
+		if (!j.broken)
+			snprintf(j.why, sizeof j.why, "fsync of the state "
+			    "directory failed: %s", strerror(errno));
 		j.broken = 1;
 		rc = BATON_EUNAVAIL;
-	} else if (wseq > j.sseq)
-		j.sseq = wseq;
+	} else {
+		if (wseq > j.sseq)
+			j.sseq = wseq;
+		if (repair) {
+			j.broken = 0;
+			j.werr = 0;
+		}
+		j.cerr[0] = '\0';
+	}
 	j.swapping = 0;
 	pthread_cond_broadcast(&j.work_cv);
 	synced_locked();
@@ -522,6 +578,8 @@ fail:
 	pthread_mutex_lock(&j.lock);
 fail_locked:
 	j.compacting = 0;
+	if (!repair)
+		snprintf(j.cerr, sizeof j.cerr, "%s", *cause);
 	free(j.delta);
 	j.delta = NULL;
 	j.dlen = j.dcap = 0;
@@ -536,6 +594,12 @@ fail_locked:
 	free(tmp);
 	free(buf);
 	return (rc);
+}
+
+int
+journal_compact(char **cause)
+{
+	return (compact_run(0, cause));
 }
 
 /*
@@ -635,16 +699,75 @@ journal_open(const char *dir, char **cause)
 	return (rc);
 }
 
-/* The commit thread: group commit for every worker. */
+/*
+ * Is the file behind fd still the journal the next start reads?  Not
+ * when it was removed, or it or the directory renamed or replaced.
+ */
+static int
+in_place(int fd)
+{
+	struct stat	a, b;
+
+	if (fstat(fd, &a) != 0 || a.st_nlink == 0)
+		return (0);
+	if (stat(j.path, &b) != 0)
+		return (0);
+	return (a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+}
+
+/* Locked: refuse writes, turn waiting answers into errors. */
+static void
+set_broken(const char *why)
+{
+	if (!j.broken)
+		log_warnx("journal %s: %s; refusing writes, rewriting it "
+		    "every second", j.path, why);
+	snprintf(j.why, sizeof j.why, "%s", why);
+	j.broken = 1;
+	pthread_cond_broadcast(&j.work_cv);
+	synced_locked();
+}
+
+/* Broken: wait a second, then try to rewrite the journal.  Locked. */
+static void
+repair_locked(void)
+{
+	struct timespec	 ts;
+	char		*cause = NULL;
+	int		 rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec++;
+	(void)pthread_cond_timedwait(&j.work_cv, &j.lock, &ts);
+	if (j.stop || !j.broken || j.swapping)
+		return;
+	pthread_mutex_unlock(&j.lock);
+	rc = compact_run(1, &cause);
+	pthread_mutex_lock(&j.lock);
+	if (rc == 0)
+		log_info("journal %s: rewritten in full after \"%s\"; taking "
+		    "writes again", j.path, j.why);
+	else
+		log_warnx_limited("journal-repair", "journal %s: still broken "
+		    "(%s): cannot rewrite it: %s", j.path, j.why, cause);
+	free(cause);
+}
+
+/* The commit thread: group commit for every worker; repairs. */
 static void *
 committer_main(void *arg)
 {
 	uint64_t	target;
-	int		fd, rc;
+	int		fd, rc, moved;
+	char		why[160];
 
 	(void)arg;
 	pthread_mutex_lock(&j.lock);
 	for (;;) {
+		if (j.broken && !j.swapping && !j.stop) {
+			repair_locked();
+			continue;
+		}
 		if (j.swapping || j.broken || j.sseq == j.wseq) {
 			/* On stop, whatever was written is synced first. */
 			if (j.stop && !j.swapping)
@@ -657,16 +780,20 @@ committer_main(void *arg)
 		fd = j.fd;
 		pthread_mutex_unlock(&j.lock);
 		rc = fdatasync(fd);
+		if (rc != 0)
+			snprintf(why, sizeof why, "sync failed: %s",
+			    strerror(errno));
+		/* Synced into a file the next start would not read: lost. */
+		moved = rc == 0 && !in_place(fd);
 		pthread_mutex_lock(&j.lock);
 		j.syncing = 0;
-		if (rc == 0) {
+		if (rc == 0 && !moved) {
 			if (target > j.sseq)
 				j.sseq = target;
-		} else {
-			log_warnx("journal sync: %s", strerror(errno));
-			j.broken = 1;
-		}
-		synced_locked();
+			synced_locked();
+		} else
+			set_broken(moved ? "the journal file was removed or "
+			    "moved away" : why);
 	}
 	pthread_mutex_unlock(&j.lock);
 	return (NULL);
@@ -812,16 +939,14 @@ journal_has_any(int type, const uint8_t (*jtis)[BATON_JTI_LEN], size_t n)
 static void
 cut_partial(off_t size)
 {
+	char	why[160];
 	int	rc;
 
 	rc = ftruncate(j.fd, size);
 	if (rc != 0) {
-		log_warnx("journal %s: cannot cut a partial write at offset "
-		    "%lld: %s; refusing writes until restarted", j.path,
-		    (long long)size, strerror(errno));
-		j.broken = 1;
-		pthread_cond_broadcast(&j.work_cv);
-		synced_locked();
+		snprintf(why, sizeof why, "cannot cut a partial write at "
+		    "offset %lld: %s", (long long)size, strerror(errno));
+		set_broken(why);
 	}
 }
 
@@ -876,8 +1001,8 @@ journal_add(int type, const uint8_t (*jtis)[BATON_JTI_LEN],
 			wait = e->seq;	/* there already, maybe not synced */
 	}
 	if (j.broken) {
-		xasprintf(cause, "journal is broken (an earlier write or sync "
-		    "failed); refusing writes until batond is restarted");
+		xasprintf(cause, "journal is broken (%s); refusing writes "
+		    "until it is rewritten (tried every second)", j.why);
 		rc = BATON_EUNAVAIL;
 		goto out;
 	}
@@ -902,10 +1027,18 @@ journal_add(int type, const uint8_t (*jtis)[BATON_JTI_LEN],
 		goto out;
 	}
 	if (write_all(j.fd, buf, k * J_REC) != 0) {
-		xasprintf(cause, "journal write: %s", strerror(errno));
+		j.werr = errno;
+		xasprintf(cause, "journal write: %s", strerror(j.werr));
+		log_warnx_limited("journal-write", "journal %s: write: %s; "
+		    "refusing what needs a record until writes work again",
+		    j.path, strerror(j.werr));
 		cut_partial(st.st_size);
 		rc = BATON_EUNAVAIL;
 		goto out;
+	}
+	if (j.werr != 0) {
+		log_info("journal %s: writes work again", j.path);
+		j.werr = 0;
 	}
 	if (j.compacting) {
 		if (j.dlen + k * J_REC > j.dcap) {
@@ -941,16 +1074,37 @@ journal_committed(uint64_t ticket)
 	return (rc);
 }
 
-/* 0 writing, 1 refusing writes until restarted (a failed cut). */
+/*
+ * The journal's health for status, in buf: 0 "ok" (perhaps with a
+ * compaction failing), 1 writes failing (the last one did), 2 broken.
+ * Notices a journal file removed or moved even with no write since.
+ */
 int
-journal_broken(void)
+journal_health(char *buf, size_t len)
 {
-	int	b;
+	int	h;
 
 	pthread_mutex_lock(&j.lock);
-	b = j.broken;
+	if (!j.broken && j.fd != -1 && !j.swapping && !in_place(j.fd))
+		set_broken("the journal file was removed or moved away");
+	if (j.broken) {
+		h = 2;
+		snprintf(buf, len, "broken: %s; refusing writes, rewriting it "
+		    "every second", j.why);
+	} else if (j.werr != 0) {
+		h = 1;
+		snprintf(buf, len, "writes failing: %s; refusing what needs a "
+		    "record until they work", strerror(j.werr));
+	} else {
+		h = 0;
+		if (j.cerr[0] != '\0')
+			snprintf(buf, len, "ok, but compaction fails: %s",
+			    j.cerr);
+		else
+			snprintf(buf, len, "ok");
+	}
 	pthread_mutex_unlock(&j.lock);
-	return (b);
+	return (h);
 }
 
 void

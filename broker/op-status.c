@@ -67,7 +67,7 @@ op_status(struct request *r)
 	struct body	 b;
 	struct config	*cfg;
 	struct stat	 st;
-	char		*cause = NULL, *text = NULL, *jpath;
+	char		*cause = NULL, *text = NULL, *jpath, health[256];
 	uint64_t	 jbytes;
 	size_t		 revoked, spent;
 	unsigned	 conns;
@@ -90,6 +90,7 @@ op_status(struct request *r)
 	}
 	body_free(&b);
 	journal_counts(&revoked, &spent);
+	(void)journal_health(health, sizeof health);
 	pthread_mutex_lock(&broker.conns_lock);
 	conns = broker.nconns;
 	pthread_mutex_unlock(&broker.conns_lock);
@@ -117,8 +118,7 @@ op_status(struct request *r)
 	baton_pack_str(&r->pk, "journal_bytes");
 	msgpack_pack_uint64(&r->pk, jbytes);
 	baton_pack_str(&r->pk, "journal");
-	baton_pack_str(&r->pk, journal_broken() ? "broken: refusing writes "
-	    "until restarted" : "ok");
+	baton_pack_str(&r->pk, health);
 	baton_pack_str(&r->pk, "clock_behind");
 	msgpack_pack_uint64(&r->pk, clock_behind());
 	baton_pack_str(&r->pk, "sources");

@@ -1,10 +1,14 @@
 /*
  * fault-journal.c: an LD_PRELOAD shim for tests that makes the disk
  * under the broker's journal misbehave.  Only calls on a file whose name
- * ends in "/journal" are touched, and only as the environment asks:
+ * ends in "/journal" (or, for BATON_FAULT_SYNC_EIO, "/journal.tmp") are
+ * touched, and only as the environment asks:
  *   BATON_FAULT_FTRUNCATE	ftruncate fails with EIO (a partial write
  *				cannot be cut off)
  *   BATON_FAULT_SYNC_MS=N	fdatasync takes N milliseconds longer
+ *   BATON_FAULT_SYNC_EIO=PATH	fsync and fdatasync fail with EIO for as
+ *				long as the file PATH exists (a disk
+ *				failing, then replaced or back)
  */
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -19,19 +23,39 @@
 int	ftruncate(int, off_t);
 int	ftruncate64(int, off_t);
 int	fdatasync(int);
+int	fsync(int);
 
+/* Does the name of the file behind fd end in suffix? */
 static int
-is_journal(int fd)
+fd_named(int fd, const char *suffix)
 {
 	char	link[64], path[4096];
+	size_t	len = strlen(suffix);
 	ssize_t	n;
 
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof path - 1);
-	if (n < 8)
+	if (n < (ssize_t)len)
 		return (0);
 	path[n] = '\0';
-	return (strcmp(path + n - 8, "/journal") == 0);
+	return (strcmp(path + n - len, suffix) == 0);
+}
+
+static int
+is_journal(int fd)
+{
+	return (fd_named(fd, "/journal"));
+}
+
+/* BATON_FAULT_SYNC_EIO: should a sync of fd fail now? */
+static int
+sync_fails(int fd)
+{
+	const char	*flag = getenv("BATON_FAULT_SYNC_EIO");
+
+	if (flag == NULL || access(flag, F_OK) != 0)
+		return (0);
+	return (is_journal(fd) || fd_named(fd, "/journal.tmp"));
 }
 
 int
@@ -62,5 +86,19 @@ fdatasync(int fd)
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 			;
 	}
+	if (sync_fails(fd)) {
+		errno = EIO;
+		return (-1);
+	}
 	return ((int)syscall(SYS_fdatasync, fd));
+}
+
+int
+fsync(int fd)
+{
+	if (sync_fails(fd)) {
+		errno = EIO;
+		return (-1);
+	}
+	return ((int)syscall(SYS_fsync, fd));
 }
