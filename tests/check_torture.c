@@ -1,19 +1,25 @@
 /*
  * check_torture.c: crash a loaded broker again and again, and lose nothing.
  *
- * Client processes drive a real batond with a mix of mint, attenuate,
- * verify of single-use tokens, verify of reusable ones, revoke and reload,
- * each writing down every answer it got.  Meanwhile the broker is killed
- * with SIGKILL at random moments and restarted on the same state.  At the
- * end the record is held against a clean restart:
+ * Client processes drive a real batond with a mix of mint (reusable and
+ * single-use), attenuate, present, verify of single-use tokens (a shared
+ * pool minted up front, each client's own single-use mints and presented
+ * call tokens), verify of reusable ones, revoke and reload, each writing
+ * down every answer it got.  Meanwhile the broker is killed with SIGKILL
+ * at random moments and restarted on the same state.  At the end the
+ * record is held against a clean restart:
  *
  *   - no single-use token was allowed twice, across every restart, and
- *     every one that was allowed is now spent;
+ *     every one that was allowed is now spent (or, a call token, expired);
+ *   - no pool token was spent without an allow, unless a verify of it
+ *     lost its answer to a kill;
  *   - every acknowledged revocation holds;
  *   - every token the broker issued still verifies, unless it or an
  *     ancestor was revoked (or a revocation of it was sent and its answer
- *     lost to a kill, which leaves it undecided);
- *   - every restart opened the state cleanly.
+ *     lost to a kill, which leaves it undecided), and none was denied
+ *     during the run for any other reason;
+ *   - every restart opened the state cleanly, with nothing but a torn
+ *     tail to cut.
  *
  * TORTURE_ROUNDS sets the number of kills (make check: 3; make torture:
  * 50); the figures are printed.
@@ -40,6 +46,14 @@
 #define NCHILD		4
 #define NPOOL		3000
 #define OWN_MAX		64
+#define ONCE_MAX	32	/* a client's own single-use tokens */
+
+/* What each client counts, written at its end: "N" and these in order. */
+enum { N_MINT, N_MINT_ONCE, N_ATTENUATE, N_PRESENT, N_VERIFY_POOL,
+    N_VERIFY_OWN, N_VERIFY_ONCE, N_REVOKE, N_RELOAD, N_LOST, N_MAX };
+static const char *n_names[N_MAX] = { "mint", "mint single-use",
+    "attenuate", "present", "verify pool", "verify reusable",
+    "verify own single-use", "revoke", "reload", "answers lost" };
 
 static struct tb	 T;
 static char		*pool[NPOOL];
@@ -121,24 +135,56 @@ attenuate_tok(int fd, const char *parent, char *out, size_t len, int *lost)
 	return (rc);
 }
 
+/* present for one call to mcp-db: the call token, or -1. */
+static int
+present_tok(int fd, const char *parent, char *out, size_t len, int *lost)
+{
+	struct msg	m;
+	struct resp	r;
+	int		rc = -1;
+
+	msg_start(&m, BATON_OP_PRESENT, 6, 5);
+	pk_kv_str(&m.pk, "token", parent);
+	pk_kv_str(&m.pk, "tool", "db_query");
+	pk_kv_str(&m.pk, "action", "read");
+	pk_kv_str(&m.pk, "aud", "mcp-db");
+	pk_kv_uint(&m.pk, "ttl", 120);
+	if (call(fd, &m, &r) != 0) {
+		*lost = 1;
+		return (-1);
+	}
+	if (r.status == 0 && get_str(&r.body, "token", out, len) == 0)
+		rc = 0;
+	resp_free(&r);
+	return (rc);
+}
+
 /* verify: the reason (0 allow), or -1 when the answer was lost. */
 static int
-verify(int fd, const char *token)
+verify_aud(int fd, const char *token, const char *aud)
 {
 	struct msg	m;
 	struct resp	r;
 	int		why;
 
-	msg_start(&m, BATON_OP_VERIFY, 3, 3);
+	msg_start(&m, BATON_OP_VERIFY, 3, aud != NULL ? 4 : 3);
 	pk_kv_str(&m.pk, "token", token);
 	pk_kv_str(&m.pk, "tool", "db_query");
 	pk_kv_str(&m.pk, "action", "read");
+	if (aud != NULL)
+		pk_kv_str(&m.pk, "aud", aud);
 	if (call(fd, &m, &r) != 0)
 		return (-1);
 	why = r.status != 0 ? 1000 + r.status : (int)get_uint(&r.body,
 	    "reason");
 	resp_free(&r);
 	return (why);
+}
+
+static int
+verify(int fd, const char *token)
+{
+	return (verify_aud(fd, token, NULL));
 }
 
 /* revoke: 0 acknowledged, 1 refused, -1 answer lost. */
@@ -191,10 +237,12 @@ static void
 client(int idx, const char *path)
 {
 	static char	own[OWN_MAX][BATON_MAX_TEXT + 1];
+	static char	once[ONCE_MAX][BATON_MAX_TEXT + 1];
 	static char	tok[BATON_MAX_TEXT + 1];
-	long		ownid[OWN_MAX];
-	long		next = (long)idx * 1000000;
-	int		log, fd = -1, nown = 0, op, k, lost, rc;
+	unsigned long	n[N_MAX] = { 0 };
+	long		ownid[OWN_MAX], onceid[ONCE_MAX], onceaud[ONCE_MAX];
+	long		next = (long)idx * 1000000, nextonce = next;
+	int		log, fd = -1, nown = 0, nonce = 0, op, k, lost, rc, i;
 
 	signal(SIGTERM, on_term);
 	signal(SIGPIPE, SIG_IGN);
@@ -207,9 +255,10 @@ client(int idx, const char *path)
 			continue;
 		}
 		lost = 0;
-		op = (int)(random() % 20);
+		op = (int)(random() % 26);
 		k = nown > 0 ? (int)(random() % nown) : -1;
 		if (op < 5 || k == -1) {
+			n[N_MINT]++;
 			if (mint(fd, 0, tok, sizeof tok, &lost) == 0) {
 				k = nown < OWN_MAX ? nown++ :
 				    (int)(random() % OWN_MAX);
@@ -218,6 +267,7 @@ client(int idx, const char *path)
 				record(log, "I %ld - %s\n", ownid[k], tok);
 			}
 		} else if (op < 8) {
+			n[N_ATTENUATE]++;
 			if (attenuate_tok(fd, own[k], tok, sizeof tok, &lost) == 0) {
 				long parent = ownid[k];
 				int j = nown < OWN_MAX ? nown++ :
@@ -231,24 +281,67 @@ client(int idx, const char *path)
 		} else if (op < 11) {
 			int p = (int)(random() % NPOOL);
 
+			n[N_VERIFY_POOL]++;
 			if ((rc = verify(fd, pool[p])) == 0)
 				record(log, "A %d\n", p);
+			else if (rc == -1)
+				record(log, "L %d\n", p);
 			lost = rc == -1;
-		} else if (op < 17) {
-			lost = verify(fd, own[k]) == -1;
+		} else if (op < 16) {
+			n[N_VERIFY_OWN]++;
+			if ((rc = verify(fd, own[k])) > 0)
+				record(log, "D %ld %d\n", ownid[k], rc);
+			lost = rc == -1;
 		} else if (op < 19) {
+			/* A single-use token of its own: minted or presented. */
+			i = nonce < ONCE_MAX ? nonce : (int)(random() %
+			    ONCE_MAX);
+			if (op == 16) {
+				n[N_MINT_ONCE]++;
+				rc = mint(fd, 1, tok, sizeof tok, &lost);
+			} else {
+				n[N_PRESENT]++;
+				rc = present_tok(fd, own[k], tok, sizeof tok,
+				    &lost);
+			}
+			if (rc == 0) {
+				if (i == nonce)
+					nonce++;
+				onceid[i] = ++nextonce;
+				onceaud[i] = op != 16;
+				memcpy(once[i], tok, sizeof tok);
+			}
+		} else if (op < 22 && nonce > 0) {
+			/* Again and again, across kills: allowed once. */
+			i = (int)(random() % nonce);
+			n[N_VERIFY_ONCE]++;
+			rc = verify_aud(fd, once[i], onceaud[i] ? "mcp-db" :
+			    NULL);
+			if (rc == 0)
+				record(log, "U %ld %c %s\n", onceid[i],
+				    onceaud[i] ? 'p' : 'm', once[i]);
+			lost = rc == -1;
+		} else if (op < 24) {
 			/* Said before it is sent: a lost answer leaves it open. */
+			n[N_REVOKE]++;
 			record(log, "r %ld\n", ownid[k]);
 			if ((rc = revoke_tok(fd, own[k])) == 0)
 				record(log, "R %ld\n", ownid[k]);
 			lost = rc == -1;
-		} else
+		} else if (op == 24) {
+			n[N_RELOAD]++;
 			reload(fd);
+		}
 		if (lost) {
+			n[N_LOST]++;
 			close(fd);
 			fd = -1;
 		}
 	}
+	record(log, "N");
+	for (i = 0; i < N_MAX; i++)
+		record(log, " %lu", n[i]);
+	record(log, "\n");
 	close(log);
 	_exit(0);
 }
@@ -264,7 +357,21 @@ struct issued {
 
 static struct issued	*iss;
 static size_t		 niss, iss_cap;
-static int		 allows[NPOOL];
+static int		 allows[NPOOL], lostv[NPOOL];
+static unsigned long	 totals[N_MAX];
+
+/* Own single-use tokens allowed ("U id token"), sorted by id at the end. */
+struct once_allow {
+	long	 id;
+	int	 presented;	/* a call token (else minted single-use) */
+	char	*token;
+};
+static struct once_allow *oa;
+static size_t		 noa, oa_cap;
+/* Denials of own reusable tokens during the run ("D id reason"). */
+static long		*denied_id;
+static int		*denied_why;
+static size_t		 ndenied, denied_cap;
 
 static int
 by_id(const void *a, const void *b)
@@ -323,6 +430,38 @@ read_record(const char *path, int issued)
 		else if (sscanf(line, "A %d", &p) == 1) {
 			ck_assert(p >= 0 && p < NPOOL);
 			allows[p]++;
+		} else if (sscanf(line, "L %d", &p) == 1) {
+			ck_assert(p >= 0 && p < NPOOL);
+			lostv[p]++;
+		} else if (line[0] == 'U' && line[1] == ' ') {
+			line[strcspn(line, "\n")] = '\0';
+			for (n = 0, s = line; n < 4 && s != NULL; n++)
+				w[n] = strsep(&s, " ");
+			ck_assert_int_eq(n, 4);
+			if (noa == oa_cap) {
+				oa_cap = oa_cap ? 2 * oa_cap : 1024;
+				oa = realloc(oa, oa_cap * sizeof *oa);
+				ck_assert_ptr_nonnull(oa);
+			}
+			oa[noa].id = atol(w[1]);
+			oa[noa].presented = w[2][0] == 'p';
+			oa[noa].token = strdup(w[3]);
+			noa++;
+		} else if (sscanf(line, "D %ld %d", &id, &p) == 2) {
+			if (ndenied == denied_cap) {
+				denied_cap = denied_cap ? 2 * denied_cap : 64;
+				denied_id = realloc(denied_id, denied_cap *
+				    sizeof *denied_id);
+				denied_why = realloc(denied_why, denied_cap *
+				    sizeof *denied_why);
+				ck_assert(denied_id != NULL &&
+				    denied_why != NULL);
+			}
+			denied_id[ndenied] = id;
+			denied_why[ndenied++] = p;
+		} else if (line[0] == 'N' && line[1] == ' ') {
+			for (n = 0, s = line + 2; n < N_MAX; n++)
+				totals[n] += strtoul(s, &s, 10);
 		} else if (sscanf(line, "R %ld", &id) == 1) {
 			ck_assert_ptr_nonnull(e = find(id));
 			e->revoked = 1;
@@ -333,6 +472,34 @@ read_record(const char *path, int issued)
 	}
 	free(line);
 	fclose(f);
+}
+
+/* How many lines of a file hold s. */
+static int
+log_lines(const char *path, const char *s)
+{
+	FILE	*f;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	int	 n = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	while (getline(&line, &cap, f) > 0)
+		if (strstr(line, s) != NULL)
+			n++;
+	free(line);
+	fclose(f);
+	return (n);
+}
+
+static int
+by_once(const void *a, const void *b)
+{
+	long	x = ((const struct once_allow *)a)->id;
+	long	y = ((const struct once_allow *)b)->id;
+
+	return (x < y ? -1 : x > y);
 }
 
 /* 1 revoked (acknowledged, itself or above), 0 not, -1 undecided. */
@@ -358,8 +525,9 @@ START_TEST(test_torture)
 	pid_t		 kids[NCHILD];
 	uint64_t	 t0, restart_ms = 0, worst_ms = 0, t;
 	size_t		 i, checked_live = 0, checked_revoked = 0, undecided = 0;
+	size_t		 unspent = 0, ops = 0;
 	int		 rounds = env != NULL ? atoi(env) : 3, round, fd, why;
-	int		 lost = 0, spent = 0, status;
+	int		 lost = 0, spent = 0, status, torn;
 
 	if (rounds < 1)
 		rounds = 1;
@@ -393,6 +561,7 @@ START_TEST(test_torture)
 			worst_ms = t;
 	}
 	usleep(300000);
+	t0 = now_ms() - t0;
 	for (i = 0; i < NCHILD; i++)
 		kill(kids[i], SIGTERM);
 	for (i = 0; i < NCHILD; i++) {
@@ -418,7 +587,34 @@ START_TEST(test_torture)
 			why = verify(fd, pool[i]);
 			ck_assert_msg(why == BATON_R_REPLAYED, "single-use "
 			    "token %zu was allowed, now %d", i, why);
+		} else if (lostv[i] == 0) {
+			/* Never allowed, no answer lost: still unspent. */
+			why = verify(fd, pool[i]);
+			ck_assert_msg(why == 0, "single-use token %zu, never "
+			    "allowed, now %d", i, why);
+			unspent++;
 		}
+	}
+	/* The clients' own single-use tokens: allowed at most once. */
+	qsort(oa, noa, sizeof *oa, by_once);
+	for (i = 0; i < noa; i++) {
+		ck_assert_msg(i == 0 || oa[i].id != oa[i - 1].id,
+		    "single-use token %ld allowed twice", oa[i].id);
+		why = verify_aud(fd, oa[i].token, "mcp-db");
+		/* A call token lives 120 s; an ancestor may be revoked. */
+		ck_assert_msg(why == BATON_R_REPLAYED || (oa[i].presented &&
+		    (why == BATON_R_EXPIRED || why == BATON_R_REVOKED)),
+		    "single-use token %ld was allowed, now %d", oa[i].id,
+		    why);
+	}
+	/* Reusable tokens denied during the run: only as revoked. */
+	for (i = 0; i < ndenied; i++) {
+		struct issued *e = find(denied_id[i]);
+
+		ck_assert_ptr_nonnull(e);
+		ck_assert_msg(denied_why[i] == BATON_R_REVOKED &&
+		    revoked_state(e) != 0, "token %ld denied during the run "
+		    "(reason %d), never revoked", denied_id[i], denied_why[i]);
 	}
 	for (i = 0; i < niss; i++) {
 		switch (revoked_state(&iss[i])) {
@@ -440,18 +636,34 @@ START_TEST(test_torture)
 		}
 	}
 	close(fd);
-	printf("torture: %d kills, restart mean %.0f ms, worst %llu ms; "
-	    "%zu tokens issued (%zu checked live, %zu checked revoked, %zu "
-	    "undecided), %d single-use tokens spent, none twice\n", rounds,
-	    (double)restart_ms / rounds, (unsigned long long)worst_ms, niss,
-	    checked_live, checked_revoked, undecided, spent);
-	(void)t0;
+	torn = log_lines(T.log, "ignoring a torn tail");
+	printf("torture: %d kills in %.1f s of load, restart mean %.0f ms, worst "
+	    "%llu ms, %d torn tails cut\n", rounds, (double)t0 / 1000,
+	    (double)restart_ms / rounds, (unsigned long long)worst_ms, torn);
+	for (i = 0; i < N_MAX; i++) {
+		printf("%s%s %lu", i == 0 ? "torture: requests: " : ", ",
+		    n_names[i], totals[i]);
+		if (i != N_LOST)
+			ops += totals[i];
+	}
+	printf(" (%zu in all)\n", ops);
+	printf("torture: %zu tokens issued (%zu checked live, %zu checked "
+	    "revoked, %zu undecided), %zu denials during the run all "
+	    "revocations; pool: %d single-use tokens spent once, %zu checked "
+	    "unspent; %zu own single-use tokens allowed, none twice\n", niss,
+	    checked_live, checked_revoked, undecided, ndenied, spent, unspent,
+	    noa);
 	ck_assert_uint_gt(niss, 0);
 	ck_assert_int_eq(tb_stop(&T), 0);
 	tb_cleanup(&T);
 	for (i = 0; i < niss; i++)
 		free(iss[i].token);
 	free(iss);
+	for (i = 0; i < noa; i++)
+		free(oa[i].token);
+	free(oa);
+	free(denied_id);
+	free(denied_why);
 	for (i = 0; i < NPOOL; i++)
 		free(pool[i]);
 }
