@@ -35,6 +35,9 @@ static struct {
 	uint64_t	 last;		/* broker time, us */
 	uint64_t	 last_mono;	/* us */
 	uint64_t	 behind;	/* wall behind broker time, us */
+	int		 slewing;	/* since a step back */
+	uint64_t	 slew_from;	/* broker time then, us */
+	uint64_t	 slew_mono;	/* monotonic time then, us */
 } c = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 #ifdef BATOND_TEST_BUILD
@@ -91,10 +94,23 @@ advance(void)
 			log_info("clock: the wall clock caught up with the "
 			    "broker's time");
 		c.behind = 0;
+		c.slewing = 0;
 	} else {
-		/* Stepped back: go on at half speed until it catches up. */
-		next = c.last + (mono - c.last_mono) / 2;
-		if (next > wall && c.behind == 0 && next - wall >= 1000000)
+		/*
+		 * Stepped back: go on at half speed until it catches up,
+		 * measured from the step (halving each short interval
+		 * would lose the odd microseconds, and under load all).
+		 */
+		if (!c.slewing) {
+			c.slewing = 1;
+			c.slew_from = c.last;
+			c.slew_mono = c.last_mono;
+		}
+		next = c.slew_from + (mono - c.slew_mono) / 2;
+		if (next < c.last)
+			next = c.last;
+		if (next > wall && c.behind < 1000000 &&
+		    next - wall >= 1000000)
 			log_warnx("clock: the wall clock stepped back %llu s; "
 			    "the broker's time goes on at half speed until it "
 			    "catches up, so nothing expired comes back",
