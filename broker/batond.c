@@ -514,6 +514,11 @@ main(int argc, char **argv)
 	broker.uid = geteuid();
 	broker.started = time(NULL);
 
+	/*
+	 * A file size limit (ulimit -f, LimitFSIZE=) must fail a write with
+	 * EFBIG, which the journal refuses cleanly, not kill the broker.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	if (check_state_dir(cfg->state_dir, &cause) != 0 ||
 	    keystore_open(cfg->state_dir, cfg->max_ttl, &cause) != 0 ||
 	    journal_open(cfg->state_dir, &cause) != 0)

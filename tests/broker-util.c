@@ -121,7 +121,8 @@ tb_launch(struct tb *t)
 			struct rlimit	rl;
 
 			rl.rlim_cur = rl.rlim_max = (rlim_t)t->fsize_limit;
-			signal(SIGXFSZ, SIG_IGN);
+			if (!t->fsize_signal)
+				signal(SIGXFSZ, SIG_IGN);
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
 		if (t->nofile_limit > 0) {

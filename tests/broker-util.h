@@ -22,6 +22,7 @@ struct tb {
 	char	log[300];
 	int	use_conf;
 	long	fsize_limit;	/* >0: RLIMIT_FSIZE of the broker, in bytes */
+	int	fsize_signal;	/* with it: SIGXFSZ left as it is, not ignored */
 	long	nofile_limit;	/* >0: RLIMIT_NOFILE (soft and hard) of it */
 	long	nofile_hard;	/* >0: a higher hard limit than that */
 	const char *preload;	/* LD_PRELOAD for the broker, or NULL */

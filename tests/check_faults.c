@@ -306,6 +306,37 @@ START_TEST(test_disk_full)
 }
 END_TEST
 
+/*
+ * A file size limit (ulimit -f, LimitFSIZE=) with SIGXFSZ at its default,
+ * which kills: room for the journal's header and two records.  The log
+ * passes the limit at once; the journal's third record fails with EFBIG.
+ */
+START_TEST(test_file_size_limit)
+{
+	char	*t[3], msg[512];
+	int	 fd, i;
+
+	tb_init(&T, "development-mode yes\n", NULL);
+	T.fsize_limit = 8 + 2 * 45;
+	T.fsize_signal = 1;
+	fd = up();
+	for (i = 0; i < 3; i++)
+		t[i] = mint(fd, 600, 0);
+	ck_assert_int_eq(revoke_msg(fd, t[0], msg, sizeof msg), 0);
+	ck_assert_int_eq(revoke_msg(fd, t[1], msg, sizeof msg), 0);
+	ck_assert_int_eq(revoke_msg(fd, t[2], msg, sizeof msg),
+	    BATON_WIRE_EUNAVAIL);
+	ck_assert_str_eq(msg, "revocation not recorded: journal write: File "
+	    "too large");
+	ck_assert_int_eq(verify_reason(fd, t[1]), BATON_R_REVOKED);
+	ck_assert_int_eq(verify_reason(fd, t[2]), 0);
+	for (i = 0; i < 3; i++)
+		free(t[i]);
+	close(fd);
+	down();
+}
+END_TEST
+
 /* ---- syncs failing: broken, then rewritten -------------------------------- */
 
 START_TEST(test_sync_fails)
@@ -564,8 +595,9 @@ clock_step(long long offset)
 
 START_TEST(test_clock_step_back)
 {
-	char	*brief, *fresh;
-	int	 fd;
+	char		*brief, *fresh;
+	uint64_t	 behind, now;
+	int		 fd;
 
 	clock_init("development-mode yes\n");
 	clock_step(0);
@@ -578,8 +610,14 @@ START_TEST(test_clock_step_back)
 	/* And back: it stays expired; the broker says it is behind. */
 	clock_step(0);
 	ck_assert_int_eq(verify_reason(fd, brief), BATON_R_EXPIRED);
-	ck_assert_uint_ge(status_uint(fd, "clock_behind"), 90);
+	ck_assert_uint_ge(behind = status_uint(fd, "clock_behind"), 90);
 	ck_assert(tb_log_has(&T, "the wall clock stepped back"));
+	/* At half speed: 3 s later the wall clock is 1.5 s closer. */
+	sleep(3);
+	now = status_uint(fd, "clock_behind");
+	ck_assert_msg(now + 1 <= behind && now + 2 >= behind, "behind %llu "
+	    "s, 3 s later %llu s", (unsigned long long)behind,
+	    (unsigned long long)now);
 	/* Tokens minted meanwhile work. */
 	fresh = mint(fd, 60, 0);
 	ck_assert_int_eq(verify_reason(fd, fresh), 0);
@@ -656,6 +694,7 @@ main(void)
 	tc = tcase_create("disk");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_disk_full);
+	tcase_add_test(tc, test_file_size_limit);
 	tcase_add_test(tc, test_sync_fails);
 	tcase_add_test(tc, test_state_dir_removed);
 	tcase_add_test(tc, test_state_dir_renamed);
