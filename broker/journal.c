@@ -152,6 +152,8 @@ static struct {
 static pthread_t	committer, compactor;
 static int		committer_up, compactor_up;
 
+static void	set_broken(const char *);
+
 static size_t
 jhash(const uint8_t *jti, size_t nb)
 {
@@ -412,10 +414,10 @@ compact_run(int repair, char **cause)
 {
 	struct jsnap	*snap = NULL;
 	uint8_t		*buf = NULL, *d;
-	char		*tmp = NULL;
+	char		*tmp = NULL, why[160];
 	uint64_t	 now = clock_forget(), wseq, t0, held1 = 0, held2;
 	size_t		 n, k = 0, i, b, nb, len, dlen, meanwhile;
-	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL, t;
+	int		 fd = -1, oldfd, rc = BATON_EUNAVAIL, t, err;
 	struct timespec	 pause = { 0, 20000 };
 
 	if (repair && dir_safe(j.dir, cause) != 0)
@@ -541,17 +543,17 @@ compact_run(int repair, char **cause)
 	 * appends go on meanwhile, and are answered once it is.
 	 */
 	rc = fsync_dir(j.dir);
+	err = errno;
 	pthread_mutex_lock(&j.lock);
 	if (rc != 0) {
 		/*
 		 * The rename may not survive a crash, and with it nothing
-		 * appended from now on: fail closed until restarted.
+		 * appended from now on: fail closed until rewritten.
 		 */
-		xasprintf(cause, "fsync %s: %s", j.dir, strerror(errno));
-		if (!j.broken)
-			snprintf(j.why, sizeof j.why, "fsync of the state "
-			    "directory failed: %s", strerror(errno));
-		j.broken = 1;
+		xasprintf(cause, "fsync %s: %s", j.dir, strerror(err));
+		snprintf(why, sizeof why, "fsync of the state directory "
+		    "failed: %s", strerror(err));
+		set_broken(why);
 		rc = BATON_EUNAVAIL;
 	} else {
 		if (wseq > j.sseq)
