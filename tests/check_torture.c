@@ -44,7 +44,10 @@
 #include "broker-util.h"
 
 #define NCHILD		4
-#define NPOOL		3000
+/* Single-use tokens minted up front: 600 a kill, so few are left over. */
+#define POOL_PER_ROUND	600
+#define POOL_MIN	3000
+#define POOL_MAX	30000
 #define OWN_MAX		64
 #define ONCE_MAX	32	/* a client's own single-use tokens */
 
@@ -56,7 +59,8 @@ static const char *n_names[N_MAX] = { "mint", "mint single-use",
     "verify own single-use", "revoke", "reload", "answers lost" };
 
 static struct tb	 T;
-static char		*pool[NPOOL];
+static char		**pool;
+static int		 npool;
 static volatile sig_atomic_t stop;
 
 static void
@@ -279,7 +283,7 @@ client(int idx, const char *path)
 				memcpy(own[j], tok, sizeof tok);
 			}
 		} else if (op < 11) {
-			int p = (int)(random() % NPOOL);
+			int p = (int)(random() % npool);
 
 			n[N_VERIFY_POOL]++;
 			if ((rc = verify(fd, pool[p])) == 0)
@@ -357,7 +361,7 @@ struct issued {
 
 static struct issued	*iss;
 static size_t		 niss, iss_cap;
-static int		 allows[NPOOL], lostv[NPOOL];
+static int		*allows, *lostv;
 static unsigned long	 totals[N_MAX];
 
 /* Own single-use tokens allowed ("U id token"), sorted by id at the end. */
@@ -428,10 +432,10 @@ read_record(const char *path, int issued)
 		} else if (issued)
 			continue;
 		else if (sscanf(line, "A %d", &p) == 1) {
-			ck_assert(p >= 0 && p < NPOOL);
+			ck_assert(p >= 0 && p < npool);
 			allows[p]++;
 		} else if (sscanf(line, "L %d", &p) == 1) {
-			ck_assert(p >= 0 && p < NPOOL);
+			ck_assert(p >= 0 && p < npool);
 			lostv[p]++;
 		} else if (line[0] == 'U' && line[1] == ' ') {
 			line[strcspn(line, "\n")] = '\0';
@@ -537,7 +541,14 @@ START_TEST(test_torture)
 	tb_init(&T, "development-mode yes\nrate-limit 0\n", NULL);
 	ck_assert_int_eq(tb_launch(&T), 0);
 	ck_assert_int_ge(fd = tb_connect(&T), 0);
-	for (i = 0; i < NPOOL; i++) {
+	npool = rounds * POOL_PER_ROUND;
+	npool = npool < POOL_MIN ? POOL_MIN : npool > POOL_MAX ? POOL_MAX :
+	    npool;
+	pool = calloc((size_t)npool, sizeof *pool);
+	allows = calloc((size_t)npool, sizeof *allows);
+	lostv = calloc((size_t)npool, sizeof *lostv);
+	ck_assert(pool != NULL && allows != NULL && lostv != NULL);
+	for (i = 0; i < (size_t)npool; i++) {
 		ck_assert_int_eq(mint(fd, 1, tok, sizeof tok, &lost), 0);
 		ck_assert_ptr_nonnull(pool[i] = strdup(tok));
 	}
@@ -579,7 +590,7 @@ START_TEST(test_torture)
 	qsort(iss, niss, sizeof *iss, by_id);
 	for (i = 0; i < NCHILD; i++)
 		read_record(logs[i], 0);
-	for (i = 0; i < NPOOL; i++) {
+	for (i = 0; i < (size_t)npool; i++) {
 		ck_assert_msg(allows[i] <= 1, "single-use token %zu allowed "
 		    "%d times", i, allows[i]);
 		if (allows[i] == 1) {
@@ -649,9 +660,10 @@ START_TEST(test_torture)
 	printf(" (%zu in all)\n", ops);
 	printf("torture: %zu tokens issued (%zu checked live, %zu checked "
 	    "revoked, %zu undecided), %zu denials during the run all "
-	    "revocations; pool: %d single-use tokens spent once, %zu checked "
-	    "unspent; %zu own single-use tokens allowed, none twice\n", niss,
-	    checked_live, checked_revoked, undecided, ndenied, spent, unspent,
+	    "revocations; pool of %d: %d single-use tokens spent once, %zu "
+	    "checked unspent; %zu own single-use tokens allowed, none twice\n", niss,
+	    checked_live, checked_revoked, undecided, ndenied, npool, spent,
+	    unspent,
 	    noa);
 	ck_assert_uint_gt(niss, 0);
 	ck_assert_int_eq(tb_stop(&T), 0);
@@ -664,8 +676,11 @@ START_TEST(test_torture)
 	free(oa);
 	free(denied_id);
 	free(denied_why);
-	for (i = 0; i < NPOOL; i++)
+	for (i = 0; i < (size_t)npool; i++)
 		free(pool[i]);
+	free(pool);
+	free(allows);
+	free(lostv);
 }
 END_TEST
 
