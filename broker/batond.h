@@ -51,8 +51,10 @@
 #define BATOND_JOURNAL_PER_UID	100000	/* default live journal entries per uid */
 #define BATOND_COMPACT_INTERVAL	300	/* default seconds between compactions */
 /*
- * Journal entries are forgotten only this long after their expiry: a wall
- * clock stepped forward by less, then corrected, drops nothing live.
+ * Journal entries are forgotten only this long after their expiry.  While
+ * running, expiry is judged on clock_forget, which no step moves; the
+ * margin covers a wall clock already stepped forward at start (by less
+ * than this), then corrected: it drops nothing live either.
  */
 #define JOURNAL_MARGIN		(6 * 3600)
 

@@ -52,10 +52,12 @@
  *    closed, never an allow that was not recorded).
  *
  * Expiry keeps a margin: an entry is dropped only once its expiry plus
- * JOURNAL_MARGIN is past on the wall clock, so a clock stepped forward by
- * less than that and then corrected loses no entry that is live again.
- * Tokens themselves are checked against the clock exactly; the margin only
- * delays forgetting.
+ * JOURNAL_MARGIN is past on clock_forget (clock.c: the wall clock at start
+ * plus monotonic time), so no step of the wall clock while running makes
+ * it forget early, and one made before the start by less than the margin,
+ * then corrected, loses no entry that is live again.  Tokens themselves
+ * are checked against clock_now exactly; the margin only delays
+ * forgetting.
  *
  * Per-uid bound: each entry remembers the uid whose request created it
  * (entries read at start-up belong to nobody).  A writer with a cap may
