@@ -22,7 +22,11 @@
  *     tail to cut.
  *
  * TORTURE_ROUNDS sets the number of kills (make check: 3; make torture:
- * 50); the figures are printed.
+ * 50); the figures are printed.  With TORTURE_DISK_FAULTS set, the
+ * journal's syncs also fail (tests/fault-journal.c) for a moment in half
+ * the rounds, and half of those kill the broker while its journal is
+ * broken, before it has rewritten it: an "unavailable" answer then counts
+ * as a lost one.
  */
 
 #include <sys/stat.h>
@@ -288,7 +292,12 @@ client(int idx, const char *path)
 			n[N_VERIFY_POOL]++;
 			if ((rc = verify(fd, pool[p])) == 0)
 				record(log, "A %d\n", p);
-			else if (rc == -1)
+			else if (rc == -1 || rc == BATON_R_UNAVAILABLE ||
+			    rc >= 1000)
+				/*
+				 * Maybe spent, never allowed (a record
+				 * written, its sync failed): undecided.
+				 */
 				record(log, "L %d\n", p);
 			lost = rc == -1;
 		} else if (op < 16) {
@@ -531,7 +540,11 @@ START_TEST(test_torture)
 	size_t		 i, checked_live = 0, checked_revoked = 0, undecided = 0;
 	size_t		 unspent = 0, ops = 0;
 	int		 rounds = env != NULL ? atoi(env) : 3, round, fd, why;
-	int		 lost = 0, spent = 0, status, torn;
+	int		 lost = 0, spent = 0, status, torn, nfaults = 0;
+	int		 faults = getenv("TORTURE_DISK_FAULTS") != NULL;
+	char		 flag[400], health[256];
+	struct msg	 m;
+	struct resp	 r;
 
 	if (rounds < 1)
 		rounds = 1;
@@ -539,6 +552,11 @@ START_TEST(test_torture)
 	srandom((unsigned)time(NULL));
 	/* No rate limit: the load should reach the journal, not the bucket. */
 	tb_init(&T, "development-mode yes\nrate-limit 0\n", NULL);
+	snprintf(flag, sizeof flag, "%s/disk-fails", T.dir);
+	if (faults) {
+		setenv("BATON_FAULT_SYNC_EIO", flag, 1);
+		T.preload = FAULT_JOURNAL;
+	}
 	ck_assert_int_eq(tb_launch(&T), 0);
 	ck_assert_int_ge(fd = tb_connect(&T), 0);
 	npool = rounds * POOL_PER_ROUND;
@@ -562,7 +580,19 @@ START_TEST(test_torture)
 	t0 = now_ms();
 	for (round = 0; round < rounds; round++) {
 		usleep(200000 + (useconds_t)(random() % 800000));
+		if (faults && random() % 2 == 0) {
+			/* The disk fails a moment; sometimes the kill too. */
+			nfaults++;
+			ck_assert_int_eq(close(open(flag, O_WRONLY | O_CREAT,
+			    0600)), 0);
+			usleep(50000 + (useconds_t)(random() % 250000));
+			if (random() % 2 == 0) {
+				ck_assert_int_eq(unlink(flag), 0);
+				usleep((useconds_t)(random() % 1500000));
+			}
+		}
 		tb_kill9(&T);
+		(void)unlink(flag);
 		t = now_ms();
 		ck_assert_msg(tb_launch(&T) == 0, "round %d: batond did not "
 		    "restart on its state; see %s", round, T.log);
@@ -584,6 +614,12 @@ START_TEST(test_torture)
 	ck_assert_int_eq(tb_stop(&T), 0);
 	ck_assert_int_eq(tb_launch(&T), 0);
 	ck_assert_int_ge(fd = tb_connect(&T), 0);
+	msg_start(&m, BATON_OP_STATUS, 7, 0);
+	ck_assert_int_eq(call(fd, &m, &r), 0);
+	ck_assert_int_eq(get_str(&r.body, "journal", health, sizeof health),
+	    0);
+	ck_assert_str_eq(health, "ok");
+	resp_free(&r);
 
 	for (i = 0; i < NCHILD; i++)
 		read_record(logs[i], 1);
@@ -651,6 +687,11 @@ START_TEST(test_torture)
 	printf("torture: %d kills in %.1f s of load, restart mean %.0f ms, worst "
 	    "%llu ms, %d torn tails cut\n", rounds, (double)t0 / 1000,
 	    (double)restart_ms / rounds, (unsigned long long)worst_ms, torn);
+	if (faults)
+		printf("torture: syncs failing in %d rounds: journal broken %d "
+		    "times, rewritten %d times\n", nfaults, log_lines(T.log,
+		    "refusing writes, rewriting it every second"),
+		    log_lines(T.log, "rewritten in full after"));
 	for (i = 0; i < N_MAX; i++) {
 		printf("%s%s %lu", i == 0 ? "torture: requests: " : ", ",
 		    n_names[i], totals[i]);
