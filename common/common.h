@@ -106,6 +106,7 @@ struct baton_key {
 	uint8_t		 pk[32];
 	uint8_t		*secret;	/* sodium_malloc: seed|sk|mac, or NULL */
 	uint64_t	 not_after;	/* verify-only after this (0 = none) */
+	uint64_t	 trust_until;	/* imported: bundle's end (0 = none) */
 	int		 can_sign;
 };
 
@@ -122,6 +123,11 @@ struct baton_keyring {
 	struct baton_key	*keys[BATON_KEYRING_MAX];
 	size_t			 nkeys;
 	size_t			 signer;	/* index of the signing key */
+	/*
+	 * Searched by baton_keyring_find after this ring's own keys, never
+	 * owned or freed by it: a broker's imported (trusted) keys.
+	 */
+	const struct baton_keyring *next;
 };
 
 void	baton_keyring_init(struct baton_keyring *);
@@ -217,6 +223,12 @@ struct baton_block {
 	 */
 	const uint8_t		*seal;
 	size_t			 seallen;
+	/*
+	 * Blocks > 0 only: the kid the chain was signed under before the
+	 * broker that wrote this block re-signed it under its own key
+	 * (federation, rotation).  NULL: the chain's kid did not change.
+	 */
+	const uint8_t		*origin;
 	/* where the encoded payload sits in the token (set by decode) */
 	const uint8_t		*raw;
 	size_t			 rawlen;
@@ -252,6 +264,12 @@ struct baton_token {
 	 * once the key is past it, or if the token outlives it.
 	 */
 	uint64_t		 key_not_after;
+	/*
+	 * Trust in an imported key ends at its bundle's not_after (0: no
+	 * end, or not checked); the earliest over the signing key and every
+	 * origin key.  baton_evaluate refuses the token once now is past it.
+	 */
+	uint64_t		 key_trust_until;
 };
 
 enum baton_check_mode {
@@ -297,6 +315,12 @@ enum baton_reason baton_token_decode(struct baton_token *,
 enum baton_reason baton_token_open(struct baton_token *, const char *text,
 	    size_t len, const struct baton_keyring *, enum baton_check_mode)
 	    BATON_WUR;
+
+/*
+ * The kid the chain's root was signed under: the origin of the first
+ * block that has one, else the envelope's kid.
+ */
+const uint8_t *baton_token_root_kid(const struct baton_token *);
 
 /* Decode without any key check: for offline inspection only. */
 enum baton_reason baton_token_open_unchecked(struct baton_token *,

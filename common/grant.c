@@ -825,6 +825,9 @@ static enum baton_reason
 check_key(const struct baton_token *tok, const struct baton_effective *eff,
     uint64_t now)
 {
+	/* an imported key is trusted only until its bundle's end */
+	if (tok->key_trust_until != 0 && now > tok->key_trust_until)
+		return (BATON_R_KEY_RETIRED);
 	if (tok->key_not_after == 0)
 		return (BATON_R_OK);
 	if (now > tok->key_not_after || eff->exp > tok->key_not_after)

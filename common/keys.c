@@ -186,12 +186,16 @@ baton_keyring_find(const struct baton_keyring *kr,
     const uint8_t kid[BATON_KID_LEN])
 {
 	size_t	i;
+	int	hops;
 
 	if (kr == NULL || kid == NULL)
 		return (NULL);
-	for (i = 0; i < kr->nkeys; i++) {
-		if (memcmp(kr->keys[i]->kid, kid, BATON_KID_LEN) == 0)
-			return (kr->keys[i]);
+	/* a chain of two rings (own keys, then trusted ones); never a loop */
+	for (hops = 0; kr != NULL && hops < 4; kr = kr->next, hops++) {
+		for (i = 0; i < kr->nkeys; i++) {
+			if (memcmp(kr->keys[i]->kid, kid, BATON_KID_LEN) == 0)
+				return (kr->keys[i]);
+		}
 	}
 	return (NULL);
 }

@@ -49,6 +49,8 @@
  *                  optional
  *   16 seal        bin, a call token's sealed lineage (seal.c); block 0
  *                  only; with it iss and sub are optional
+ *   17 origin      bin 8, blocks > 0 only: the kid the chain was signed
+ *                  under before this block's writer re-signed it
  *
  *   toolgrant  map with uint keys in strictly ascending order, each
  *              optional (any other key: unknown_critical):
@@ -103,7 +105,7 @@
 enum {
 	K_V = 1, K_JTI, K_IAT, K_NBF, K_EXP, K_ISS, K_SUB, K_DELEGATOR,
 	K_HOLDER, K_AUD, K_GRANTS, K_MAX_DEPTH, K_SINGLE_USE, K_KIND, K_CTX,
-	K_SEAL
+	K_SEAL, K_ORIGIN
 };
 enum { TG_ACTIONS = 1, TG_LIMITS, TG_WHERE };
 
@@ -927,6 +929,12 @@ dec_field(struct dec *d, uint64_t key, int is_root, struct baton_block *b)
 		b->seal = p;
 		b->seallen = len;
 		return (0);
+	case K_ORIGIN:
+		if (is_root || mpr_peek(&d->r) != MPR_BIN ||
+		    mpr_bin_exact(&d->r, &p, BATON_KID_LEN) != 0)
+			return (dec_bad(d));
+		b->origin = p;
+		return (0);
 	}
 	if (key == 0)
 		return (dec_bad(d));
@@ -1058,6 +1066,7 @@ baton_token_open(struct baton_token *tok, const char *text, size_t len,
 	struct baton_envelope	 env;
 	const struct baton_key	*k;
 	enum baton_reason	 reason;
+	size_t			 i;
 
 	memset(tok, 0, sizeof(*tok));
 	if ((reason = baton_envelope_parse(&env, text, len)) != BATON_R_OK)
@@ -1068,9 +1077,45 @@ baton_token_open(struct baton_token *tok, const char *text, size_t len,
 	}
 	k = baton_keyring_find(kr, env.kid);
 	/* decode owns env from here, whatever happens */
-	if ((reason = baton_token_decode(tok, &env)) == BATON_R_OK && k != NULL)
+	if ((reason = baton_token_decode(tok, &env)) != BATON_R_OK)
+		return (reason);
+	if (k != NULL) {
 		tok->key_not_after = k->not_after;
-	return (reason);
+		tok->key_trust_until = k->trust_until;
+	}
+	/*
+	 * A re-signed chain is only as good as every key it came from: each
+	 * origin must still be trusted here, so a bundle that expired or was
+	 * removed takes the tokens re-signed from it along (doc/TOKEN.md,
+	 * section 13).  The earliest end of any of them applies.
+	 */
+	for (i = 1; i < tok->nblocks; i++) {
+		if (tok->blocks[i].origin == NULL)
+			continue;
+		if ((k = baton_keyring_find(kr, tok->blocks[i].origin)) ==
+		    NULL) {
+			baton_token_free(tok);
+			return (BATON_R_UNKNOWN_KEY);
+		}
+		if (k->not_after != 0 && (tok->key_not_after == 0 ||
+		    k->not_after < tok->key_not_after))
+			tok->key_not_after = k->not_after;
+		if (k->trust_until != 0 && (tok->key_trust_until == 0 ||
+		    k->trust_until < tok->key_trust_until))
+			tok->key_trust_until = k->trust_until;
+	}
+	return (BATON_R_OK);
+}
+
+const uint8_t *
+baton_token_root_kid(const struct baton_token *tok)
+{
+	size_t	i;
+
+	for (i = 1; i < tok->nblocks; i++)
+		if (tok->blocks[i].origin != NULL)
+			return (tok->blocks[i].origin);
+	return (tok->env.kid);
 }
 
 enum baton_reason
@@ -1508,6 +1553,8 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 		    b->sub != NULL || b->seal != NULL)
 			goto out;
 	}
+	if (is_root && b->origin != NULL)
+		goto out;
 	if (b->has_max_depth && b->max_depth > MAX_DEPTH)
 		goto out;
 	if (b->has_aud && (b->naud < 1 || b->naud > MAX_AUD))
@@ -1546,7 +1593,7 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 	    1) + (b->seal != NULL) + (b->holder != NULL) +
 	    (b->has_aud != 0) + (is_root || b->has_grants) +
 	    (is_root || b->has_max_depth) + (b->single_use != 0) +
-	    (size_t)wkind + (b->nctx != 0);
+	    (size_t)wkind + (b->nctx != 0) + (b->origin != NULL);
 	enc_map(&e, n);
 	enc_uint(&e, K_V);
 	enc_uint(&e, BATON_VERSION);
@@ -1613,6 +1660,10 @@ baton_block_encode(const struct baton_block *b, int is_root, uint8_t **out,
 	if (b->seal != NULL) {
 		enc_uint(&e, K_SEAL);
 		enc_bin(&e, b->seal, b->seallen);
+	}
+	if (b->origin != NULL) {
+		enc_uint(&e, K_ORIGIN);
+		enc_bin(&e, b->origin, BATON_KID_LEN);
 	}
 	if (e.err != 0) {
 		rc = BATON_ENOMEM;

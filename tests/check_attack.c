@@ -1553,7 +1553,7 @@ static const struct {
 	uint64_t	key;
 	int		critical;
 } unknown_keys[] = {
-	{ 17, 1 }, { 18, 1 }, { 31, 1 }, { 32, 1 }, { 63, 1 }, { 65, 1 },
+	{ 18, 1 }, { 19, 1 }, { 31, 1 }, { 32, 1 }, { 63, 1 }, { 65, 1 },
 	{ 127, 1 }, { 255, 1 }, { 0xffffffffffffffffULL, 1 },
 	{ 64, 0 }, { 66, 0 }, { 128, 0 }, { 1000, 0 },
 	{ 0xfffffffffffffffeULL, 0 },
@@ -2757,6 +2757,137 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------------ */
 
+/* ---- federation: a chain re-signed from another broker's key -------------- */
+
+/*
+ * Broker F (pattern 0x0f) minted the root; our key K re-signed it when
+ * it appended block 1, which names F's kid as its origin.  Each attack
+ * is a verifier's view: which keys it trusts, and until when.
+ */
+static char *
+resigned(struct baton_key **fk)
+{
+	struct baton_block	b[2];
+
+	*fk = tu_key(0x0f);
+	tu_root(&b[0], 0x41, NOW, 3600);
+	tu_child(&b[1], 0x42, NOW, 600, "orchestrator");
+	b[1].origin = (*fk)->kid;
+	return (tu_seal(K, b, 2));
+}
+
+/* F's public key as an imported bundle would give it. */
+static void
+trust_f(struct baton_keyring *fr, const struct baton_key *fk,
+    uint64_t not_after, uint64_t until)
+{
+	struct baton_key	*pub;
+
+	baton_keyring_init(fr);
+	ck_assert_int_eq(baton_key_from_public(&pub, fk->pk), 0);
+	pub->not_after = not_after;
+	pub->trust_until = until;
+	ck_assert_int_eq(baton_keyring_add(fr, pub), 0);
+	KR.next = fr;
+}
+
+START_TEST(test_origin_trusted)
+{
+	struct baton_keyring	 fr;
+	struct baton_key	*fk;
+	struct baton_token	 tok;
+	struct baton_request	 q;
+	char			*t = resigned(&fk);
+
+	trust_f(&fr, fk, 0, 0);
+	tu_open(&tok, t, &KR);
+	ck_assert_mem_eq(baton_token_root_kid(&tok), fk->kid, BATON_KID_LEN);
+	req_init(&q, "db_query", "read", NULL, NOW + 1);
+	ASSERT_REASON(baton_evaluate(&tok, &q, NULL, NULL), BATON_R_OK);
+	baton_token_free(&tok);
+	KR.next = NULL;
+	baton_keyring_clear(&fr);
+	baton_key_free(fk);
+	free(t);
+}
+END_TEST
+
+/* Signed by a trusted key, but from a key nobody here trusts: no. */
+START_TEST(test_origin_untrusted)
+{
+	struct baton_key	*fk;
+	char			*t = resigned(&fk);
+
+	ASSERT_REASON(open_text(t, strlen(t), &KR, BATON_CHECK_SIG, NULL),
+	    BATON_R_UNKNOWN_KEY);
+	ASSERT_REASON(open_text(t, strlen(t), &KR, BATON_CHECK_TAG, NULL),
+	    BATON_R_UNKNOWN_KEY);
+	baton_key_free(fk);
+	free(t);
+}
+END_TEST
+
+/* The origin's bundle ended: the re-signed chain ends with it. */
+START_TEST(test_origin_trust_ended)
+{
+	struct baton_keyring	 fr;
+	struct baton_key	*fk;
+	struct baton_token	 tok;
+	struct baton_request	 q;
+	char			*t = resigned(&fk);
+
+	trust_f(&fr, fk, 0, NOW + 5);
+	tu_open(&tok, t, &KR);
+	req_init(&q, "db_query", "read", NULL, NOW + 5);
+	ASSERT_REASON(baton_evaluate(&tok, &q, NULL, NULL), BATON_R_OK);
+	req_init(&q, "db_query", "read", NULL, NOW + 6);
+	ASSERT_REASON(baton_evaluate(&tok, &q, NULL, NULL),
+	    BATON_R_KEY_RETIRED);
+	baton_token_free(&tok);
+	KR.next = NULL;
+	baton_keyring_clear(&fr);
+	baton_key_free(fk);
+	free(t);
+}
+END_TEST
+
+/* The origin key retired before the chain's exp: forged with its seed. */
+START_TEST(test_origin_outlives_key)
+{
+	struct baton_keyring	 fr;
+	struct baton_key	*fk;
+	struct baton_token	 tok;
+	struct baton_request	 q;
+	char			*t = resigned(&fk);
+
+	trust_f(&fr, fk, NOW + 300, 0);	/* the chain's exp is NOW + 600 */
+	tu_open(&tok, t, &KR);
+	req_init(&q, "db_query", "read", NULL, NOW + 1);
+	ASSERT_REASON(baton_evaluate(&tok, &q, NULL, NULL),
+	    BATON_R_KEY_RETIRED);
+	baton_token_free(&tok);
+	KR.next = NULL;
+	baton_keyring_clear(&fr);
+	baton_key_free(fk);
+	free(t);
+}
+END_TEST
+
+/* Block 0 is never re-signed from anything: an origin there is refused. */
+START_TEST(test_origin_in_root)
+{
+	struct baton_block	 b;
+	uint8_t			*out = NULL;
+	size_t			 outlen;
+
+	tu_root(&b, 0x43, NOW, 600);
+	b.origin = K->kid;
+	ck_assert_int_eq(baton_block_encode(&b, 1, &out, &outlen),
+	    BATON_EINVAL);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
 static Suite *
 attack_suite(void)
 {
@@ -2859,6 +2990,15 @@ attack_suite(void)
 	tcase_add_test(tc, test_call_seal_bad_length);
 	tcase_add_test(tc, test_call_shape);
 	tcase_add_test(tc, test_root_needs_iss_without_seal);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("federation");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_origin_trusted);
+	tcase_add_test(tc, test_origin_untrusted);
+	tcase_add_test(tc, test_origin_trust_ended);
+	tcase_add_test(tc, test_origin_outlives_key);
+	tcase_add_test(tc, test_origin_in_root);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mcpvault");

@@ -1004,7 +1004,16 @@ static const struct pcase pcases[] = {
 	    BATON_R_BAD_PAYLOAD },
 	{ "key 16 (seal) in a later block", 1, { CHILD_BASE, FU(16, 0) },
 	    BATON_R_BAD_PAYLOAD },
-	{ "key 17", 0, { ROOT_HEAD, ROOT_TAIL, FU(17, 0) },
+	/* 17 is origin, the kid of a re-signed chain: a bin 8, blocks > 0 */
+	{ "key 17 (origin)", 1, { CHILD_BASE, FR(17, "\xc4\x08" "12345678") },
+	    BATON_R_UNKNOWN_KEY },	/* well-formed; nobody trusts that kid */
+	{ "key 17 (origin) in block 0", 0, { ROOT_HEAD, ROOT_TAIL,
+	    FR(17, "\xc4\x08" "12345678") }, BATON_R_BAD_PAYLOAD },
+	{ "key 17 (origin) of 7 bytes", 1, { CHILD_BASE,
+	    FR(17, "\xc4\x07" "1234567") }, BATON_R_BAD_PAYLOAD },
+	{ "key 17 (origin) not a bin", 1, { CHILD_BASE,
+	    FS(17, "12345678") }, BATON_R_BAD_PAYLOAD },
+	{ "key 18", 0, { ROOT_HEAD, ROOT_TAIL, FU(18, 0) },
 	    BATON_R_UNKNOWN_CRITICAL },
 	{ "key 63", 1, { CHILD_BASE, FU(63, 0) }, BATON_R_UNKNOWN_CRITICAL },
 	{ "key 65", 0, { ROOT_HEAD, ROOT_TAIL, FU(65, 0) },
