@@ -228,6 +228,12 @@ broker_reload(char **cause)
 	 */
 	pthread_mutex_lock(&reload_lock);
 	cfg = load_config(cause);
+	/* Last: the trusted keys go in only with a configuration that did. */
+	if (cfg != NULL && trust_load(cfg, cause) != 0) {
+		stacks_release(cfg->stacks);
+		config_free(cfg);
+		cfg = NULL;
+	}
 	pthread_mutex_unlock(&reload_lock);
 	if (cfg == NULL) {
 		log_warnx("reload refused, keeping the old configuration: %s",
@@ -521,6 +527,7 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if (check_state_dir(cfg->state_dir, &cause) != 0 ||
 	    keystore_open(cfg->state_dir, cfg->max_ttl, &cause) != 0 ||
+	    trust_load(cfg, &cause) != 0 ||
 	    journal_open(cfg->state_dir, &cause) != 0)
 		fatalx("refusing to start: %s", cause);
 	if (cfg->agents == NULL)

@@ -106,6 +106,8 @@ struct config {
 	int		 log_syslog;
 	char		*stack_dir;	/* NULL: BATOND_STACK_DIR */
 	int		 seccomp;	/* "seccomp yes": filter after start */
+	char		*trusted_keys;	/* bundles of other brokers, or NULL */
+	uint64_t	 bundle_validity; /* seconds a published bundle holds */
 	struct stackset	*stacks;	/* loaded by stacks_load (stack.c) */
 	struct setting	*settings;	/* module keywords (redis-*), checked */
 	size_t		 nsettings;
@@ -242,6 +244,14 @@ void	keystore_close(void);
 /* The keyring, read-locked for as long as it is used. */
 const struct baton_keyring *keystore_lock(void);
 void	keystore_unlock(void);
+int	keystore_trust(struct baton_keyring *, char **, char **);
+
+/* ---- trusted keys of other brokers (trust.c) ---------------------------- */
+
+#define BATOND_BUNDLE_MAX	(64 * 1024)	/* bytes in one bundle file */
+#define BATOND_BUNDLE_VALIDITY	(7 * 86400ULL)	/* default bundle-validity */
+
+int	trust_load(const struct config *, char **);
 
 /* ---- metrics (metrics.c) ------------------------------------------------ */
 

@@ -38,6 +38,7 @@ config_default(void)
 	cfg->slow_timeout = 10;
 	cfg->write_timeout = 10;
 	cfg->max_ttl = 86400;
+	cfg->bundle_validity = BATOND_BUNDLE_VALIDITY;
 	cfg->workers = 2;
 	cfg->cgroup_root = xstrdup(cgroup_root_default());
 	cfg->journal_per_uid = BATOND_JOURNAL_PER_UID;
@@ -82,6 +83,7 @@ config_free(struct config *cfg)
 	free(cfg->agents_file);
 	free(cfg->cgroup_root);
 	free(cfg->stack_dir);
+	free(cfg->trusted_keys);
 	agents_free(cfg->agents);
 	free(cfg);
 }
@@ -251,6 +253,8 @@ static const struct {
 	    offsetof(struct config, journal_per_uid), 0 },
 	{ "compact-interval", 1, 86400,
 	    offsetof(struct config, compact_interval), 0 },
+	{ "bundle-validity", 60, BATOND_MAX_TTL_CEILING,
+	    offsetof(struct config, bundle_validity), 1 },
 };
 
 /* ---- redis-*: the redis source's connection (baton_redis(8)) ----------- */
@@ -426,6 +430,8 @@ config_line(void *arg, char **w, int nw, const char *name, unsigned lineno,
 		sp = &cfg->cgroup_root;
 	else if (strcmp(w[0], "stack-dir") == 0)
 		sp = &cfg->stack_dir;
+	else if (strcmp(w[0], "trusted-keys") == 0)
+		sp = &cfg->trusted_keys;
 	if (sp != NULL) {
 		if (w[1][0] != '/' || strlen(w[1]) >= 108) {
 			xasprintf(cause, "%s:%u: %s: need an absolute path "

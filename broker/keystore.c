@@ -28,6 +28,8 @@
 
 static pthread_rwlock_t		 ks_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct baton_keyring	 ks_ring;
+/* Other brokers' public keys (trust.c), searched after ks_ring's own. */
+static struct baton_keyring	 ks_trust;
 static uint64_t			 ks_created[BATON_KEYRING_MAX];
 static char			*ks_dir;
 
@@ -230,6 +232,7 @@ keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
 
 	(void)max_ttl;
 	baton_keyring_init(&ks_ring);
+	ks_ring.next = &ks_trust;
 	xasprintf(&ks_dir, "%s/keys", state_dir);
 	if (mkdir(ks_dir, 0700) != 0 && errno != EEXIST) {
 		xasprintf(cause, "%s: %s", ks_dir, strerror(errno));
@@ -430,6 +433,7 @@ keystore_close(void)
 {
 	pthread_rwlock_wrlock(&ks_lock);
 	baton_keyring_clear(&ks_ring);
+	baton_keyring_clear(&ks_trust);
 	free(ks_dir);
 	ks_dir = NULL;
 	pthread_rwlock_unlock(&ks_lock);
@@ -446,4 +450,39 @@ void
 keystore_unlock(void)
 {
 	pthread_rwlock_unlock(&ks_lock);
+}
+
+/*
+ * Replace the trusted keys with those of nr, whose keys it takes (nr is
+ * left empty), or refuse and keep the old ones.  files[i] names the
+ * bundle key i came from, for the message.  A bundle that claims one of
+ * this broker's own kids is refused: its tokens must verify by this
+ * broker's own key and its retirement rules, never by a copy.
+ */
+int
+keystore_trust(struct baton_keyring *nr, char **files, char **cause)
+{
+	char	hex[BATON_KID_LEN * 2 + 1];
+	size_t	i, j;
+
+	pthread_rwlock_wrlock(&ks_lock);
+	for (i = 0; i < nr->nkeys; i++) {
+		for (j = 0; j < ks_ring.nkeys; j++) {
+			if (memcmp(nr->keys[i]->kid, ks_ring.keys[j]->kid,
+			    BATON_KID_LEN) != 0)
+				continue;
+			baton_hex(hex, nr->keys[i]->kid, BATON_KID_LEN);
+			xasprintf(cause, "%s: key %s is this broker's own key",
+			    files[i], hex);
+			pthread_rwlock_unlock(&ks_lock);
+			return (-1);
+		}
+	}
+	baton_keyring_clear(&ks_trust);
+	ks_trust = *nr;
+	ks_trust.next = NULL;
+	ks_ring.next = &ks_trust;
+	baton_keyring_init(nr);
+	pthread_rwlock_unlock(&ks_lock);
+	return (0);
 }

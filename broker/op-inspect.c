@@ -12,7 +12,7 @@ pack_block(msgpack_packer *pk, const struct baton_block *blk, size_t i)
 
 	n = 6 + (i == 0 ? 3 : 1) + (blk->holder != NULL) +
 	    (blk->has_aud != 0) + (blk->has_grants != 0) +
-	    (blk->has_max_depth != 0);
+	    (blk->has_max_depth != 0) + (blk->origin != NULL);
 	msgpack_pack_map(pk, n);
 	baton_pack_str(pk, "jti");
 	baton_pack_bin(pk, blk->jti, BATON_JTI_LEN);
@@ -53,6 +53,10 @@ pack_block(msgpack_packer *pk, const struct baton_block *blk, size_t i)
 	if (blk->has_max_depth) {
 		baton_pack_str(pk, "max_depth");
 		msgpack_pack_uint64(pk, blk->max_depth);
+	}
+	if (blk->origin != NULL) {
+		baton_pack_str(pk, "origin");
+		baton_pack_bin(pk, blk->origin, BATON_KID_LEN);
 	}
 }
 
@@ -97,7 +101,7 @@ op_inspect(struct request *r)
 		revoked = token_revoked(&tok) != 0;
 	req_begin(r);
 	msgpack_pack_map(&r->pk, dwhy != BATON_R_OK ? 4 :
-	    why == BATON_R_OK ? 6 : 5);
+	    why == BATON_R_OK ? 7 : 6);
 	pack_reason(&r->pk, "verified", why);
 	baton_pack_str(&r->pk, "chain");
 	msgpack_pack_array(&r->pk, dwhy == BATON_R_OK ? tok.nblocks : 0);
@@ -106,6 +110,9 @@ op_inspect(struct request *r)
 	if (dwhy == BATON_R_OK) {
 		baton_pack_str(&r->pk, "kid");
 		baton_pack_bin(&r->pk, tok.env.kid, BATON_KID_LEN);
+		baton_pack_str(&r->pk, "root_kid");
+		baton_pack_bin(&r->pk, baton_token_root_kid(&tok),
+		    BATON_KID_LEN);
 	}
 	if (why == BATON_R_OK) {
 		baton_pack_str(&r->pk, "revoked");

@@ -125,7 +125,7 @@ issue_call(struct request *r, const struct baton_token *tok,
 	struct baton_arena		*a;
 	const char			*action[1], *aud[1], *bad = NULL;
 	const uint8_t			*p[1];
-	size_t				 lens[1], i, enclen = 0;
+	size_t				 lens[1], i, k, enclen = 0;
 	uint8_t				 seal[BATON_SEAL_LEN(BATON_MAX_BLOCKS)];
 	uint8_t				*enc = NULL;
 	char				*text = NULL;
@@ -185,6 +185,26 @@ issue_call(struct request *r, const struct baton_token *tok,
 	if ((key = baton_keyring_signer(ring)) == NULL) {
 		keystore_unlock();
 		req_error(r, BATON_WIRE_EUNAVAIL, "no signing key");
+		goto out;
+	}
+	/*
+	 * A call token has one block and so no room to name the keys its
+	 * lineage came from: only a chain of this broker's own keys may
+	 * become one, never a federated or re-signed one (it would outlive
+	 * the trust in its origin).  ring->keys holds only our own.
+	 */
+	for (i = 1; i < tok->nblocks; i++)
+		if (tok->blocks[i].origin != NULL)
+			break;
+	for (k = 0; i == tok->nblocks && k < ring->nkeys; k++)
+		if (memcmp(tok->env.kid, ring->keys[k]->kid,
+		    BATON_KID_LEN) == 0)
+			break;
+	if (i < tok->nblocks || k == ring->nkeys) {
+		keystore_unlock();
+		req_error(r, BATON_WIRE_EBADREQ, "--minimal: the chain comes "
+		    "from another key than this broker's signing key; present "
+		    "it without --minimal");
 		goto out;
 	}
 	call.seal = seal;

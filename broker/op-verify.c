@@ -24,7 +24,7 @@ pack_facts(msgpack_packer *pk, const struct baton_token *tok,
 {
 	size_t	i, n;
 
-	n = 14 + (eff->holder != NULL) + (eff->has_aud != 0);
+	n = 15 + (eff->holder != NULL) + (eff->has_aud != 0);
 	msgpack_pack_map(pk, n);
 	baton_pack_str(pk, "wildcard");
 	baton_pack_bool(pk, eff->wildcard);
@@ -60,6 +60,8 @@ pack_facts(msgpack_packer *pk, const struct baton_token *tok,
 	msgpack_pack_uint64(pk, eff->exp);
 	baton_pack_str(pk, "kid");
 	baton_pack_bin(pk, tok->env.kid, BATON_KID_LEN);
+	baton_pack_str(pk, "root_kid");
+	baton_pack_bin(pk, baton_token_root_kid(tok), BATON_KID_LEN);
 	baton_pack_str(pk, "delegators");
 	msgpack_pack_array(pk, tok->nblocks);
 	for (i = 0; i < tok->nblocks; i++)

@@ -103,6 +103,7 @@ issue_reply(struct request *r, const struct baton_token *parent,
 {
 	const struct baton_keyring	*ring;
 	const struct baton_key		*key;
+	struct baton_block		 nb;
 	const uint8_t			*p[1];
 	size_t				 lens[1];
 	uint8_t				*enc = NULL;
@@ -110,17 +111,28 @@ issue_reply(struct request *r, const struct baton_token *parent,
 	char				*text = NULL;
 	int				 rc;
 
-	if (baton_block_encode(blk, parent == NULL, &enc, &enclen) != 0)
+	ring = keystore_lock();
+	if ((key = baton_keyring_signer(ring)) == NULL) {
+		keystore_unlock();
+		return (req_error(r, BATON_WIRE_EUNAVAIL, "no signing key"));
+	}
+	/*
+	 * Extending re-signs the whole chain under the signing key.  When
+	 * the parent was signed under another kid (another broker's, whose
+	 * signature held, or a rotated-out key of ours) the new block names
+	 * it, so every verifier can still require that key's trust
+	 * (doc/TOKEN.md, section 13).
+	 */
+	nb = *blk;
+	nb.origin = parent != NULL && memcmp(parent->env.kid, key->kid,
+	    BATON_KID_LEN) != 0 ? parent->env.kid : NULL;
+	if (baton_block_encode(&nb, parent == NULL, &enc, &enclen) != 0) {
+		keystore_unlock();
 		return (req_error(r, BATON_WIRE_EBADREQ, "the block cannot be "
 		    "encoded: names must be 1-255 bytes, actions lower case, "
 		    "payload at most %d bytes, where operands at most %d, "
 		    "a glob's '?' stretch at most %d", BATON_MAX_PAYLOAD,
 		    BATON_MAX_PRED_BYTES, BATON_MAX_GLOB_WILD));
-	ring = keystore_lock();
-	if ((key = baton_keyring_signer(ring)) == NULL) {
-		keystore_unlock();
-		free(enc);
-		return (req_error(r, BATON_WIRE_EUNAVAIL, "no signing key"));
 	}
 	if (parent == NULL) {
 		p[0] = enc;

@@ -188,6 +188,8 @@ bc_facts_json(const struct baton_token *tok, const struct baton_effective *e,
 	json_object_set_new(f, "exp", json_integer((json_int_t)e->exp));
 	baton_hex(kid, tok->env.kid, BATON_KID_LEN);
 	json_object_set_new(f, "kid", json_string(kid));
+	baton_hex(kid, baton_token_root_kid(tok), BATON_KID_LEN);
+	json_object_set_new(f, "root_kid", json_string(kid));
 	dels = json_array();
 	jtis = json_array();
 	for (i = 0; i < tok->nblocks; i++) {

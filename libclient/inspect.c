@@ -73,6 +73,10 @@ block_json(const struct baton_block *b, size_t i)
 		json_object_set_new(o, "delegator", json_string(b->delegator));
 	if (b->holder != NULL)
 		json_object_set_new(o, "holder", json_string(b->holder));
+	if (b->origin != NULL) {
+		baton_hex(hex, b->origin, BATON_KID_LEN);
+		json_object_set_new(o, "origin", json_string(hex));
+	}
 	if (b->has_aud) {
 		a = json_array();
 		for (k = 0; k < b->naud; k++)
