@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -850,8 +852,10 @@ cmd_verify(int argc, char **argv)
 	struct baton_client	*c = NULL;
 	struct baton_keybundle	*kb = NULL;
 	struct baton_verify_result *res = NULL;
-	const char		*keys = NULL;
+	const char		*keys = NULL, *keyv[16];
+	struct stat		 st;
 	char			*tok = NULL, *eq;
+	size_t			 nkeys = 0, i;
 	int			 ch, r, ret = EX_ERROR, offline = 0;
 	/* baton explain: the same call as a traced dry run. */
 	int			 explain = strcmp(cur->name, "explain") == 0;
@@ -894,7 +898,10 @@ cmd_verify(int argc, char **argv)
 			offline = 1;
 			continue;
 		case O_KEYS:
-			keys = optarg;
+			/* several brokers: one bundle each, or a directory */
+			if (nkeys == sizeof keyv / sizeof keyv[0])
+				return usage_error("too many --keys");
+			keys = keyv[nkeys++] = optarg;
 			continue;
 		case O_NOW:
 			if (parse_u64(optarg, &vo.now) != 0)
@@ -920,7 +927,20 @@ cmd_verify(int argc, char **argv)
 	ret = EX_ERROR;		/* until a decision says otherwise */
 	if (offline) {
 		errno = 0;
-		if ((r = baton_keybundle_load(&kb, keys)) != 0) {
+		r = 0;
+		for (i = 0; i < nkeys && r == 0; i++) {
+			keys = keyv[i];
+			if (stat(keys, &st) == 0 && S_ISDIR(st.st_mode)) {
+				if (nkeys > 1)
+					return usage_error("--keys DIR: the "
+					    "only --keys, or give files");
+				r = baton_keybundle_load_dir(&kb, keys);
+			} else if (i == 0)
+				r = baton_keybundle_load(&kb, keys);
+			else
+				r = baton_keybundle_add(kb, keys);
+		}
+		if (r != 0) {
 			/* for a file that cannot be read, errno says why */
 			warnx_("cannot use the key bundle %s: %s; write one "
 			    "with 'baton pubkeys --json > FILE'", keys,
@@ -1399,7 +1419,7 @@ static const struct cmd cmds[] = {
 	  COMMON_HELP },
 	{ "verify", cmd_verify,
 	  "verify [TOKEN|-] --tool NAME [--action A] [--aud AUD] [--arg K=V]..."
-	  " [--usage NAME=N]... [--json] [--offline --keys FILE]",
+	  " [--usage NAME=N]... [--json] [--offline --keys FILE|DIR]...",
 	  "Decide whether the token allows this call.  Exit 0 allow, 1 deny\n"
 	  "(reason on stderr), 2 usage or broker error.\n\n"
 	  "  --arg K=V          a call argument; V is sent as an integer when\n"
@@ -1408,7 +1428,8 @@ static const struct cmd cmds[] = {
 	  "  --json             print the decision and effective facts\n"
 	  "  --offline --keys FILE  verify locally against a bundle from\n"
 	  "                     'baton pubkeys --json' (no revocation or\n"
-	  "                     replay checks)\n"
+	  "                     replay checks); repeat it for several\n"
+	  "                     brokers, or give a directory of NAME.json\n"
 	  "  --now SECONDS      offline only: the time to check against\n"
 	  COMMON_HELP },
 	{ "revoke", cmd_revoke,

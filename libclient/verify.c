@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "client.h"
 
 #define KB_MAX_FILE	(1024 * 1024)
+#define KB_MAX_DIR	256		/* bundles in one directory */
 
 struct baton_verify_result {
 	json_t		*doc;		/* {allow, reason, reason_name, facts} */
@@ -396,24 +398,23 @@ baton_explain(struct baton_verify_result **out, struct baton_client *c,
 
 /* ---- key bundles ------------------------------------------------------------ */
 
-int
-baton_keybundle_parse(struct baton_keybundle **out, const char *text,
-    size_t len)
+/*
+ * Add one bundle's keys to kb; on error kb is as it was.  The bundle's
+ * own not_after (absent in bundles of older brokers: no end) ends the
+ * trust in each of its keys, which evaluation checks against its clock.
+ */
+static int
+kb_add_json(struct baton_keybundle *kb, const char *text, size_t len)
 {
-	struct baton_keybundle	*kb = NULL;
 	struct baton_key	*key;
-	json_t			*doc, *keys, *k;
+	json_t			*doc, *keys, *k, *na;
 	json_error_t		 jerr;
 	const char		*pkhex, *kidhex;
 	uint8_t			 pk[32], kid[BATON_KID_LEN];
-	size_t			 i;
+	uint64_t		 until = 0;
+	size_t			 i, n0 = kb->ring.nkeys;
 	int			 ret = BATON_EMALFORMED;
 
-	if (out == NULL)
-		return BATON_EINVAL;
-	*out = NULL;
-	if (text == NULL)
-		return BATON_EINVAL;
 	if (len > KB_MAX_FILE)
 		return BATON_ETOOBIG;
 	/* offline users may never open a client, which would init libsodium */
@@ -425,11 +426,11 @@ baton_keybundle_parse(struct baton_keybundle **out, const char *text,
 	keys = json_object_get(doc, "keys");
 	if (!json_is_array(keys))
 		goto out;
-	if ((kb = calloc(1, sizeof(*kb))) == NULL) {
-		ret = BATON_ENOMEM;
-		goto out;
+	if ((na = json_object_get(doc, "not_after")) != NULL) {
+		if (!json_is_integer(na) || json_integer_value(na) <= 0)
+			goto out;
+		until = (uint64_t)json_integer_value(na);
 	}
-	baton_keyring_init(&kb->ring);
 	json_array_foreach(keys, i, k) {
 		pkhex = bc_json_str(k, "pk");
 		kidhex = bc_json_str(k, "kid");
@@ -447,36 +448,64 @@ baton_keybundle_parse(struct baton_keybundle **out, const char *text,
 			goto out;
 		}
 		key->not_after = bc_json_u64(k, "not_after");
+		key->trust_until = until;
+		/* refuses a kid already there, from this bundle or another */
 		if ((ret = baton_keyring_add(&kb->ring, key)) != 0)
 			goto out;
 		ret = BATON_EMALFORMED;
 	}
-	if (kb->ring.nkeys == 0) {
-		ret = BATON_ENOKEY;
-		goto out;
-	}
-	*out = kb;
-	kb = NULL;
-	ret = 0;
+	ret = kb->ring.nkeys > n0 ? 0 : BATON_ENOKEY;
 out:
-	baton_keybundle_free(kb);
+	/* all or nothing: drop what this bundle added before failing */
+	while (ret != 0 && kb->ring.nkeys > n0)
+		baton_key_free(kb->ring.keys[--kb->ring.nkeys]);
 	json_decref(doc);
 	return ret;
 }
 
-int
-baton_keybundle_load(struct baton_keybundle **out, const char *path)
+static int
+kb_new(struct baton_keybundle **out)
 {
-	FILE	*f;
-	char	*buf;
-	size_t	 n;
-	int	 ret;
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return BATON_ENOMEM;
+	baton_keyring_init(&(*out)->ring);
+	return 0;
+}
+
+int
+baton_keybundle_parse(struct baton_keybundle **out, const char *text,
+    size_t len)
+{
+	struct baton_keybundle	*kb = NULL;
+	int			 ret;
 
 	if (out == NULL)
 		return BATON_EINVAL;
 	*out = NULL;
-	if (path == NULL)
+	if (text == NULL)
 		return BATON_EINVAL;
+	if (len > KB_MAX_FILE)
+		return BATON_ETOOBIG;
+	if ((ret = kb_new(&kb)) != 0)
+		return ret;
+	if ((ret = kb_add_json(kb, text, len)) != 0) {
+		baton_keybundle_free(kb);
+		return ret;
+	}
+	*out = kb;
+	return 0;
+}
+
+/* A whole bundle file, at most KB_MAX_FILE bytes; *buf is malloc'd. */
+static int
+kb_read(const char *path, char **bufp, size_t *lenp)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+	int	 ret = 0;
+
+	*bufp = NULL;
 	if ((f = fopen(path, "re")) == NULL)
 		return BATON_EIO;
 	if ((buf = malloc(KB_MAX_FILE + 1)) == NULL) {
@@ -488,10 +517,121 @@ baton_keybundle_load(struct baton_keybundle **out, const char *path)
 		ret = BATON_EIO;
 	else if (n > KB_MAX_FILE)
 		ret = BATON_ETOOBIG;
-	else
-		ret = baton_keybundle_parse(out, buf, n);
 	fclose(f);
+	if (ret != 0) {
+		free(buf);
+		return ret;
+	}
+	*bufp = buf;
+	*lenp = n;
+	return 0;
+}
+
+int
+baton_keybundle_load(struct baton_keybundle **out, const char *path)
+{
+	char	*buf;
+	size_t	 n;
+	int	 ret;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (path == NULL)
+		return BATON_EINVAL;
+	if ((ret = kb_read(path, &buf, &n)) != 0)
+		return ret;
+	ret = baton_keybundle_parse(out, buf, n);
 	free(buf);
+	return ret;
+}
+
+int
+baton_keybundle_add(struct baton_keybundle *kb, const char *path)
+{
+	char	*buf;
+	size_t	 n;
+	int	 ret;
+
+	if (kb == NULL || path == NULL)
+		return BATON_EINVAL;
+	if ((ret = kb_read(path, &buf, &n)) != 0)
+		return ret;
+	ret = kb_add_json(kb, buf, n);
+	free(buf);
+	return ret;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+baton_keybundle_load_dir(struct baton_keybundle **out, const char *dir)
+{
+	struct baton_keybundle	*kb = NULL;
+	struct dirent		*de;
+	DIR			*d;
+	char			**names = NULL, **nn, *path;
+	size_t			 n = 0, i, len;
+	int			 ret;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (dir == NULL)
+		return BATON_EINVAL;
+	if ((d = opendir(dir)) == NULL)
+		return BATON_EIO;
+	ret = BATON_ENOMEM;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		/* as batond's trusted-keys: NAME.json, no dot files */
+		if (de->d_name[0] == '.' || len <= 5 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n == KB_MAX_DIR) {
+			ret = BATON_ETOOBIG;
+			goto out;
+		}
+		if ((nn = realloc(names, (n + 1) * sizeof(*names))) == NULL)
+			goto out;
+		names = nn;
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto out;
+		n++;
+	}
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_names);
+	if ((ret = kb_new(&kb)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		len = strlen(dir) + strlen(names[i]) + 2;
+		if ((path = malloc(len)) == NULL) {
+			ret = BATON_ENOMEM;
+			goto out;
+		}
+		snprintf(path, len, "%s/%s", dir, names[i]);
+		ret = baton_keybundle_add(kb, path);
+		free(path);
+		if (ret != 0)
+			goto out;
+	}
+	if (kb->ring.nkeys == 0) {
+		ret = BATON_ENOKEY;
+		goto out;
+	}
+	*out = kb;
+	kb = NULL;
+	ret = 0;
+out:
+	baton_keybundle_free(kb);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
 	return ret;
 }
 

@@ -110,14 +110,32 @@ struct baton_keybundle;
 
 /*
  * Read a key bundle: the JSON from `baton pubkeys --json`,
- * {"keys": [{"kid": HEX16, "pk": HEX64, "not_after": N, ...}]}.  Returns
- * 0, BATON_EMALFORMED, BATON_EIO (file), BATON_ENOKEY (no keys),
+ * {"not_after": N, "keys": [{"kid": HEX16, "pk": HEX64, "not_after": N,
+ * ...}]}.  The bundle's own not_after, when present, ends the trust in
+ * every key of it (key_retired after it).  Returns 0, BATON_EMALFORMED,
+ * BATON_EIO (file), BATON_ETOOBIG (over 1 MiB), BATON_ENOKEY (no keys),
  * BATON_ENOMEM.
  */
 BATON_EXTERN int baton_keybundle_parse(struct baton_keybundle **out,
     const char *json, size_t len) BATON_CHECK;
 BATON_EXTERN int baton_keybundle_load(struct baton_keybundle **out,
     const char *path) BATON_CHECK;
+/*
+ * Several brokers: add the keys of the bundle file at path to kb, all or
+ * none.  A kid kb already holds is BATON_EINVAL; at most 32 keys in all
+ * (BATON_ETOOBIG).  Otherwise returns as baton_keybundle_load().  Since
+ * the BATON_VERIFY_1 symbol version (libtool interface 2).
+ */
+BATON_EXTERN int baton_keybundle_add(struct baton_keybundle *kb,
+    const char *path) BATON_CHECK;
+/*
+ * Every NAME.json of dir (names starting with a dot skipped), in name
+ * order, as by baton_keybundle_add(): the layout of batond's trusted-keys
+ * directory.  A directory without keys is BATON_ENOKEY.  Since
+ * BATON_VERIFY_1.
+ */
+BATON_EXTERN int baton_keybundle_load_dir(struct baton_keybundle **out,
+    const char *dir) BATON_CHECK;
 BATON_EXTERN size_t baton_keybundle_count(const struct baton_keybundle *kb);
 BATON_EXTERN void baton_keybundle_free(struct baton_keybundle *kb);
 
