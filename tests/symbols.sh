@@ -35,6 +35,16 @@ nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-agent.so" |
 nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-verify.so" |
     grep -q 'baton_verify@@BATON_VERIFY_0' ||
 	{ echo "FAIL: baton_verify not versioned BATON_VERIFY_0"; status=1; }
+# Added after the first release: a version node of their own, so a
+# program that needs them fails at load time on an older library.
+for want in baton_keybundle_add baton_keybundle_load_dir; do
+	nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-verify.so" |
+	    grep -q " $want@@BATON_VERIFY_1\$" ||
+		{ echo "FAIL: $want not versioned BATON_VERIFY_1"; status=1; }
+done
+nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-verify.so" |
+    grep -q ' baton_keybundle_load@@BATON_VERIFY_0$' ||
+	{ echo "FAIL: baton_keybundle_load moved off BATON_VERIFY_0"; status=1; }
 for want in baton_verify baton_verify_offline baton_keybundle_load \
     baton_verify_result_limit; do
 	nm -D --defined-only "$top_builddir/libclient/.libs/libbaton-verify.so" |
