@@ -659,12 +659,27 @@ offline(const struct baton_keybundle *kb, const char *tok, uint64_t now,
 	return (reason);
 }
 
+/* baton verify --offline with one or two --keys: its exit status. */
+static int
+cli_offline(const char *tok, const char *k1, const char *k2)
+{
+	char	cmd[BATON_MAX_TEXT + 600];
+	int	st;
+
+	snprintf(cmd, sizeof cmd, "%s verify --offline --keys %s%s%s --tool "
+	    "db_query --action read --aud db %s >/dev/null 2>&1", BATON_CLI,
+	    k1, k2 != NULL ? " --keys " : "", k2 != NULL ? k2 : "", tok);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st));
+	return (WEXITSTATUS(st));
+}
+
 START_TEST(test_fed_offline)
 {
 	struct baton_keybundle	*kb = NULL;
 	uint8_t			 ka[BATON_KID_LEN];
 	char			 dir[64], pa[100], pb[100], root[17], hex[17];
-	char			*ta, *tb, *tab, *bun;
+	char			*ta, *tb, *tab, *bun, cmd[BATON_MAX_TEXT + 200];
 	json_t			*doc;
 	uint64_t		 until;
 	int			 a = up(0, "bundle-validity 60\n"), b, c, why;
@@ -721,6 +736,15 @@ START_TEST(test_fed_offline)
 	ck_assert_int_eq(offline(kb, tb, 0, NULL), 0);
 	ck_assert_int_eq(offline(kb, tab, 0, NULL), BATON_R_UNKNOWN_KEY);
 	baton_keybundle_free(kb);
+
+	/* the same through the CLI: --keys twice; exit 0 allow, 1 deny */
+	ck_assert_int_eq(cli_offline(tab, pa, pb), 0);
+	ck_assert_int_eq(cli_offline(tab, pb, NULL), 1);
+	ck_assert_int_eq(cli_offline(tab, dir, pb), 2);	/* DIR alone */
+	/* and its offline inspect names the origin of block 1 */
+	snprintf(cmd, sizeof cmd, "%s inspect --json %s | grep -q "
+	    "'\"origin\": \"%s\"'", BATON_CLI, tab, hex);
+	ck_assert_int_eq(system(cmd), 0);
 
 	/* a directory: A's, and C's copied next to it */
 	bun = bundle_of(2);
