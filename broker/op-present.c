@@ -202,9 +202,9 @@ issue_call(struct request *r, const struct baton_token *tok,
 			break;
 	if (i < tok->nblocks || k == ring->nkeys) {
 		keystore_unlock();
-		req_error(r, BATON_WIRE_EBADREQ, "--minimal: the chain comes "
-		    "from another key than this broker's signing key; present "
-		    "it without --minimal");
+		req_error(r, BATON_WIRE_EBADREQ, "--minimal: the chain was "
+		    "signed by another broker's key (federated or re-signed); "
+		    "present it without --minimal");
 		goto out;
 	}
 	call.seal = seal;
