@@ -504,7 +504,7 @@ END_TEST
 
 enum hostile {
 	H_JSON, H_KID, H_BIG, H_MODE, H_LINK, H_NO_NOT_AFTER, H_TWICE,
-	H_OWN, H_FIFO, H_NKINDS
+	H_OWN, H_FIFO, H_OWNER, H_NKINDS
 };
 
 static const struct {
@@ -520,6 +520,7 @@ static const struct {
 	{ "z.json", "is also in" },
 	{ "own.json", "this broker's own key" },
 	{ "fifo.json", "not a regular file" },
+	{ "a.json", "owned by uid 65534, not root or the broker's uid" },
 };
 
 /* Put hostile bundle h into broker 1's directory (A's bundle is a). */
@@ -578,6 +579,10 @@ plant(int h, const char *a)
 	case H_FIFO:
 		ck_assert_int_eq(mkfifo(path, 0644), 0);
 		break;
+	case H_OWNER:
+		write_file(TRUST[1], "a.json", a, 0644);
+		ck_assert_int_eq(chown(path, 65534, 65534), 0);
+		break;
 	}
 }
 
@@ -586,6 +591,10 @@ START_TEST(test_fed_hostile_start)
 	char	*a;
 	int	 h = _i, fd;
 
+	if (h == H_OWNER && geteuid() != 0) {
+		printf("SKIP %s: chown needs root\n", __func__);
+		return;
+	}
 	fd = up(0, NULL);
 	(void)fd;
 	a = bundle_of(0);
@@ -608,8 +617,13 @@ END_TEST
 START_TEST(test_fed_hostile_reload)
 {
 	char	*a, *ta;
-	int	 h = _i, fd0 = up(0, NULL), fd1;
+	int	 h = _i, fd0, fd1;
 
+	if (h == H_OWNER && geteuid() != 0) {
+		printf("SKIP %s: chown needs root\n", __func__);
+		return;
+	}
+	fd0 = up(0, NULL);
 	a = bundle_of(0);
 	prepare(1, NULL);
 	write_file(TRUST[1], "a.json", a, 0644);
