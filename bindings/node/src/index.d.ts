@@ -54,7 +54,9 @@ export class BatonClient {
   revoke(o: string | { token: string; block?: number } | { jti: string | Uint8Array }): Promise<{ revoked: string[] }>;
   inspect(token: string): Promise<{ verified: boolean; reason: number; reason_name: string;
     chain: Array<Record<string, unknown>>; kid?: string; revoked?: boolean }>;
-  pubkeys(): Promise<{ keys: Array<{ kid: string; pk: string; not_after: number; signing: boolean }> }>;
+  /** A key bundle: other brokers trust it (trusted-keys) until not_after. */
+  pubkeys(): Promise<{ kid?: string; issued: number; not_after: number;
+    keys: Array<{ kid: string; pk: string; not_after: number; signing: boolean }> }>;
   status(o?: { format?: 'prometheus' }): Promise<Record<string, unknown>>;
   call(op: number, body?: Record<string, unknown>): Promise<Record<string, unknown>>;
   close(): void;
