@@ -5,8 +5,6 @@
  * reaches it by the next bundle at the latest.
  */
 
-#include <time.h>
-
 #include "batond.h"
 
 static int
@@ -15,7 +13,7 @@ op_pubkeys(struct request *r)
 	const struct baton_keyring	*ring;
 	const struct baton_key		*k, *signer;
 	struct config			*cfg;
-	uint64_t			 now = (uint64_t)time(NULL), validity;
+	uint64_t			 now = clock_now(), validity;
 	size_t				 i;
 
 	cfg = broker_config();

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -244,7 +243,7 @@ trust_load(const struct config *cfg, char **cause)
 	char			*names[TRUST_MAX_FILES], *files[BATON_KEYRING_MAX];
 	char			*path, *text;
 	const char		*dir = cfg->trusted_keys;
-	uint64_t		 now = (uint64_t)time(NULL);
+	uint64_t		 now = clock_now();
 	size_t			 nnames = 0, len, i, nfiles = 0;
 	int			 dfd, rc = -1;
 
