@@ -287,14 +287,43 @@ broker_is_admin(const struct config *cfg, const struct peer *p)
 
 /* ---- dispatch -------------------------------------------------------------- */
 
+/*
+ * Take one from the caller's bucket of that class (RATE_COSTLY: mint,
+ * attenuate, present, revoke, the admin operations and spending a
+ * single-use jti; RATE_VERIFY: verify and the other reads); 0 if the
+ * request may go ahead, else -1 with the error set.
+ *
+ * Per uid, the kernel-attested identity every request has: agent ids
+ * are per operation (and "as" is the caller's to choose), so a limit
+ * keyed on them could be dodged by switching agents.
+ */
+int
+rate_charge(struct request *r, int class)
+{
+	struct config	*cfg;
+	char		 key[32];
+	unsigned	 rate, burst;
+
+	cfg = broker_config();
+	rate = class == RATE_VERIFY ? cfg->verify_rate_limit :
+	    cfg->rate_limit;
+	burst = class == RATE_VERIFY ? 0 : cfg->rate_burst;
+	broker_config_release();
+	snprintf(key, sizeof key, "%s:%u", class == RATE_VERIFY ? "verify" :
+	    "uid", (unsigned)r->peer->uid);
+	if (rate_take_burst(key, rate, burst) == 0)
+		return (0);
+	req_error(r, BATON_WIRE_ERATELIMIT, "rate limit of %u %s per second "
+	    "exceeded", rate, class == RATE_VERIFY ? "verifies" : "requests");
+	return (-1);
+}
+
 void
 request_run(struct request *r)
 {
 	const struct op_entry	*e = NULL;
 	struct config		*cfg;
-	char			 key[32];
-	unsigned		 rate, burst;
-	int			 admin;
+	int			 admin, class;
 
 	r->now = clock_now();
 	r->reason = -1;
@@ -306,21 +335,28 @@ request_run(struct request *r)
 		goto done;
 	}
 	cfg = broker_config();
-	rate = cfg->rate_limit;
-	burst = cfg->rate_burst;
 	admin = e->admin && broker_is_admin(cfg, r->peer);
 	broker_config_release();
 	/*
-	 * Per uid, the kernel-attested identity every request has: agent
-	 * ids are per operation (and "as" is the caller's to choose), so a
-	 * limit keyed on them could be dodged by switching agents.
+	 * Verifies and the other reads sign nothing and store nothing: a
+	 * bucket of their own, so a tool server is not throttled by the
+	 * limit on signing.  A verify that spends single-use jtis is
+	 * charged to the other bucket as well, in op-verify.c.
 	 */
-	snprintf(key, sizeof key, "uid:%u", (unsigned)r->peer->uid);
-	if (rate_take_burst(key, rate, burst) != 0) {
-		req_error(r, BATON_WIRE_ERATELIMIT, "rate limit of %u requests "
-		    "per second exceeded", rate);
-		goto done;
+	switch (r->op) {
+	case BATON_OP_HELLO:
+	case BATON_OP_VERIFY:
+	case BATON_OP_INSPECT:
+	case BATON_OP_PUBKEYS:
+	case BATON_OP_STATUS:
+		class = RATE_VERIFY;
+		break;
+	default:
+		class = RATE_COSTLY;
+		break;
 	}
+	if (rate_charge(r, class) != 0)
+		goto done;
 	if (e->admin && !admin) {
 		req_error(r, BATON_WIRE_EPERM, "%s needs root or the admin "
 		    "group", e->name);

@@ -37,7 +37,8 @@
 #define BATOND_LEEWAY		30	/* seconds of clock skew accepted */
 #define BATOND_MAX_TTL_CEILING	(366 * 86400ULL)	/* highest max-ttl */
 #define BATOND_MAX_VERIFY	16	/* audiences per agent line */
-#define BATOND_RATE_LIMIT	500	/* default requests/s per uid */
+#define BATOND_RATE_LIMIT	1000	/* default signing and spending/s per uid */
+#define BATOND_VERIFY_RATE_LIMIT 250000	/* default verifies etc./s per uid */
 /*
  * Descriptors: two per connection (its socket and the peer's pidfd); the
  * rest is a fixed set (stdio, log, listener, journal, files open for a
@@ -95,6 +96,7 @@ struct config {
 	unsigned	 max_conns;
 	unsigned	 max_conns_per_uid;
 	unsigned	 rate_limit;	/* per second per uid, 0 = none */
+	unsigned	 verify_rate_limit; /* verifies and reads, the same */
 	unsigned	 rate_burst;	/* bucket size; 0: one second's worth */
 	unsigned	 idle_timeout;
 	unsigned	 slow_timeout;	/* seconds for one whole frame */
@@ -344,6 +346,9 @@ int	req_deny_msg(struct request *, int, const char *);
 void	req_begin(struct request *);	/* start the success answer */
 void	request_run(struct request *);
 int	rate_take(const char *, unsigned);	/* reads the clock itself */
+int	rate_charge(struct request *, int);	/* batond.c: RATE_* */
+#define RATE_COSTLY	0	/* signs, or grows durable state */
+#define RATE_VERIFY	1	/* verify and the other reads */
 int	rate_take_burst(const char *, unsigned, unsigned);
 
 /* ---- request bodies (body.c) -------------------------------------------- */

@@ -117,7 +117,7 @@ consume(struct request *r, const struct baton_token *tok,
 	struct writer	 who;
 	char		*cause = NULL;
 	size_t		 i, k, n;
-	int		 rc;
+	int		 rc, admin;
 
 	for (i = 0; i < eff->nsingle_use; i++) {
 		memcpy(jtis[i], eff->single_use[i], BATON_JTI_LEN);
@@ -137,8 +137,16 @@ consume(struct request *r, const struct baton_token *tok,
 	}
 	cfg = broker_config();
 	who.uid = r->peer->uid;
-	who.cap = broker_is_admin(cfg, r->peer) ? 0 : cfg->journal_per_uid;
+	admin = broker_is_admin(cfg, r->peer);
+	who.cap = admin ? 0 : cfg->journal_per_uid;
 	broker_config_release();
+	/*
+	 * Spending grows the journal and costs a share of a sync: bounded
+	 * with signing, not with verifies.  Root and the admin group, who
+	 * have no journal cap either, are not charged.
+	 */
+	if (!admin && rate_charge(r, RATE_COSTLY) != 0)
+		return (-1);
 	/* A call token's jtis live with those of the token it came from. */
 	rc = broker.src->consume((const uint8_t (*)[BATON_JTI_LEN])jtis, exps,
 	    n, lin != NULL ? lin->jti[0] : tok->blocks[0].jti, &who,

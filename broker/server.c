@@ -169,6 +169,7 @@ conn_release(uid_t uid)
 /* ---- per-identity rate limits: token buckets ----------------------------- */
 
 #define RATE_SLOTS	256
+#define RATE_PROBE	8	/* slots a key may occupy, from its hash */
 
 static struct {
 	pthread_mutex_t	lock;
@@ -179,10 +180,25 @@ static struct {
 	} s[RATE_SLOTS];
 } rl = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* FNV-1a: keys are the broker's own ("uid:1000"), not an attacker's. */
+static size_t
+rate_hash(const char *key)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (uint8_t)*key) * 16777619u;
+	return (h % RATE_SLOTS);
+}
+
 /*
  * 0 if a request may go ahead, -1 if the identity is over its rate: a
  * token bucket refilled at rate per second and holding at most burst
  * (0: rate, one second's worth).
+ *
+ * A key lives in one of RATE_PROBE slots after its hash, so a lookup on
+ * every request reads a few slots rather than all of them; when all are
+ * taken by others, the least recently seen gives way.
  *
  * The clock is read under the lock.  A time read before it could be
  * older than the one the last holder stored: the refill would then run
@@ -192,7 +208,7 @@ static struct {
 int
 rate_take_burst(const char *key, unsigned rate, unsigned burst)
 {
-	size_t		i, victim = 0;
+	size_t		h, i = RATE_SLOTS, k, victim;
 	uint64_t	now_us;
 	double		cap;
 	int		rc = -1;
@@ -200,13 +216,18 @@ rate_take_burst(const char *key, unsigned rate, unsigned burst)
 	if (rate == 0)
 		return (0);
 	cap = burst != 0 ? burst : rate;
+	h = victim = rate_hash(key);
 	pthread_mutex_lock(&rl.lock);
 	now_us = clock_usec();
-	for (i = 0; i < RATE_SLOTS; i++) {
-		if (strcmp(rl.s[i].key, key) == 0)
+	for (k = 0; k < RATE_PROBE; k++) {
+		size_t	j = (h + k) % RATE_SLOTS;
+
+		if (strcmp(rl.s[j].key, key) == 0) {
+			i = j;
 			break;
-		if (rl.s[i].last < rl.s[victim].last)
-			victim = i;
+		}
+		if (rl.s[j].last < rl.s[victim].last)
+			victim = j;
 	}
 	if (i == RATE_SLOTS) {
 		/* Least recently seen slot; a full bucket for the newcomer. */
