@@ -1,25 +1,44 @@
 /*
- * bench_broker.c: the broker's round trips against their physical floor.
- * Starts a real batond in a temporary directory, then times, in one run:
- * a raw Unix-socket round trip of the same frame sizes (floor), a raw
- * Ed25519 verification (floor), verify through the broker (one client and
- * two in parallel), mint, attenuate and present through the broker, and
- * offline verification with the public keys; it prints the ratios.
+ * bench_broker.c: the benchmark harness of issue 10.  One run measures
+ * baton side by side with its physical floor and its peers on the same
+ * machine, prints a table, and with --json one JSON object on the last
+ * line of output:
  *
- * With -s it then starts a second broker, the test build (which may load
- * modules from the build tree), whose verify.d/db stack is policy +
- * ratelimit + audit, and times verify through it against the first.
+ *  floor       a raw Unix-socket echo of the same frame sizes (1 client;
+ *              16 clients on as many server threads as the broker has
+ *              workers), raw libsodium Ed25519 verify and sign
+ *  broker      a real batond with the shipped configuration on a
+ *              temporary state directory: verify, mint, attenuate and
+ *              present latency, verify throughput on 1, 16, 64 connections
+ *  in process  the broker's own check of a 3-block token, libmacaroons on
+ *              the same flow, offline verification at depths 1, 8, 16
+ *  growth      memory per live spent jti after 1,000,000 single-use
+ *              verifies, verify latency with those live while the journal
+ *              compacts, verify latency with 1000 idle connections open,
+ *              and the cost of a verify.d stack (policy, ratelimit, audit)
  *
- * usage: bench_broker [-s] [-b BATOND] [-n ITERATIONS]
+ * Latencies are per-operation samples; each figure is the median over
+ * rounds (after a warm-up round) of that round's percentile, the floor and
+ * the broker alternating within every round so a neighbour's load hits
+ * both alike.  --quick runs one short round of everything (10,000 spent
+ * jtis instead of 1,000,000): it shows the harness works, not speed.
+ *
+ * usage: bench_broker [--json] [--quick] [-b BATOND] [-r ROUNDS]
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -30,9 +49,14 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#ifdef HAVE_MACAROONS
+#include <macaroons.h>
+#endif
 
 #include <baton/agent.h>
 #include <baton/verify.h>
+
+#include "common.h"
 
 #ifndef BATOND_PATH
 #define BATOND_PATH "batond"
@@ -44,10 +68,28 @@
 #define PLUGINS_LIBDIR "plugins/.libs"
 #endif
 
-static char	 sockpath[256], dir[64];
-static const char *extra_conf = "";	/* more baton.conf lines */
-static char	 stackdir[128];		/* -s: the stack directory */
-static size_t	 iters = 5000;
+#define MAXROUNDS	32
+#define BROKER_WORKERS	2	/* batond's default "workers" */
+#define IDLE_CONNS	1000
+#define IDLE_PER_UID	250	/* under max-connections-per-uid (256) */
+#define IDLE_UID0	61000	/* uids of the idle connections, when root */
+#define STACK_ROUNDS	21
+
+struct bench_broker {
+	pid_t	 pid;
+	char	 dir[64];
+	char	 sock[128];
+	char	 state[128];
+};
+
+static const char *batond = BATOND_PATH;
+static int	 quick, json;
+static int	 rounds = 7;
+static size_t	 n_lat = 4000;		/* verifies per latency round */
+static size_t	 n_sign = 150;		/* mints etc. per round */
+static double	 tput_secs = 0.6;	/* each throughput window */
+static size_t	 n_spent = 1000000;
+static const char *stack_extra;		/* set by start_stacked */
 
 static double
 now_us(void)
@@ -66,7 +108,44 @@ die(const char *what, int err)
 	exit(1);
 }
 
-/* ---- floor: a raw echo over a Unix socket, u32 length-prefixed -------- */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile of n samples (sorted in place), nearest rank. */
+static double
+quantile(double *v, size_t n, double q)
+{
+	size_t	k;
+
+	if (n == 0)
+		return NAN;
+	qsort(v, n, sizeof *v, cmp_double);
+	k = (size_t)ceil(q * (double)n);
+	return v[k == 0 ? 0 : k - 1];
+}
+
+static double
+median(double *v, size_t n)
+{
+	return quantile(v, n, 0.5);
+}
+
+/* ---- floor: an echo server over a Unix socket, u32 length-prefixed ---- */
+
+static void
+sun_set(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		die("socket path too long", BATON_EINVAL);
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+}
 
 static int
 read_full(int fd, void *buf, size_t len)
@@ -81,7 +160,7 @@ read_full(int fd, void *buf, size_t len)
 			return -1;
 		}
 		p += n;
-		len -= n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -99,208 +178,180 @@ write_full(int fd, const void *buf, size_t len)
 			return -1;
 		}
 		p += n;
-		len -= n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
 
-struct echo {
-	int	 lfd;
-	size_t	 reply;	/* bytes answered to each frame */
-};
+/*
+ * The echo server: an accepting thread hands each connection to one of
+ * BROKER_WORKERS threads in turn, each polling its own connections, as
+ * batond's workers do.  A frame of any size is answered by one of
+ * echo_reply bytes.
+ */
+#define ECHO_MAXC	128
+
+static struct echo_worker {
+	pthread_mutex_t	 lock;
+	int		 fds[ECHO_MAXC];
+	int		 nfds;
+	int		 wake[2];
+	pthread_t	 t;
+} ew[BROKER_WORKERS];
+static int	 echo_lfd = -1;
+static size_t	 echo_reply;
+static char	 echo_path[128];
+static pthread_t echo_acceptor;
 
 static void *
-echo_main(void *arg)
+echo_worker_main(void *arg)
 {
-	struct echo	*e = arg;
-	uint8_t		 buf[65536 + 4], hdr[4];
-	uint32_t	 len;
-	int		 fd;
+	struct echo_worker	*w = arg;
+	struct pollfd		 pfd[ECHO_MAXC + 1];
+	uint8_t			 buf[65536 + 4], hdr[4];
+	uint32_t		 len;
+	int			 i, n, fd;
 
-	if ((fd = accept(e->lfd, NULL, NULL)) < 0)
-		return NULL;
 	for (;;) {
-		if (read_full(fd, hdr, 4) != 0)
-			break;
-		len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 |
-		    hdr[3];
-		if (len > 65536 || read_full(fd, buf + 4, len) != 0)
-			break;
-		buf[0] = e->reply >> 24;
-		buf[1] = e->reply >> 16;
-		buf[2] = e->reply >> 8;
-		buf[3] = e->reply;
-		if (write_full(fd, buf, e->reply + 4) != 0)
+		pthread_mutex_lock(&w->lock);
+		n = w->nfds;
+		for (i = 0; i < n; i++) {
+			pfd[i].fd = w->fds[i];
+			pfd[i].events = POLLIN;
+		}
+		pthread_mutex_unlock(&w->lock);
+		pfd[n].fd = w->wake[0];
+		pfd[n].events = POLLIN;
+		if (poll(pfd, (nfds_t)n + 1, -1) < 0)
+			continue;
+		if (pfd[n].revents != 0) {
+			if (read(w->wake[0], hdr, 1) != 1)
+				return NULL;	/* closed: stop */
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			fd = pfd[i].fd;
+			if (read_full(fd, hdr, 4) != 0 ||
+			    (len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 |
+			    hdr[2] << 8 | hdr[3]) > 65536 ||
+			    read_full(fd, buf + 4, len) != 0) {
+				pthread_mutex_lock(&w->lock);
+				for (int k = 0; k < w->nfds; k++)
+					if (w->fds[k] == fd)
+						w->fds[k] = w->fds[--w->nfds];
+				pthread_mutex_unlock(&w->lock);
+				close(fd);
+				break;	/* the set changed: poll again */
+			}
+			buf[0] = (uint8_t)(echo_reply >> 24);
+			buf[1] = (uint8_t)(echo_reply >> 16);
+			buf[2] = (uint8_t)(echo_reply >> 8);
+			buf[3] = (uint8_t)echo_reply;
+			(void)write_full(fd, buf, echo_reply + 4);
+		}
+	}
+}
+
+static void *
+echo_accept_main(void *arg)
+{
+	struct echo_worker	*w;
+	unsigned		 next = 0;
+	int			 fd;
+
+	(void)arg;
+	while ((fd = accept(echo_lfd, NULL, NULL)) >= 0) {
+		w = &ew[next++ % BROKER_WORKERS];
+		pthread_mutex_lock(&w->lock);
+		if (w->nfds < ECHO_MAXC)
+			w->fds[w->nfds++] = fd;
+		else
+			close(fd);
+		pthread_mutex_unlock(&w->lock);
+		if (write(w->wake[1], "x", 1) != 1)
 			break;
 	}
-	close(fd);
 	return NULL;
 }
 
-/* Round trips of a req-byte frame answered by a rep-byte frame. */
-static double
-raw_rtt(size_t req, size_t rep)
+static void
+echo_start(const char *dir, size_t reply)
 {
-	struct sockaddr_un	 sun;
-	struct echo		 e;
-	pthread_t		 t;
-	uint8_t			 buf[65536 + 4];
-	double			 t0, us;
-	size_t			 i;
-	int			 fd;
+	struct sockaddr_un	sun;
+	int			i;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/echo.sock", dir);
-	if ((e.lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
-	    bind(e.lfd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    listen(e.lfd, 1) != 0)
+	snprintf(echo_path, sizeof(echo_path), "%s/echo.sock", dir);
+	sun_set(&sun, echo_path);
+	echo_reply = reply;
+	if ((echo_lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    bind(echo_lfd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    listen(echo_lfd, 128) != 0)
 		die("echo socket", 0);
-	e.reply = rep;
-	if (pthread_create(&t, NULL, echo_main, &e) != 0)
-		die("pthread_create", 0);
+	for (i = 0; i < BROKER_WORKERS; i++) {
+		pthread_mutex_init(&ew[i].lock, NULL);
+		if (pipe(ew[i].wake) != 0 ||
+		    pthread_create(&ew[i].t, NULL, echo_worker_main, &ew[i]))
+			die("echo worker", 0);
+	}
+	if (pthread_create(&echo_acceptor, NULL, echo_accept_main, NULL))
+		die("echo acceptor", 0);
+}
+
+static void
+echo_stop(void)
+{
+	int	i;
+
+	shutdown(echo_lfd, SHUT_RDWR);
+	close(echo_lfd);
+	pthread_join(echo_acceptor, NULL);
+	for (i = 0; i < BROKER_WORKERS; i++) {
+		close(ew[i].wake[1]);
+		pthread_join(ew[i].t, NULL);
+		close(ew[i].wake[0]);
+		while (ew[i].nfds > 0)
+			close(ew[i].fds[--ew[i].nfds]);
+	}
+	unlink(echo_path);
+}
+
+static int
+echo_connect(void)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	sun_set(&sun, echo_path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
 		die("echo connect", 0);
-	memset(buf, 0x5a, sizeof(buf));
-	buf[0] = req >> 24;
-	buf[1] = req >> 16;
-	buf[2] = req >> 8;
-	buf[3] = req;
-	t0 = 0;
-	for (i = 0; i < iters + iters / 10; i++) {
-		if (i == iters / 10)
-			t0 = now_us();
-		if (write_full(fd, buf, req + 4) != 0 ||
-		    read_full(fd, buf + 4, 4) != 0 ||
-		    read_full(fd, buf + 8, rep) != 0)
-			die("echo", 0);
-		buf[0] = req >> 24;
-		buf[1] = req >> 16;
-		buf[2] = req >> 8;
-		buf[3] = req;
-	}
-	us = (now_us() - t0) / iters;
-	close(fd);
-	pthread_join(t, NULL);
-	close(e.lfd);
-	unlink(sun.sun_path);
-	return us;
+	return fd;
 }
 
-/* ---- through the broker ------------------------------------------------ */
+static size_t	 echo_req;	/* request frame size */
 
-static struct baton_client *
-connect_broker(void)
+static void
+echo_rtt(int fd)
 {
-	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
-	struct baton_client		*c;
-	int				 err;
+	static __thread uint8_t buf[65536 + 8];
 
-	o.socket_path = sockpath;
-	o.client_name = "bench_broker";
-	if ((err = baton_client_open(&c, &o)) != 0)
-		die("connect", err);
-	return c;
+	buf[0] = (uint8_t)(echo_req >> 24);
+	buf[1] = (uint8_t)(echo_req >> 16);
+	buf[2] = (uint8_t)(echo_req >> 8);
+	buf[3] = (uint8_t)echo_req;
+	if (write_full(fd, buf, echo_req + 4) != 0 ||
+	    read_full(fd, buf + 4, 4) != 0 ||
+	    read_full(fd, buf + 8, echo_reply) != 0)
+		die("echo", 0);
 }
 
-static double
-time_verify(struct baton_client *c, const char *token, size_t n)
-{
-	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
-	struct baton_verify_result	*r;
-	double				 t0;
-	size_t				 i;
-	int				 err;
-
-	vo.tool = "db_query";
-	vo.action = "read";
-	vo.audience = "db";
-	t0 = 0;
-	for (i = 0; i < n + n / 10; i++) {
-		if (i == n / 10)
-			t0 = now_us();
-		if ((err = baton_verify(&r, c, token, &vo)) != 0)
-			die("verify", err);
-		baton_verify_result_free(r);
-	}
-	return (now_us() - t0) / n;
-}
-
-struct worker {
-	const char	*token;
-	double		 us;
-};
-
-static void *
-verify_thread(void *arg)
-{
-	struct worker		*w = arg;
-	struct baton_client	*c = connect_broker();
-
-	w->us = time_verify(c, w->token, iters);
-	baton_client_free(c);
-	return NULL;
-}
-
-static pid_t
-start_broker(const char *batond)
-{
-	struct stat	st;
-	pid_t		pid;
-	int		i;
-
-	snprintf(dir, sizeof(dir), "/tmp/baton-bench.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		die("mkdtemp", 0);
-	snprintf(sockpath, sizeof(sockpath), "%s/batond.sock", dir);
-	if ((pid = fork()) < 0)
-		die("fork", 0);
-	if (pid == 0) {
-		char	 state[128], conf[128];
-		FILE	*f;
-
-		/* the default rate limit would measure the limiter, not us */
-		snprintf(conf, sizeof(conf), "%s/baton.conf", dir);
-		if ((f = fopen(conf, "w")) == NULL ||
-		    fputs("development-mode yes\nrate-limit 0\n", f) < 0 ||
-		    fputs(extra_conf, f) < 0 || fclose(f) != 0)
-			_exit(127);
-		snprintf(state, sizeof(state), "%s/state", dir);
-		if (freopen("/dev/null", "w", stderr) == NULL)
-			_exit(127);
-		execl(batond, batond, "-f", "-c", conf, "--socket", sockpath,
-		    "--state-dir", state, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) {
-		if (stat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode))
-			return pid;
-		usleep(10000);
-	}
-	die("batond did not start", 0);
-	return -1;
-}
-
-/* ---- a stack of policy + ratelimit + audit ---------------------------- */
-
-#define ROUNDS	21
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The median of n values (sorted in place). */
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return v[n / 2];
-}
+/* ---- the broker -------------------------------------------------------- */
 
 static void
 write_file(const char *path, const char *text, mode_t mode)
@@ -313,16 +364,614 @@ write_file(const char *path, const char *text, mode_t mode)
 }
 
 /*
- * The test build of batond with verify.d/db = policy (the AgentTrust rules
- * and one for this token), ratelimit per agent, audit to a file; returns
- * its pid, with sockpath and dir pointing at it.
+ * A batond on a temporary state directory.  Its configuration is the
+ * shipped one: development mode (no agents file, so any agent id may be
+ * named) and the extra lines given, nothing else.
  */
-static pid_t
-start_stacked(const char *modsrc)
+static void
+broker_start(struct bench_broker *b, const char *bin, const char *extra)
+{
+	struct stat	st;
+	char		conf[160], text[1024];
+	int		i;
+
+	snprintf(b->dir, sizeof(b->dir), "/tmp/baton-bench.XXXXXX");
+	if (mkdtemp(b->dir) == NULL)
+		die("mkdtemp", 0);
+	/* Other uids (the idle connections) must reach the socket. */
+	if (chmod(b->dir, 0711) != 0)
+		die("chmod", 0);
+	snprintf(b->sock, sizeof(b->sock), "%s/batond.sock", b->dir);
+	snprintf(b->state, sizeof(b->state), "%s/state", b->dir);
+	snprintf(conf, sizeof(conf), "%s/baton.conf", b->dir);
+	snprintf(text, sizeof(text), "development-mode yes\n%s",
+	    extra != NULL ? extra : "");
+	write_file(conf, text, 0600);
+	if ((b->pid = fork()) < 0)
+		die("fork", 0);
+	if (b->pid == 0) {
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(127);
+		execl(bin, bin, "-f", "-c", conf, "--socket", b->sock,
+		    "--state-dir", b->state, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		if (stat(b->sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return;
+		usleep(10000);
+	}
+	die("batond did not start", 0);
+}
+
+static void
+broker_stop(struct bench_broker *b)
+{
+	char	cmd[128];
+	int	status;
+
+	kill(b->pid, SIGTERM);
+	waitpid(b->pid, &status, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_broker: cannot remove %s\n", b->dir);
+}
+
+/* Resident memory of a process, in bytes. */
+static double
+rss_bytes(pid_t pid)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	double	 kb = NAN;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return NAN;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = strtod(line + 6, NULL);
+	fclose(f);
+	return kb * 1024;
+}
+
+static struct baton_client *
+connect_broker(const struct bench_broker *b)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c;
+	int				 err;
+
+	o.socket_path = b->sock;
+	o.client_name = "bench_broker";
+	if ((err = baton_client_open(&c, &o)) != 0)
+		die("connect", err);
+	return c;
+}
+
+static struct baton_verify_opts vo = BATON_VERIFY_OPTS_INIT;
+
+static void
+verify_once(struct baton_client *c, const char *token)
+{
+	struct baton_verify_result	*r;
+	int				 err;
+
+	if ((err = baton_verify(&r, c, token, &vo)) != 0) {
+		fprintf(stderr, "bench_broker: verify: %s\n",
+		    baton_client_last_error(c));
+		exit(1);
+	}
+	if (!baton_verify_result_allowed(r)) {
+		fprintf(stderr, "bench_broker: verify refused: %s\n",
+		    baton_verify_result_reason_name(r));
+		exit(1);
+	}
+	baton_verify_result_free(r);
+}
+
+/* Per-operation latencies of n verifies, into v. */
+static void
+verify_samples(struct baton_client *c, const char *token, double *v,
+    size_t n)
+{
+	double	t0;
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		t0 = now_us();
+		verify_once(c, token);
+		v[i] = now_us() - t0;
+	}
+}
+
+static void
+echo_samples(int fd, double *v, size_t n)
+{
+	double	t0;
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		t0 = now_us();
+		echo_rtt(fd);
+		v[i] = now_us() - t0;
+	}
+}
+
+/* ---- throughput: n connections of one uid for tput_secs -------------- */
+
+struct tput {
+	const struct bench_broker *b;	/* NULL: the echo floor */
+	const char	*token;
+	volatile int	*go, *stop;
+	unsigned long	 ops;
+	pthread_t	 t;
+};
+
+static void *
+tput_main(void *arg)
+{
+	struct tput		*t = arg;
+	struct baton_client	*c = NULL;
+	int			 fd = -1;
+
+	if (t->b != NULL)
+		c = connect_broker(t->b);
+	else
+		fd = echo_connect();
+	while (!*t->go)
+		usleep(100);
+	while (!*t->stop) {
+		if (c != NULL)
+			verify_once(c, t->token);
+		else
+			echo_rtt(fd);
+		__atomic_add_fetch(&t->ops, 1, __ATOMIC_RELAXED);
+	}
+	if (c != NULL)
+		baton_client_free(c);
+	else
+		close(fd);
+	return NULL;
+}
+
+static double
+throughput(const struct bench_broker *b, const char *token, int n)
+{
+	struct tput	*t;
+	volatile int	 go = 0, stop = 0;
+	unsigned long	 a = 0, z = 0;
+	double		 t0, t1;
+	int		 i;
+
+	if ((t = calloc((size_t)n, sizeof *t)) == NULL)
+		die("calloc", 0);
+	for (i = 0; i < n; i++) {
+		t[i].b = b;
+		t[i].token = token;
+		t[i].go = &go;
+		t[i].stop = &stop;
+		if (pthread_create(&t[i].t, NULL, tput_main, &t[i]) != 0)
+			die("pthread_create", 0);
+	}
+	usleep(20000);		/* all connected */
+	go = 1;
+	usleep((useconds_t)(tput_secs * 1e6 / 6));	/* warm-up */
+	for (i = 0; i < n; i++)
+		a += __atomic_load_n(&t[i].ops, __ATOMIC_RELAXED);
+	t0 = now_us();
+	usleep((useconds_t)(tput_secs * 1e6));
+	for (i = 0; i < n; i++)
+		z += __atomic_load_n(&t[i].ops, __ATOMIC_RELAXED);
+	t1 = now_us();
+	stop = 1;
+	for (i = 0; i < n; i++)
+		pthread_join(t[i].t, NULL);
+	free(t);
+	return (double)(z - a) / ((t1 - t0) / 1e6);
+}
+
+/* ---- in process: the broker's check and the peer's -------------------- */
+
+#define NOW 1800000000ULL
+
+/* A block of the flow every figure uses (ttl relative to NOW). */
+static void
+flow_block(struct baton_block *b, struct baton_toolgrant *tg,
+    struct baton_limit *lim, const char **acts, const char **aud,
+    int root, uint64_t ttl, uint64_t rows, int single_use)
+{
+	memset(b, 0, sizeof(*b));
+	memset(tg, 0, sizeof(*tg));
+	b->version = 1;
+	randombytes_buf(b->jti, sizeof(b->jti));
+	b->iat = NOW;
+	b->exp = NOW + ttl;
+	b->single_use = single_use;
+	lim->name = "max_rows";
+	lim->max = rows;
+	tg->tool = "db_query";
+	tg->limits = lim;
+	tg->nlimits = 1;
+	b->has_grants = 1;
+	b->grants.tools = tg;
+	b->grants.ntools = 1;
+	if (root) {
+		b->nbf = NOW;
+		b->iss = "orchestrator";
+		b->sub = "root";
+		acts[0] = "read";
+		tg->actions = acts;
+		tg->nactions = 1;
+		aud[0] = "db";
+		b->aud = aud;
+		b->naud = 1;
+		b->has_aud = 1;
+		b->has_max_depth = 1;
+		b->max_depth = 5;
+	} else
+		b->delegator = "worker";
+}
+
+/* Root (tool, expiry, issuer, subject, max_rows) and two attenuations. */
+static char *
+flow_token(const struct baton_key *key)
+{
+	struct baton_block	b[3];
+	struct baton_toolgrant	tg[3];
+	struct baton_limit	lim[3];
+	const char		*acts[1], *aud[1];
+	uint8_t			*p[3] = { NULL, NULL, NULL };
+	size_t			 plen[3], i;
+	char			*text = NULL;
+
+	flow_block(&b[0], &tg[0], &lim[0], acts, aud, 1, 3600, 1000, 0);
+	flow_block(&b[1], &tg[1], &lim[1], acts, aud, 0, 1800, 100, 0);
+	flow_block(&b[2], &tg[2], &lim[2], acts, aud, 0, 900, 50, 0);
+	for (i = 0; i < 3; i++)
+		if (baton_block_encode(&b[i], i == 0, &p[i], &plen[i]) != 0)
+			die("encode", BATON_ENOMEM);
+	if (baton_token_seal(&text, key, (const uint8_t *const *)p, plen,
+	    3) != 0)
+		die("seal", BATON_ENOMEM);
+	for (i = 0; i < 3; i++)
+		free(p[i]);
+	return text;
+}
+
+static volatile int sink;
+
+/* The broker's own check: parse, tag, strict decode, evaluate. */
+static double
+bench_open(const struct baton_keyring *kr, const char *text, size_t n)
+{
+	struct baton_token	tok;
+	struct baton_request	rq;
+	double			t0 = 0;
+	size_t			i, len = strlen(text);
+
+	memset(&rq, 0, sizeof(rq));
+	rq.tool = "db_query";
+	rq.action = "read";
+	rq.audience = "db";
+	rq.now = NOW + 60;
+	for (i = 0; i < n + n / 10; i++) {
+		if (i == n / 10)
+			t0 = now_us();
+		memset(&tok, 0, sizeof(tok));
+		if (baton_token_open(&tok, text, len, kr, BATON_CHECK_TAG) !=
+		    BATON_R_OK || baton_evaluate(&tok, &rq, NULL, NULL) !=
+		    BATON_R_OK)
+			die("open", BATON_EINVAL);
+		baton_token_free(&tok);
+	}
+	return (now_us() - t0) / (double)n;
+}
+
+#ifdef HAVE_MACAROONS
+/* First-party caveats of the forms "expires < T" and "max_rows <= N". */
+static int
+mac_general(void *f, const unsigned char *pred, size_t len)
+{
+	char		buf[64], *end;
+	unsigned long long v;
+
+	(void)f;
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, pred, len);
+	buf[len] = '\0';
+	if (strncmp(buf, "expires < ", 10) == 0) {
+		v = strtoull(buf + 10, &end, 10);
+		return *end == '\0' && NOW + 60 < v ? 0 : -1;
+	}
+	if (strncmp(buf, "max_rows <= ", 12) == 0) {
+		v = strtoull(buf + 12, &end, 10);
+		return *end == '\0' ? 0 : -1;	/* the limit is read */
+	}
+	return -1;
+}
+
+/*
+ * libmacaroons on the same flow: a root with tool, expiry, issuer,
+ * subject and max_rows caveats, two attenuations (expiry and max_rows
+ * each), received as text: deserialize, then verify.  *vonly: verify
+ * alone.
+ */
+static double
+bench_macaroons(size_t n, double *vonly)
+{
+	enum macaroon_returncode err;
+	const unsigned char key[32] = { 1 };
+	const char *loc = "baton", *id = "root-0001";
+	const char *cav[9] = { "tool = db_query", "expires < 1800003600",
+	    "iss = orchestrator", "sub = root", "max_rows <= 1000",
+	    "expires < 1800001800", "max_rows <= 100",
+	    "expires < 1800000900", "max_rows <= 50" };
+	const char *exact[3] = { "tool = db_query", "iss = orchestrator",
+	    "sub = root" };
+	struct macaroon *m, *m2;
+	struct macaroon_verifier *v;
+	char buf[4096];
+	double t0 = 0, us;
+	size_t i, sz;
+
+	m = macaroon_create((const unsigned char *)loc, strlen(loc), key,
+	    sizeof(key), (const unsigned char *)id, strlen(id), &err);
+	for (i = 0; m != NULL && i < 9; i++) {
+		m2 = macaroon_add_first_party_caveat(m,
+		    (const unsigned char *)cav[i], strlen(cav[i]), &err);
+		macaroon_destroy(m);
+		m = m2;
+	}
+	if (m == NULL)
+		die("macaroon", BATON_EINVAL);
+	/* libmacaroons 0.3: base64 text, NUL-terminated */
+	sz = macaroon_serialize_size_hint(m);
+	if (sz > sizeof(buf) || macaroon_serialize(m, buf, sizeof(buf),
+	    &err) < 0)
+		die("macaroon_serialize", BATON_EINVAL);
+	v = macaroon_verifier_create();
+	for (i = 0; i < 3; i++)
+		macaroon_verifier_satisfy_exact(v,
+		    (const unsigned char *)exact[i], strlen(exact[i]), &err);
+	macaroon_verifier_satisfy_general(v, mac_general, NULL, &err);
+	for (i = 0; i < n + n / 10; i++) {
+		if (i == n / 10)
+			t0 = now_us();
+		m2 = macaroon_deserialize(buf, &err);
+		if (m2 == NULL || macaroon_verify(v, m2, key, sizeof(key),
+		    NULL, 0, &err) != 0)
+			die("macaroon_verify", BATON_EINVAL);
+		macaroon_destroy(m2);
+	}
+	us = (now_us() - t0) / (double)n;
+	t0 = now_us();
+	for (i = 0; i < n; i++)
+		sink = macaroon_verify(v, m, key, sizeof(key), NULL, 0, &err);
+	*vonly = (now_us() - t0) / (double)n;
+	macaroon_verifier_destroy(v);
+	macaroon_destroy(m);
+	return us;
+}
+#endif
+
+/* Offline verification of a token, per call. */
+static double
+bench_offline(const struct baton_keybundle *kb, const char *token, size_t n)
+{
+	struct baton_verify_result	*r;
+	double				 t0 = 0;
+	size_t				 i;
+	int				 err;
+
+	for (i = 0; i < n + n / 10; i++) {
+		if (i == n / 10)
+			t0 = now_us();
+		if ((err = baton_verify_offline(&r, kb, token, &vo)) != 0)
+			die("verify offline", err);
+		if (!baton_verify_result_allowed(r))
+			die("verify offline refused", BATON_EDENIED);
+		baton_verify_result_free(r);
+	}
+	return (now_us() - t0) / (double)n;
+}
+
+/* ---- growth: a million spent jtis ------------------------------------ */
+
+/* The signing key of a broker, read from its state directory. */
+static struct baton_key *
+broker_key(const struct bench_broker *b)
+{
+	struct dirent	*de;
+	struct baton_key *k = NULL;
+	char		 path[512];
+	uint8_t		 buf[20 + BATON_SEED_LEN];
+	DIR		*d;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/keys", b->state);
+	if ((d = opendir(path)) == NULL)
+		die(path, 0);
+	while ((de = readdir(d)) != NULL && k == NULL) {
+		if (strstr(de->d_name, ".key") == NULL || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/keys/%s", b->state,
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY)) < 0 ||
+		    read(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			die(path, 0);
+		close(fd);
+		if (baton_key_from_seed(&k, buf + 20) != 0)
+			die("key", BATON_EINVAL);
+		sodium_memzero(buf, sizeof(buf));
+	}
+	closedir(d);
+	if (k == NULL)
+		die("no key in the state directory", BATON_ENOKEY);
+	return k;
+}
+
+/*
+ * A single-use root token, as the broker would mint it: signed with its
+ * key, tagged with its MAC key.  The broker checks it as any other.
+ */
+static char *
+single_use_token(const struct baton_key *key, uint64_t now)
+{
+	struct baton_block	 b;
+	struct baton_toolgrant	 tg;
+	struct baton_limit	 lim;
+	const char		*acts[1], *aud[1];
+	uint8_t			*p = NULL;
+	size_t			 plen;
+	char			*text = NULL;
+
+	flow_block(&b, &tg, &lim, acts, aud, 1, 3600, 1000, 1);
+	b.iat = b.nbf = now;
+	b.exp = now + 3600;
+	if (baton_block_encode(&b, 1, &p, &plen) != 0 ||
+	    baton_token_seal(&text, key, (const uint8_t *const *)&p, &plen,
+	    1) != 0)
+		die("single-use token", BATON_ENOMEM);
+	free(p);
+	return text;
+}
+
+struct spender {
+	const struct bench_broker *b;
+	const struct baton_key	*key;
+	size_t			 n;
+	pthread_t		 t;
+};
+
+static void *
+spender_main(void *arg)
+{
+	struct spender		*s = arg;
+	struct baton_client	*c = connect_broker(s->b);
+	uint64_t		 now = (uint64_t)time(NULL);
+	char			*t;
+	size_t			 i;
+
+	for (i = 0; i < s->n; i++) {
+		t = single_use_token(s->key, now);
+		verify_once(c, t);
+		free(t);
+	}
+	baton_client_free(c);
+	return NULL;
+}
+
+/* n single-use verifies over nconn connections (each spends one jti). */
+static void
+spend(const struct bench_broker *b, const struct baton_key *key, size_t n,
+    int nconn)
+{
+	struct spender	s[64];
+	int		i;
+
+	for (i = 0; i < nconn; i++) {
+		s[i].b = b;
+		s[i].key = key;
+		s[i].n = n / (size_t)nconn + ((size_t)i < n % (size_t)nconn);
+		if (pthread_create(&s[i].t, NULL, spender_main, &s[i]) != 0)
+			die("pthread_create", 0);
+	}
+	for (i = 0; i < nconn; i++)
+		pthread_join(s[i].t, NULL);
+}
+
+static ino_t
+journal_ino(const struct bench_broker *b)
+{
+	struct stat	st;
+	char		path[192];
+
+	snprintf(path, sizeof(path), "%s/journal", b->state);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* ---- idle connections, from other uids (max-connections-per-uid) ---- */
+
+static int	idle_fds[IDLE_CONNS];
+static int	nidle;
+
+static int
+raw_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	sun_set(&sun, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * As root, the connections are made under IDLE_CONNS / IDLE_PER_UID other
+ * uids (the kernel records the effective uid at connect), so the shipped
+ * max-connections-per-uid admits them; otherwise as many as it admits.
+ * Called with no other thread running: seteuid is per process.
+ */
+static void
+idle_open(const struct bench_broker *b)
+{
+	struct rlimit	rl;
+	int		fd, k;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096) {
+		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (nidle = 0; nidle < IDLE_CONNS; nidle++) {
+		k = nidle / IDLE_PER_UID;
+		if (geteuid() == 0 && nidle % IDLE_PER_UID == 0 &&
+		    seteuid((uid_t)(IDLE_UID0 + k)) != 0)
+			break;
+		if (getuid() != 0 && nidle == IDLE_PER_UID)
+			break;
+		if ((fd = raw_connect(b->sock)) < 0)
+			break;
+		idle_fds[nidle] = fd;
+		if (getuid() == 0 && nidle % IDLE_PER_UID ==
+		    IDLE_PER_UID - 1 && seteuid(0) != 0)
+			die("seteuid", 0);
+	}
+	if (getuid() == 0 && seteuid(0) != 0)
+		die("seteuid", 0);
+	usleep(200000);		/* the broker has taken them all */
+}
+
+static void
+idle_close(void)
+{
+	while (nidle > 0)
+		close(idle_fds[--nidle]);
+}
+
+/* ---- a stack of policy + ratelimit + audit ---------------------------- */
+
+static char	 stackdir[128];
+
+/*
+ * The test build of batond (which may load modules from the build tree)
+ * with verify.d/db = policy (the AgentTrust rules and one for this token),
+ * ratelimit per agent, audit to a file.  BATON_BENCH_STACK replaces the
+ * stack, "@" standing for its directory.
+ */
+static void
+start_stacked(struct bench_broker *b, const char *modsrc)
 {
 	static char	 conf[512];
 	char		*sd = stackdir, path[256], cmd[2048];
-	pid_t		 pid;
 
 	snprintf(stackdir, sizeof(stackdir), "/tmp/baton-bench-stack.XXXXXX");
 	if (mkdtemp(sd) == NULL)
@@ -341,7 +990,6 @@ start_stacked(const char *modsrc)
 	    "allow code-assistant code_executor execute\n"
 	    "deny * * delete\n"
 	    "deny * secrets_vault *\n", 0644);
-	/* BATON_BENCH_STACK: another stack, "@" standing for the dir. */
 	if (getenv("BATON_BENCH_STACK") != NULL) {
 		const char	*t = getenv("BATON_BENCH_STACK");
 		size_t		 n = 0;
@@ -364,300 +1012,487 @@ start_stacked(const char *modsrc)
 	snprintf(path, sizeof(path), "%s/modules", sd);
 	setenv("BATON_TEST_MODULE_DIR", path, 1);
 	snprintf(conf, sizeof(conf), "stack-dir %s\n", sd);
-	extra_conf = conf;
-	pid = start_broker(BATOND_TEST_PATH);
-	extra_conf = "";
-	return pid;
+	stack_extra = conf;
+	broker_start(b, BATOND_TEST_PATH, conf);
 }
+
+/* ---- the flow through a broker --------------------------------------- */
+
+static struct baton_grantset *gs_root, *gs_child;
 
 static void
-mint_chain(struct baton_client *c, struct baton_issued **root,
-    struct baton_issued **a, struct baton_issued **b,
-    struct baton_mint_opts *mo, struct baton_attenuate_opts *ao)
+make_grants(void)
 {
-	int	err;
-
-	if ((err = baton_client_mint(root, c, mo)) != 0)
-		die("mint", err);
-	ao->as = "orchestrator";
-	ao->ttl = 1800;
-	if ((err = baton_client_attenuate(a, c, baton_issued_token(*root),
-	    ao)) != 0)
-		die("attenuate", err);
-	ao->as = "worker-a";
-	ao->ttl = 900;
-	if ((err = baton_client_attenuate(b, c, baton_issued_token(*a),
-	    ao)) != 0)
-		die("attenuate", err);
+	if (baton_grantset_new(&gs_root) != 0 ||
+	    baton_grantset_add_tool(gs_root, "db_query", "read") != 0 ||
+	    baton_grantset_add_tool(gs_root, "file_read", "read") != 0 ||
+	    baton_grantset_add_limit(gs_root, "db_query", "max_rows",
+	    1000) != 0 ||
+	    baton_grantset_add_audience(gs_root, "db") != 0 ||
+	    baton_grantset_new(&gs_child) != 0 ||
+	    baton_grantset_add_limit(gs_child, "db_query", "max_rows",
+	    100) != 0)
+		die("grantset", BATON_ENOMEM);
 }
 
-int
-main(int argc, char **argv)
+/* A chain of nblocks (mint, then attenuations); blocks[k] has k+1. */
+static void
+mint_chain(struct baton_client *c, struct baton_issued **blocks,
+    size_t nblocks)
+{
+	struct baton_mint_opts		mo = BATON_MINT_OPTS_INIT;
+	struct baton_attenuate_opts	ao = BATON_ATTENUATE_OPTS_INIT;
+	size_t				i;
+	int				err;
+
+	mo.grants = gs_root;
+	mo.as = "orchestrator";
+	mo.subject = "root";
+	mo.ttl = 3600;
+	mo.max_depth = nblocks > 6 ? (int)nblocks - 1 : 5;
+	if ((err = baton_client_mint(&blocks[0], c, &mo)) != 0)
+		die("mint", err);
+	ao.grants = gs_child;
+	for (i = 1; i < nblocks; i++) {
+		ao.as = i == 1 ? "orchestrator" : "worker-a";
+		ao.ttl = 3600 - 60 * i;
+		if ((err = baton_client_attenuate(&blocks[i], c,
+		    baton_issued_token(blocks[i - 1]), &ao)) != 0)
+			die("attenuate", err);
+	}
+}
+
+enum { OP_MINT, OP_ATTENUATE, OP_PRESENT };
+
+/* Per-operation latencies of n signing operations. */
+static void
+sign_samples(struct baton_client *c, int op, const char *parent, double *v,
+    size_t n)
 {
 	struct baton_mint_opts		 mo = BATON_MINT_OPTS_INIT;
 	struct baton_attenuate_opts	 ao = BATON_ATTENUATE_OPTS_INIT;
 	struct baton_present_opts	 po = BATON_PRESENT_OPTS_INIT;
-	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
-	struct baton_grantset		*gs, *gs2;
-	struct baton_client		*c;
-	struct baton_issued		*root, *a, *b, *t;
-	struct baton_keybundle		*kb;
-	struct baton_verify_result	*r;
-	struct worker			 w[2];
-	pthread_t			 th[2];
-	const char			*batond = BATOND_PATH;
-	char				*keys;
-	uint8_t				 pk[32], sk[64], sig[64], msg[64];
-	double				 d_rtt, d_ed, d_ver, d_par, d_mint, d_att;
-	double				 d_pres, d_off, t0;
-	double				 d_min, d_pv_chain, d_pv_min;
-	size_t				 len_chain = 0, len_min = 0;
-	size_t				 i, tlen;
-	int				 k;
-	pid_t				 pid;
-	int				 ch, err, status, stacked = 0;
+	struct baton_issued		*t;
+	double				 t0;
+	size_t				 i;
+	int				 err;
 
-	while ((ch = getopt(argc, argv, "b:n:s")) != -1) {
-		switch (ch) {
-		case 'b':
-			batond = optarg;
-			break;
-		case 's':
-			stacked = 1;
-			break;
-		case 'n':
-			iters = strtoul(optarg, NULL, 10);
-			break;
-		default:
-			fprintf(stderr, "usage: bench_broker [-s] [-b BATOND] "
-			    "[-n ITERATIONS]\n");
-			return 2;
-		}
-	}
-	if (iters < 10 || sodium_init() < 0)
-		die("bad iteration count", BATON_EINVAL);
-	pid = start_broker(batond);
-	c = connect_broker();
-
-	if (baton_grantset_new(&gs) != 0 ||
-	    baton_grantset_add_tool(gs, "db_query", "read") != 0 ||
-	    baton_grantset_add_tool(gs, "file_read", "read") != 0 ||
-	    baton_grantset_add_limit(gs, "db_query", "max_rows", 1000) != 0 ||
-	    baton_grantset_add_audience(gs, "db") != 0 ||
-	    baton_grantset_new(&gs2) != 0 ||
-	    baton_grantset_add_limit(gs2, "db_query", "max_rows", 100) != 0)
-		die("grantset", BATON_ENOMEM);
-	mo.grants = gs;
+	mo.grants = gs_root;
 	mo.as = "orchestrator";
 	mo.subject = "root";
 	mo.ttl = 3600;
 	mo.max_depth = 5;
-	if ((err = baton_client_mint(&root, c, &mo)) != 0)
-		die("mint", err);
-	ao.grants = gs2;
-	ao.as = "orchestrator";
-	ao.ttl = 1800;
-	if ((err = baton_client_attenuate(&a, c, baton_issued_token(root),
-	    &ao)) != 0)
-		die("attenuate", err);
+	ao.grants = gs_child;
 	ao.as = "worker-a";
-	ao.ttl = 900;
-	if ((err = baton_client_attenuate(&b, c, baton_issued_token(a),
-	    &ao)) != 0)
-		die("attenuate", err);
-	tlen = strlen(baton_issued_token(b));
-
-	/* floor: same-sized frames (request ~ token + 60 bytes, answer ~700) */
-	d_rtt = raw_rtt(tlen + 60, 700);
-	crypto_sign_keypair(pk, sk);
-	memset(msg, 1, sizeof(msg));
-	crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
-	t0 = now_us();
-	for (i = 0; i < iters; i++)
-		if (crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0)
-			die("ed25519", 0);
-	d_ed = (now_us() - t0) / iters;
-
-	d_ver = time_verify(c, baton_issued_token(b), iters);
-	w[0].token = w[1].token = baton_issued_token(b);
-	for (i = 0; i < 2; i++)
-		if (pthread_create(&th[i], NULL, verify_thread, &w[i]) != 0)
-			die("pthread_create", 0);
-	t0 = now_us();
-	for (i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
-	d_par = (now_us() - t0) / (2.0 * iters);
-
-	t0 = now_us();
-	for (i = 0; i < iters / 5; i++) {
-		if ((err = baton_client_mint(&t, c, &mo)) != 0)
-			die("mint", err);
-		baton_issued_free(t);
-	}
-	d_mint = (now_us() - t0) / (iters / 5);
-	ao.as = "orchestrator";
-	t0 = now_us();
-	for (i = 0; i < iters / 5; i++) {
-		if ((err = baton_client_attenuate(&t, c,
-		    baton_issued_token(root), &ao)) != 0)
-			die("attenuate", err);
-		baton_issued_free(t);
-	}
-	d_att = (now_us() - t0) / (iters / 5);
+	ao.ttl = 600;
 	po.tool = "db_query";
 	po.action = "read";
 	po.audience = "db";
 	po.as = "worker-b";
 	po.ttl = 60;
-	t0 = now_us();
-	for (i = 0; i < iters / 5; i++) {
-		if ((err = baton_client_present(&t, c, baton_issued_token(b),
-		    &po)) != 0)
-			die("present", err);
-		baton_issued_free(t);
-	}
-	d_pres = (now_us() - t0) / (iters / 5);
-	po.minimal = 1;
-	t0 = now_us();
-	for (i = 0; i < iters / 5; i++) {
-		if ((err = baton_client_present(&t, c, baton_issued_token(b),
-		    &po)) != 0)
-			die("present --minimal", err);
-		len_min = strlen(baton_issued_token(t));
-		baton_issued_free(t);
-	}
-	d_min = (now_us() - t0) / (iters / 5);
-
-	/* A call in full: present, then the tool server's verify (it spends). */
-	vo.tool = "db_query";
-	vo.action = "read";
-	vo.audience = "db";
-	for (k = 0; k < 2; k++) {
-		po.minimal = k;
+	for (i = 0; i < n; i++) {
 		t0 = now_us();
-		for (i = 0; i < iters / 5; i++) {
-			if ((err = baton_client_present(&t, c,
-			    baton_issued_token(b), &po)) != 0)
-				die("present", err);
-			if ((err = baton_verify(&r, c,
-			    baton_issued_token(t), &vo)) != 0)
-				die("verify presented", err);
-			if (k == 0)
-				len_chain = strlen(baton_issued_token(t));
-			baton_verify_result_free(r);
-			baton_issued_free(t);
+		if (op == OP_MINT)
+			err = baton_client_mint(&t, c, &mo);
+		else if (op == OP_ATTENUATE)
+			err = baton_client_attenuate(&t, c, parent, &ao);
+		else
+			err = baton_client_present(&t, c, parent, &po);
+		v[i] = now_us() - t0;
+		if (err != 0) {
+			fprintf(stderr, "bench_broker: %s: %s\n",
+			    op == OP_MINT ? "mint" : op == OP_ATTENUATE ?
+			    "attenuate" : "present", baton_client_last_error(c));
+			exit(1);
 		}
-		*(k == 0 ? &d_pv_chain : &d_pv_min) = (now_us() - t0) /
-		    (iters / 5);
+		baton_issued_free(t);
 	}
-	po.minimal = 0;
+}
 
-	if ((err = baton_client_pubkeys(&keys, c)) != 0 ||
-	    (err = baton_keybundle_parse(&kb, keys, strlen(keys))) != 0)
-		die("pubkeys", err);
+/* ---- output ----------------------------------------------------------- */
+
+struct figure {
+	const char	*key;
+	const char	*label;
+	double		 v;
+	const char	*unit;
+};
+
+static struct figure fig[] = {
+	{ "floor_uds_rtt_us", "floor: Unix-socket echo round trip, 1 client",
+	    NAN, "us" },
+	{ "floor_uds_ops_16", "floor: echo round trips, 16 clients", NAN,
+	    "/s" },
+	{ "floor_verify_us", "floor: raw Ed25519 verify", NAN, "us" },
+	{ "floor_sign_us", "floor: raw Ed25519 sign", NAN, "us" },
+	{ "broker_verify_p50_us", "broker verify p50, 1 client", NAN, "us" },
+	{ "broker_verify_p99_us", "broker verify p99, 1 client", NAN, "us" },
+	{ "broker_mint_p50_us", "broker mint p50", NAN, "us" },
+	{ "broker_attenuate_p50_us", "broker attenuate p50", NAN, "us" },
+	{ "broker_present_p50_us", "broker present p50", NAN, "us" },
+	{ "broker_verify_ops_1", "broker verifies, 1 connection", NAN, "/s" },
+	{ "broker_verify_ops_16", "broker verifies, 16 connections", NAN,
+	    "/s" },
+	{ "broker_verify_ops_64", "broker verifies, 64 connections", NAN,
+	    "/s" },
+	{ "open_tag_us", "in process: parse, tag, decode, evaluate (3 blocks)",
+	    NAN, "us" },
+	{ "macaroons_verify_us", "in process: libmacaroons, same flow", NAN,
+	    "us" },
+	{ "offline_verify_d1_us", "offline verify, 1 block", NAN, "us" },
+	{ "offline_verify_d8_us", "offline verify, 8 blocks", NAN, "us" },
+	{ "offline_verify_d16_us", "offline verify, 16 blocks", NAN, "us" },
+	{ "broker_bytes_per_spent_jti", "resident bytes per live spent jti",
+	    NAN, "B" },
+	{ "broker_verify_p50_us_1m_spent", "verify p50, spent jtis live, "
+	    "compacting", NAN, "us" },
+	{ "broker_verify_p999_us_1m_spent", "verify p99.9, spent jtis live, "
+	    "compacting", NAN, "us" },
+	{ "broker_verify_p50_us_1000_idle", "verify p50, 1000 idle "
+	    "connections", NAN, "us" },
+	{ "stack_overhead_pct", "verify.d stack (policy+ratelimit+audit)",
+	    NAN, "%" },
+	{ "ratio_verify_vs_uds", "verify p50 / socket round trip", NAN,
+	    "<= 1.3" },
+	{ "ratio_mint_vs_floor", "mint p50 / (sign + round trip)", NAN,
+	    "<= 1.3" },
+	{ "ratio_tput16_vs_uds", "verifies/s, 16 / echo, 16", NAN, ">= 0.7" },
+	{ "ratio_open_vs_macaroons", "open / libmacaroons", NAN, "<= 0.5" },
+	{ "ratio_offline_d8_vs_floor", "offline, 8 blocks / Ed25519 verify",
+	    NAN, "<= 1.1" },
+};
+#define NFIG	(sizeof(fig) / sizeof(fig[0]))
+
+static double *
+F(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < NFIG; i++)
+		if (strcmp(fig[i].key, key) == 0)
+			return &fig[i].v;
+	fprintf(stderr, "bench_broker: no figure %s\n", key);
+	abort();
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench_broker [--json] [--quick] [-b BATOND] "
+	    "[-r ROUNDS]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bench_broker	 br, gb, sb;
+	struct baton_client	*c, *c2;
+	struct baton_issued	*chain[16], *chain2[3];
+	struct baton_keybundle	*kb;
+	struct baton_keyring	 kr;
+	struct baton_key	*key, *bkey;
+	double			*lat, *r_rtt, *r_vp50, *r_vp99, *r_mint;
+	double			*r_att, *r_pres, *r_ops1, *r_ops16, *r_ops64;
+	double			*r_open, *r_mac, *r_macv, *r_d1, *r_d8, *r_d16;
+	double			*r_fver, *r_fsign, *r_idle, *r_base, *r_echo16;
+	double			 p_us[STACK_ROUNDS], s_us[STACK_ROUNDS];
+	double			 ratio[STACK_ROUNDS], rss0, rss1, t0;
+	uint8_t			 seed[BATON_SEED_LEN], pk[32], sk[64];
+	uint8_t			 sig[64], msg[64];
+	const char		*tok;
+	char			*keys, *ftok, load[128] = "";
+	char			 cmdbuf[192];
+	ino_t			 ino0;
+	size_t			 i, nl, nrounds, nspent_lat;
+	int			 ch, r, efd, compacted;
+	FILE			*f;
+
+	while ((ch = getopt_long(argc, argv, "b:r:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			batond = optarg;
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'q':
+			quick = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (quick) {
+		rounds = 1;
+		n_lat = 300;
+		n_sign = 20;
+		tput_secs = 0.1;
+		n_spent = 10000;
+	}
+	if (rounds < 1 || rounds > MAXROUNDS - 1 || sodium_init() < 0)
+		usage();
+	nrounds = (size_t)rounds + 1;	/* round 0 is the warm-up */
+	signal(SIGPIPE, SIG_IGN);
+	if ((f = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fgets(load, sizeof(load), f) != NULL)
+			load[strcspn(load, "\n")] = '\0';
+		fclose(f);
+	}
+	lat = calloc(n_lat * 4 + 1, sizeof(double));
+#define ROUNDV(p) if ((p = calloc(MAXROUNDS, sizeof(double))) == NULL) \
+	die("calloc", 0)
+	ROUNDV(r_rtt); ROUNDV(r_vp50); ROUNDV(r_vp99); ROUNDV(r_mint);
+	ROUNDV(r_att); ROUNDV(r_pres); ROUNDV(r_ops1); ROUNDV(r_ops16);
+	ROUNDV(r_ops64); ROUNDV(r_open); ROUNDV(r_mac); ROUNDV(r_macv);
+	ROUNDV(r_d1); ROUNDV(r_d8); ROUNDV(r_d16); ROUNDV(r_fver);
+	ROUNDV(r_fsign); ROUNDV(r_idle); ROUNDV(r_base); ROUNDV(r_echo16);
+	if (lat == NULL)
+		die("calloc", 0);
+
 	vo.tool = "db_query";
 	vo.action = "read";
 	vo.audience = "db";
-	t0 = now_us();
-	for (i = 0; i < iters; i++) {
-		if ((err = baton_verify_offline(&r, kb, baton_issued_token(b),
-		    &vo)) != 0)
-			die("verify offline", err);
-		baton_verify_result_free(r);
+	make_grants();
+	broker_start(&br, batond, NULL);
+	c = connect_broker(&br);
+	mint_chain(c, chain, 16);
+	tok = baton_issued_token(chain[2]);	/* the 3-block token */
+
+	/* the echo floor, answering as many bytes as the broker does */
+	echo_start(br.dir, 700);
+	echo_req = strlen(tok) + 60;
+	efd = echo_connect();
+
+	/* in process: a keyring of our own for the broker's own check */
+	memset(seed, 7, sizeof(seed));
+	baton_keyring_init(&kr);
+	if (baton_key_from_seed(&key, seed) != 0 ||
+	    baton_keyring_add(&kr, key) != 0)
+		die("key", BATON_ENOMEM);
+	ftok = flow_token(key);
+	if ((r = baton_client_pubkeys(&keys, c)) != 0 ||
+	    (r = baton_keybundle_parse(&kb, keys, strlen(keys))) != 0)
+		die("pubkeys", r);
+	crypto_sign_keypair(pk, sk);
+	memset(msg, 1, sizeof(msg));
+
+	for (r = 0; r < (int)nrounds; r++) {
+		nl = n_lat;
+		/* latency: floor and broker, alternating in halves */
+		echo_samples(efd, lat, nl / 2);
+		verify_samples(c, tok, lat + nl, nl / 2);
+		echo_samples(efd, lat + nl / 2, nl - nl / 2);
+		verify_samples(c, tok, lat + nl + nl / 2, nl - nl / 2);
+		r_rtt[r] = median(lat, nl);
+		r_vp50[r] = median(lat + nl, nl);
+		r_vp99[r] = quantile(lat + nl, nl, 0.99);
+		sign_samples(c, OP_MINT, NULL, lat, n_sign);
+		r_mint[r] = median(lat, n_sign);
+		sign_samples(c, OP_ATTENUATE, baton_issued_token(chain[1]),
+		    lat, n_sign);
+		r_att[r] = median(lat, n_sign);
+		sign_samples(c, OP_PRESENT, tok, lat, n_sign);
+		r_pres[r] = median(lat, n_sign);
+		/* raw Ed25519 */
+		t0 = now_us();
+		for (i = 0; i < n_sign * 4; i++)
+			crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+		r_fsign[r] = (now_us() - t0) / (double)(n_sign * 4);
+		t0 = now_us();
+		for (i = 0; i < n_sign * 4; i++)
+			if (crypto_sign_verify_detached(sig, msg, sizeof(msg),
+			    pk) != 0)
+				die("ed25519", 0);
+		r_fver[r] = (now_us() - t0) / (double)(n_sign * 4);
+		/* throughput */
+		r_echo16[r] = throughput(NULL, NULL, 16);
+		r_ops1[r] = throughput(&br, tok, 1);
+		r_ops16[r] = throughput(&br, tok, 16);
+		r_ops64[r] = throughput(&br, tok, 64);
+		/* in process */
+		r_open[r] = bench_open(&kr, ftok, n_lat * 5);
+#ifdef HAVE_MACAROONS
+		r_mac[r] = bench_macaroons(n_lat * 2, &r_macv[r]);
+#else
+		r_mac[r] = r_macv[r] = NAN;
+#endif
+		r_d1[r] = bench_offline(kb, baton_issued_token(chain[0]),
+		    n_sign * 2);
+		r_d8[r] = bench_offline(kb, baton_issued_token(chain[7]),
+		    n_sign * 2);
+		r_d16[r] = bench_offline(kb, baton_issued_token(chain[15]),
+		    n_sign * 2);
 	}
-	d_off = (now_us() - t0) / iters;
+	/* medians over the rounds after the warm-up */
+#define MED(p) median(p + 1, nrounds - 1)
+	*F("floor_uds_rtt_us") = MED(r_rtt);
+	*F("floor_uds_ops_16") = MED(r_echo16);
+	*F("floor_verify_us") = MED(r_fver);
+	*F("floor_sign_us") = MED(r_fsign);
+	*F("broker_verify_p50_us") = MED(r_vp50);
+	*F("broker_verify_p99_us") = MED(r_vp99);
+	*F("broker_mint_p50_us") = MED(r_mint);
+	*F("broker_attenuate_p50_us") = MED(r_att);
+	*F("broker_present_p50_us") = MED(r_pres);
+	*F("broker_verify_ops_1") = MED(r_ops1);
+	*F("broker_verify_ops_16") = MED(r_ops16);
+	*F("broker_verify_ops_64") = MED(r_ops64);
+	*F("open_tag_us") = MED(r_open);
+	*F("macaroons_verify_us") = MED(r_mac);
+	*F("offline_verify_d1_us") = MED(r_d1);
+	*F("offline_verify_d8_us") = MED(r_d8);
+	*F("offline_verify_d16_us") = MED(r_d16);
 
-	printf("baton broker benchmark (%zu iterations, 3-block token of %zu "
-	    "chars)\n", iters, tlen);
-	printf("%-48s %9s %9s\n", "operation", "us/op", "x floor");
-	printf("%-48s %9.2f %9s\n", "floor: raw Unix-socket round trip, same "
-	    "sizes", d_rtt, "1.00");
-	printf("%-48s %9.2f %9s\n", "floor: raw Ed25519 verify", d_ed, "1.00");
-	printf("%-48s %9.2f %9.2f\n", "verify via broker, 1 client", d_ver,
-	    d_ver / d_rtt);
-	printf("%-48s %9.2f %9.2f\n", "verify via broker, 2 clients (per op)",
-	    d_par, d_par / d_rtt);
-	printf("%-48s %9.2f %9.2f\n", "verify offline (signature, rules)",
-	    d_off, d_off / d_ed);
-	printf("%-48s %9.2f %9.2f\n", "mint via broker", d_mint,
-	    d_mint / d_rtt);
-	printf("%-48s %9.2f %9.2f\n", "attenuate via broker", d_att,
-	    d_att / d_rtt);
-	printf("%-48s %9.2f %9.2f\n", "present via broker",
-	    d_pres, d_pres / d_rtt);
-	printf("%-48s %9.2f %9.2f\n", "present --minimal via broker",
-	    d_min, d_min / d_rtt);
-	printf("%-48s %9.2f %9.2f\n", "present + verify, chained (per call)",
-	    d_pv_chain, d_pv_chain / d_rtt);
-	printf("%-48s %9.2f %9.2f\n", "present --minimal + verify (per call)",
-	    d_pv_min, d_pv_min / d_rtt);
-	printf("presented token: %zu chars chained (4 blocks), %zu as a call "
-	    "token\n", len_chain, len_min);
-	printf("verify throughput: %.0f/s with 1 client, %.0f/s with 2\n",
-	    1e6 / d_ver, 1e6 / d_par);
+	/* 1000 idle connections: verify p50 with them and without, alternating */
+	idle_open(&br);
+	if (nidle < IDLE_CONNS)
+		fprintf(stderr, "bench_broker: only %d idle connections "
+		    "(not root?)\n", nidle);
+	for (r = 0; r < (int)nrounds; r++) {
+		verify_samples(c, tok, lat, n_lat);
+		r_idle[r] = median(lat, n_lat);
+	}
+	idle_close();
+	usleep(100000);
+	for (r = 0; r < (int)nrounds; r++) {
+		verify_samples(c, tok, lat, n_lat);
+		r_base[r] = median(lat, n_lat);
+	}
+	*F("broker_verify_p50_us_1000_idle") = MED(r_idle);
 
-	if (stacked) {
-		struct baton_client	*c2;
-		struct baton_issued	*r2, *a2, *b2;
-		char			 sock1[256], dir1[64];
-		double			 d_plain, d_stack, p_us[ROUNDS];
-		double			 s_us[ROUNDS], ratio[ROUNDS];
-		pid_t			 pid2;
-		int			 round;
+	/* the stack: a second broker, alternating short rounds */
+	if (access(BATOND_TEST_PATH, X_OK) == 0) {
+		size_t	ns = quick ? 3 : STACK_ROUNDS, per = quick ? 100 : 1000;
 
-		memcpy(sock1, sockpath, sizeof(sock1));
-		memcpy(dir1, dir, sizeof(dir1));
-		pid2 = start_stacked(PLUGINS_LIBDIR);
-		c2 = connect_broker();
-		mint_chain(c2, &r2, &a2, &b2, &mo, &ao);
-		/*
-		 * Alternate the two brokers in short rounds, so drift and a
-		 * neighbour's load hit both alike, and take medians: on a
-		 * shared machine a mean is one spike away from meaningless.
-		 */
-		for (round = 0; round < ROUNDS; round++) {
-			p_us[round] = time_verify(c, baton_issued_token(b),
-			    iters / ROUNDS);
-			s_us[round] = time_verify(c2, baton_issued_token(b2),
-			    iters / ROUNDS);
-			ratio[round] = s_us[round] / p_us[round];
+		start_stacked(&sb, PLUGINS_LIBDIR);
+		c2 = connect_broker(&sb);
+		mint_chain(c2, chain2, 3);
+		for (i = 0; i < ns; i++) {
+			verify_samples(c, tok, lat, per);
+			p_us[i] = median(lat, per);
+			verify_samples(c2, baton_issued_token(chain2[2]), lat,
+			    per);
+			s_us[i] = median(lat, per);
+			ratio[i] = s_us[i] / p_us[i];
 		}
-		d_plain = median(p_us, ROUNDS);
-		d_stack = median(s_us, ROUNDS);
-		printf("%-48s %9.2f %9s\n", "verify, no stack (median round)",
-		    d_plain, "1.00");
-		printf("%-48s %9.2f %9.2f\n", "verify, policy+ratelimit+audit",
-		    d_stack, median(ratio, ROUNDS));
-		printf("the stack adds %.1f %% to a verify (median of %d "
-		    "alternating rounds)\n", 100 * (median(ratio, ROUNDS) - 1),
-		    ROUNDS);
-		baton_issued_free(r2);
-		baton_issued_free(a2);
-		baton_issued_free(b2);
+		*F("stack_overhead_pct") = 100 * (median(ratio, ns) - 1);
+		for (i = 0; i < 3; i++)
+			baton_issued_free(chain2[i]);
 		baton_client_free(c2);
-		kill(pid2, SIGTERM);
-		waitpid(pid2, &status, 0);
-		snprintf(sockpath, sizeof(sockpath), "rm -rf '%s' '%s'", dir,
-		    stackdir);
-		if (system(sockpath) != 0)
+		broker_stop(&sb);
+		unsetenv("BATON_TEST_MODULE_DIR");
+		snprintf(cmdbuf, sizeof(cmdbuf), "rm -rf '%s'", stackdir);
+		if (system(cmdbuf) != 0)
 			fprintf(stderr, "bench_broker: cannot remove %s\n",
 			    stackdir);
-		memcpy(sockpath, sock1, sizeof(sock1));
-		memcpy(dir, dir1, sizeof(dir1));
+	} else
+		fprintf(stderr, "bench_broker: no %s: no stack figure\n",
+		    BATOND_TEST_PATH);
+
+	/*
+	 * Growth: a broker of its own (a clean baseline), where the only
+	 * line beyond the shipped configuration makes the journal compact
+	 * every second, so that compactions fall inside the window timed.
+	 */
+	broker_start(&gb, batond, "compact-interval 1\n");
+	bkey = broker_key(&gb);
+	spend(&gb, bkey, n_spent / 100 + 1000, 32);	/* warm-up */
+	usleep(1500000);
+	rss0 = rss_bytes(gb.pid);
+	spend(&gb, bkey, n_spent, 32);
+	usleep(1500000);
+	rss1 = rss_bytes(gb.pid);
+	*F("broker_bytes_per_spent_jti") = (rss1 - rss0) / (double)n_spent;
+	c2 = connect_broker(&gb);
+	mint_chain(c2, chain2, 3);
+	nspent_lat = quick ? 2000 : 40000;
+	{
+		double	*v = calloc(nspent_lat, sizeof(double));
+
+		if (v == NULL)
+			die("calloc", 0);
+		ino0 = journal_ino(&gb);
+		/* at least two seconds: two compactions */
+		t0 = now_us();
+		verify_samples(c2, baton_issued_token(chain2[2]), v,
+		    nspent_lat);
+		while (now_us() - t0 < 2.2e6 && !quick)
+			verify_samples(c2, baton_issued_token(chain2[2]), v,
+			    nspent_lat / 4);	/* overwrites: still a window */
+		compacted = journal_ino(&gb) != ino0;
+		*F("broker_verify_p50_us_1m_spent") = median(v, nspent_lat);
+		*F("broker_verify_p999_us_1m_spent") = quantile(v,
+		    nspent_lat, 0.999);
+		free(v);
+	}
+	if (!compacted)
+		fprintf(stderr, "bench_broker: the journal did not compact "
+		    "in the window\n");
+	for (i = 0; i < 3; i++)
+		baton_issued_free(chain2[i]);
+	baton_client_free(c2);
+	baton_key_free(bkey);
+	broker_stop(&gb);
+
+	*F("ratio_verify_vs_uds") = *F("broker_verify_p50_us") /
+	    *F("floor_uds_rtt_us");
+	*F("ratio_mint_vs_floor") = *F("broker_mint_p50_us") /
+	    (*F("floor_sign_us") + *F("floor_uds_rtt_us"));
+	*F("ratio_tput16_vs_uds") = *F("broker_verify_ops_16") /
+	    *F("floor_uds_ops_16");
+	*F("ratio_open_vs_macaroons") = *F("open_tag_us") /
+	    *F("macaroons_verify_us");
+	*F("ratio_offline_d8_vs_floor") = *F("offline_verify_d8_us") /
+	    *F("floor_verify_us");
+
+	printf("baton benchmark: %d round(s) after a warm-up%s; load average "
+	    "at start %s\n", rounds, quick ? " (--quick: not a measurement)" :
+	    "", load);
+	printf("%-56s %12s %8s\n", "figure", "value", "unit");
+	for (i = 0; i < NFIG; i++)
+		printf("%-56s %12.*f %8s\n", fig[i].label,
+		    strcmp(fig[i].unit, "/s") == 0 ? 0 :
+		    fig[i].key[0] == 'r' ? 3 : 2, fig[i].v, fig[i].unit);
+	printf("verify p50 without the idle connections, same phase: %.2f us; "
+	    "journal compacted in the window: %s; spent jtis: %zu\n",
+	    MED(r_base), compacted ? "yes" : "NO", n_spent);
+#ifdef HAVE_MACAROONS
+	printf("libmacaroons verify alone (no deserialize): %.2f us\n",
+	    MED(r_macv));
+#endif
+	if (json) {
+		printf("{");
+		for (i = 0; i < NFIG; i++) {
+			if (isnan(fig[i].v))
+				printf("%s\"%s\":null", i ? "," : "",
+				    fig[i].key);
+			else
+				printf("%s\"%s\":%.6g", i ? "," : "",
+				    fig[i].key, fig[i].v);
+		}
+		printf("}\n");
 	}
 
+	close(efd);
+	echo_stop();
 	baton_keybundle_free(kb);
 	baton_string_free(keys);
-	baton_issued_free(root);
-	baton_issued_free(a);
-	baton_issued_free(b);
-	baton_grantset_free(gs);
-	baton_grantset_free(gs2);
+	for (i = 0; i < 16; i++)
+		baton_issued_free(chain[i]);
+	baton_grantset_free(gs_root);
+	baton_grantset_free(gs_child);
 	baton_client_free(c);
-	kill(pid, SIGTERM);
-	waitpid(pid, &status, 0);
-	snprintf(sockpath, sizeof(sockpath), "rm -rf '%s'", dir);
-	if (system(sockpath) != 0)
-		return 1;
+	broker_stop(&br);
+	free(ftok);
+	baton_keyring_clear(&kr);
 	return 0;
 }
