@@ -197,31 +197,94 @@ baton_envelope_parse_bytes(struct baton_envelope *env, const uint8_t *buf,
 }
 
 /*
- * Non-zero if any byte of s is outside the base64url alphabet (RFC 4648
- * section 5).  Tokens are bearer credentials, and libsodium decodes them
- * in constant time, so this check takes no branch on their bytes either:
- * comparisons combined with | rather than || and no early exit.
+ * base64url (RFC 4648 section 5) without padding, by table: each byte's
+ * value, -1 outside the alphabet.
+ *
+ * Tokens are not decoded in constant time.  The decoder's timing could
+ * tell only what the text already shows its sender, and the token's
+ * secret parts (tag, signature) are checked after decoding, the tag in
+ * constant time; a constant-time decoder was a sixth of a verify's
+ * cycles in the broker (bench/RESULTS.md).  Key material is never held
+ * in base64 (keys are files of raw bytes, public keys hex).
  */
-static unsigned int
-b64url_bad(const char *s, size_t len)
-{
-	unsigned int	bad = 0, c, ok;
-	size_t		i;
+static const int8_t b64url_val[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		ok = (c - 'A' < 26u) | (c - 'a' < 26u) | (c - '0' < 10u) |
-		    (c == '-') | (c == '_');
-		bad |= ok ^ 1u;
+/*
+ * Decode len characters of s into out (room for len / 4 * 3 + 2 bytes);
+ * 0 and the length in *outlen, or -1 if the text is not the canonical
+ * form of some bytes: a byte outside the alphabet, a length of 4k + 1,
+ * or non-zero unused bits in the last character.  So every envelope has
+ * exactly one text form.
+ */
+static int
+b64url_decode(uint8_t *out, const char *s, size_t len, size_t *outlen)
+{
+	const uint8_t	*p = (const uint8_t *)s;
+	uint8_t		*o = out;
+	int32_t		 a, b, c, d;
+	size_t		 i, full = len / 4 * 4;
+
+	for (i = 0; i < full; i += 4) {
+		a = b64url_val[p[i]];
+		b = b64url_val[p[i + 1]];
+		c = b64url_val[p[i + 2]];
+		d = b64url_val[p[i + 3]];
+		if ((a | b | c | d) < 0)
+			return (-1);
+		a = a << 18 | b << 12 | c << 6 | d;
+		*o++ = (uint8_t)(a >> 16);
+		*o++ = (uint8_t)(a >> 8);
+		*o++ = (uint8_t)a;
 	}
-	return (bad);
+	switch (len - full) {
+	case 0:
+		break;
+	case 2:
+		a = b64url_val[p[i]];
+		b = b64url_val[p[i + 1]];
+		if ((a | b) < 0 || (b & 0x0f) != 0)
+			return (-1);
+		*o++ = (uint8_t)(a << 2 | b >> 4);
+		break;
+	case 3:
+		a = b64url_val[p[i]];
+		b = b64url_val[p[i + 1]];
+		c = b64url_val[p[i + 2]];
+		if ((a | b | c) < 0 || (c & 0x03) != 0)
+			return (-1);
+		a = a << 18 | b << 12 | c << 6;
+		*o++ = (uint8_t)(a >> 16);
+		*o++ = (uint8_t)(a >> 8);
+		break;
+	default:
+		return (-1);
+	}
+	*outlen = (size_t)(o - out);
+	return (0);
 }
 
 enum baton_reason
 baton_envelope_parse(struct baton_envelope *env, const char *text,
     size_t len)
 {
-	const char		*b64, *end = NULL;
+	const char		*b64;
 	size_t			 b64len, cap, binlen = 0;
 	enum baton_reason	 reason;
 
@@ -236,25 +299,10 @@ baton_envelope_parse(struct baton_envelope *env, const char *text,
 		return (BATON_R_BAD_PREFIX);
 	b64 = text + BATON_PREFIX_LEN;
 	b64len = len - BATON_PREFIX_LEN;
-	/*
-	 * libsodium 1.0.18 decodes bytes 0x80-0xff as '_' instead of
-	 * stopping at them, so check the alphabet ourselves: otherwise one
-	 * envelope would have many text forms.
-	 */
-	if (b64url_bad(b64, b64len))
-		return (BATON_R_BAD_BASE64);
 	cap = b64len / 4 * 3 + 3;
 	if ((env->buf = malloc(cap)) == NULL)
 		return (BATON_R_MALFORMED);
-	/*
-	 * No ignore set, and the whole input must be consumed: libsodium
-	 * stops at the first character outside the alphabet and reports it
-	 * through end.  It also refuses non-zero unused bits, so every
-	 * envelope has exactly one text form.
-	 */
-	if (sodium_base642bin(env->buf, cap, b64, b64len, NULL, &binlen, &end,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    end != b64 + b64len) {
+	if (b64url_decode(env->buf, b64, b64len, &binlen) != 0) {
 		reason = BATON_R_BAD_BASE64;
 		goto out;
 	}

@@ -915,6 +915,72 @@ START_TEST(test_text_form)
 }
 END_TEST
 
+/*
+ * The table decoder against libsodium's constant-time one, which it
+ * replaced: for texts of every length mod 4, with every byte value put
+ * at the first, a middle and the last position, both refuse the same
+ * texts (libsodium 1.0.18 reads bytes 0x80-0xff as '_', so those are
+ * refused by the alphabet), and what both accept parses exactly as the
+ * bytes libsodium decoded.
+ */
+static enum baton_reason
+sodium_reason(const char *b64, size_t len)
+{
+	struct baton_envelope	 env;
+	uint8_t			 bin[128];
+	const char		*end = NULL;
+	size_t			 binlen = 0, i;
+	enum baton_reason	 why;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)b64[i] >= 0x80)
+			return (BATON_R_BAD_BASE64);
+	if (sodium_base642bin(bin, sizeof bin, b64, len, NULL, &binlen, &end,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != b64 + len)
+		return (BATON_R_BAD_BASE64);
+	why = baton_envelope_parse_bytes(&env, bin, binlen);
+	baton_envelope_free(&env);
+	return (why);
+}
+
+START_TEST(test_base64_table)
+{
+	struct baton_envelope	 env;
+	uint8_t			 raw[48];
+	char			 t[4 + 80];
+	size_t			 n, len, p, k;
+	int			 c, refused = 0;
+
+	for (n = 0; n <= 40; n++) {
+		randombytes_buf(raw, n);
+		memcpy(t, BATON_PREFIX, BATON_PREFIX_LEN);
+		sodium_bin2base64(t + 4, sizeof t - 4, raw, n,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		len = strlen(t + 4);
+		for (k = 0; k < 3 && len > 0; k++) {
+			p = k == 0 ? 0 : k == 1 ? len / 2 : len - 1;
+			for (c = 0; c < 256; c++) {
+				char	keep = t[4 + p];
+
+				t[4 + p] = (char)c;
+				ck_assert_int_eq(baton_envelope_parse(&env, t,
+				    4 + len), sodium_reason(t + 4, len));
+				baton_envelope_free(&env);
+				refused += sodium_reason(t + 4, len) ==
+				    BATON_R_BAD_BASE64;
+				t[4 + p] = keep;
+			}
+		}
+		/* and one character too many or too few */
+		ck_assert_int_eq(baton_envelope_parse(&env, t, 4 + len + 1 -
+		    (len == 0)), sodium_reason(t + 4, len + 1 - (len == 0)));
+		baton_envelope_free(&env);
+	}
+	ck_assert_int_gt(refused, 0);
+}
+END_TEST
+
 START_TEST(test_text_too_long)
 {
 	char	*t;
@@ -949,6 +1015,7 @@ envelope_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_text_form);
 	tcase_add_test(tc, test_text_too_long);
+	tcase_add_test(tc, test_base64_table);
 	suite_add_tcase(s, tc);
 	return (s);
 }
