@@ -27,6 +27,14 @@ struct baton_client {
 	uint32_t	 next_id;
 	int		 last_reason;
 	char		 err[BC_ERRLEN];
+	/*
+	 * Bytes read ahead of the frame being parsed: one recv usually
+	 * brings a whole answer, header and body.  Wiped once used (an
+	 * answer may hold a token).
+	 */
+	uint8_t		 rbuf[4096];
+	size_t		 roff, rlen;
+	int64_t		 last_ms;	/* end of the last round trip */
 };
 
 /*

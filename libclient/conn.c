@@ -282,14 +282,39 @@ write_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
 	return 0;
 }
 
+/*
+ * len bytes of the answer into p: first what the last recv read ahead,
+ * then from the socket, into c->rbuf when the rest would fit there (so
+ * one recv brings a header and its body), else straight into p.
+ */
 static int
-read_exact(int fd, uint8_t *p, size_t len, int64_t deadline)
+read_exact(struct baton_client *c, uint8_t *p, size_t len, int64_t deadline)
 {
 	ssize_t	n;
+	size_t	k;
 	int	ret;
 
 	while (len > 0) {
-		n = recv(fd, p, len, 0);
+		if (c->roff < c->rlen) {
+			k = c->rlen - c->roff < len ? c->rlen - c->roff : len;
+			memcpy(p, c->rbuf + c->roff, k);
+			c->roff += k;
+			p += k;
+			len -= k;
+			if (c->roff == c->rlen) {
+				sodium_memzero(c->rbuf, c->rlen);
+				c->roff = c->rlen = 0;
+			}
+			continue;
+		}
+		if (len < sizeof(c->rbuf)) {
+			n = recv(c->fd, c->rbuf, sizeof(c->rbuf), 0);
+			if (n > 0) {
+				c->rlen = (size_t)n;
+				continue;
+			}
+		} else
+			n = recv(c->fd, p, len, 0);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
@@ -300,7 +325,7 @@ read_exact(int fd, uint8_t *p, size_t len, int64_t deadline)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if ((ret = wait_fd(fd, POLLIN, deadline)) != 0)
+			if ((ret = wait_fd(c->fd, POLLIN, deadline)) != 0)
 				return ret;
 			continue;
 		}
@@ -315,6 +340,8 @@ disconnect(struct baton_client *c)
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
+	sodium_memzero(c->rbuf, c->rlen);
+	c->roff = c->rlen = 0;
 }
 
 static int
@@ -437,9 +464,12 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 	if ((ret = write_all(c->fd, (const uint8_t *)sb.data, sb.size,
 	    deadline)) != 0)
 		goto out;
+	/* The answer is not there yet: wait, rather than try a recv first. */
+	if (c->rlen == 0 && (ret = wait_fd(c->fd, POLLIN, deadline)) != 0)
+		goto out;
 	for (;;) {
 		/* from here on the broker may have acted on the request */
-		if ((ret = read_exact(c->fd, hdr, sizeof(hdr), deadline)) != 0) {
+		if ((ret = read_exact(c, hdr, sizeof(hdr), deadline)) != 0) {
 			if (ret == BC_EBROKEN)
 				ret = BC_ELOST;
 			goto out;
@@ -453,7 +483,7 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 			ret = BATON_ENOMEM;
 			goto out;
 		}
-		if ((ret = read_exact(c->fd, buf, flen, deadline)) != 0) {
+		if ((ret = read_exact(c, buf, flen, deadline)) != 0) {
 			if (ret == BC_EBROKEN)
 				ret = BC_ELOST;
 			goto out;
@@ -497,6 +527,7 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 	*resp = j;
 	j = NULL;
 	ret = 0;
+	c->last_ms = now_ms();
 out:
 	/* a timed-out or garbled stream cannot be resynchronized */
 	if (ret == BATON_ETIMEOUT || ret == BATON_EPROTO)
@@ -620,7 +651,15 @@ bc_call_reason(struct baton_client *c, uint32_t op,
 	c->last_reason = BATON_R_OK;
 	deadline = now_ms() + c->timeout_ms;
 	ret = 0;
-	if (c->fd != -1 && stale(c))
+	/*
+	 * A connection used within the last second cannot have met the
+	 * broker's idle timeout (1 s at least); one closed otherwise (a
+	 * restart) fails the send with EPIPE, before the broker could act,
+	 * and is retried below.  So the probe's poll and recv are spent
+	 * only on a connection that has been idle.
+	 */
+	if (c->fd != -1 && c->rlen == 0 && deadline - c->timeout_ms -
+	    c->last_ms >= 1000 && stale(c))
 		disconnect(c);
 	if (c->fd == -1)
 		ret = reconnect(c, deadline);

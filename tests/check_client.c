@@ -443,6 +443,117 @@ START_TEST(test_no_double_send)
 }
 END_TEST
 
+/*
+ * An answer frame {op|0x80, id, ok, {"x": val}} in msgpack, with its
+ * length header, into out; its size.
+ */
+static size_t
+answer(uint8_t *out, unsigned op, uint32_t id, const char *val)
+{
+	size_t	vlen = strlen(val), n = 0, body;
+
+	body = 1 + 2 + 5 + 1 + 1 + 2 + 3 + vlen;
+	out[n++] = (uint8_t)(body >> 24);
+	out[n++] = (uint8_t)(body >> 16);
+	out[n++] = (uint8_t)(body >> 8);
+	out[n++] = (uint8_t)body;
+	out[n++] = 0x94;
+	out[n++] = 0xcc;
+	out[n++] = (uint8_t)(op | 0x80);
+	out[n++] = 0xce;
+	out[n++] = (uint8_t)(id >> 24);
+	out[n++] = (uint8_t)(id >> 16);
+	out[n++] = (uint8_t)(id >> 8);
+	out[n++] = (uint8_t)id;
+	out[n++] = 0x00;
+	out[n++] = 0x81;
+	out[n++] = 0xa1;
+	out[n++] = 'x';
+	out[n++] = 0xda;
+	out[n++] = (uint8_t)(vlen >> 8);
+	out[n++] = (uint8_t)vlen;
+	memcpy(out + n, val, vlen);
+	return n + vlen;
+}
+
+static char	bigval[9000];
+
+/*
+ * A fake broker whose answers arrive as the library must not assume they
+ * do: hello; then an abandoned answer and the real one in a single write;
+ * then an answer larger than the library's read-ahead, in two writes.
+ */
+static void *
+batched_serve(void *arg)
+{
+	static uint8_t	 out[2 * 10000];
+	int		 lfd = *(int *)arg, fd;
+	unsigned	 op;
+	uint32_t	 id;
+	size_t		 n;
+
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		return NULL;
+	if (read_req(fd, &op, &id) != 0 || op != 1)
+		goto out;
+	(void)answer(out, 1, id, "");
+	memcpy(out + 14, "\xa7version\x01", 9);	/* hello: {"version": 1} */
+	n = 14 + 9;
+	out[3] = (uint8_t)(n - 4);
+	if (write(fd, out, n) != (ssize_t)n || read_req(fd, &op, &id) != 0)
+		goto out;
+	n = answer(out, op, id - 1, "old");
+	n += answer(out + n, op, id, "new");
+	if (write(fd, out, n) != (ssize_t)n || read_req(fd, &op, &id) != 0)
+		goto out;
+	n = answer(out, op, id, bigval);
+	if (write(fd, out, 100) != 100)
+		goto out;
+	usleep(50000);
+	if (write(fd, out + 100, n - 100) != (ssize_t)(n - 100))
+		goto out;
+	(void)read_req(fd, &op, &id);
+out:
+	close(fd);
+	return NULL;
+}
+
+START_TEST(test_read_ahead)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	struct sockaddr_un		 sun;
+	pthread_t			 th;
+	char				 path[128], *s = NULL;
+	int				 lfd;
+
+	memset(bigval, 'b', sizeof(bigval) - 1);
+	snprintf(path, sizeof(path), "%s/batched.sock", B.dir);
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	ck_assert_int_ne(lfd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, batched_serve, &lfd), 0);
+	o.socket_path = path;
+	o.timeout_ms = 2000;
+	ck_assert_int_eq(baton_client_open(&c, &o), 0);
+	ck_assert_int_eq(baton_client_status(&s, c, 0), 0);
+	ck_assert_ptr_nonnull(strstr(s, "new"));
+	ck_assert_ptr_null(strstr(s, "old"));
+	baton_string_free(s);
+	ck_assert_int_eq(baton_client_status(&s, c, 0), 0);
+	ck_assert_ptr_nonnull(strstr(s, bigval));
+	baton_string_free(s);
+	baton_client_free(c);
+	pthread_join(th, NULL);
+	close(lfd);
+	unlink(path);
+}
+END_TEST
+
 /* Every entry point refuses NULL and unknown option versions. */
 START_TEST(test_bad_args)
 {
@@ -1393,6 +1504,7 @@ client_suite(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_reconnect);
 	tcase_add_test(tc, test_no_double_send);
+	tcase_add_test(tc, test_read_ahead);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_mint_verify);
 	tcase_add_test(tc, test_chain);
