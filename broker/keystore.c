@@ -337,14 +337,46 @@ int
 keystore_rotate(uint64_t max_ttl, int emergency, uint8_t *kid,
     size_t *ndropped, char **cause)
 {
-	struct baton_key	*old;
+	static pthread_mutex_t	 rotating = PTHREAD_MUTEX_INITIALIZER;
+	struct baton_key	*old = NULL, *k = NULL;
 	uint64_t		 now = clock_now(), forget = clock_forget();
-	size_t			 i, o;
-	int			 rc = -1;
+	uint64_t		 old_created = 0;
+	uint8_t			 nkid[BATON_KID_LEN];
+	char			 hex[BATON_KID_LEN * 2 + 1], *path;
+	size_t			 i, o, live = 0;
+	int			 rc = -1, locked = 0, sync = 0, unwrite = 0;
 
 	if (ndropped != NULL)
 		*ndropped = 0;
+	/*
+	 * Every verify takes ks_lock to read: hold it only for memory work.
+	 * The new key is generated and written (fsync, rename, directory
+	 * sync) before it, the old key's new end and the directory after;
+	 * rotations are serialised by a lock of their own, so the old key
+	 * is still there then (only rotation frees keys).
+	 */
+	pthread_mutex_lock(&rotating);
+	/* Room for one more, once the expired keys go?  Only we change it. */
+	pthread_rwlock_rdlock(&ks_lock);
+	for (i = 0; i < ks_ring.nkeys; i++)
+		live += ks_ring.keys[i]->not_after == 0 ||
+		    ks_ring.keys[i]->not_after >= forget;
+	pthread_rwlock_unlock(&ks_lock);
+	if (live >= BATON_KEYRING_MAX) {
+		xasprintf(cause, "keyring full: %d keys still verifying",
+		    BATON_KEYRING_MAX);
+		goto out;
+	}
+	if (baton_key_generate(&k) != 0) {
+		xasprintf(cause, "cannot generate a key");
+		goto out;
+	}
+	k->not_after = 0;
+	memcpy(nkid, k->kid, sizeof nkid);
+	if (key_write(k, now, cause) != 0)
+		goto out;
 	pthread_rwlock_wrlock(&ks_lock);
+	locked = 1;
 	/* Forget keys that can no longer verify anything. */
 	for (i = 0; i < ks_ring.nkeys; ) {
 		if (ks_ring.keys[i]->not_after != 0 &&
@@ -354,21 +386,25 @@ keystore_rotate(uint64_t max_ttl, int emergency, uint8_t *kid,
 			i++;
 	}
 	pick_signer();
-	if (ks_ring.nkeys == BATON_KEYRING_MAX) {
-		xasprintf(cause, "keyring full: %d keys still verifying",
-		    BATON_KEYRING_MAX);
-		goto out;
-	}
 	o = ks_ring.signer;
-	old = o == SIZE_MAX ? NULL : ks_ring.keys[o];
-	if (old != NULL)
+	if (o != SIZE_MAX) {
+		old = ks_ring.keys[o];
+		old_created = ks_created[o];
 		old->not_after = now + max_ttl + BATOND_LEEWAY;
-	if (new_key(now, kid, cause) != 0) {
+	}
+	if (add_key(k, now, cause) != 0) {	/* frees k */
+		k = NULL;
 		if (old != NULL)
 			old->not_after = 0;
+		old = NULL;
 		pick_signer();
+		unwrite = 1;
 		goto out;
 	}
+	if (kid != NULL)
+		memcpy(kid, k->kid, BATON_KID_LEN);
+	k = NULL;
+	pick_signer();
 	if (emergency) {
 		/*
 		 * The new key is on disk and signing; now every other key
@@ -390,18 +426,30 @@ keystore_rotate(uint64_t max_ttl, int emergency, uint8_t *kid,
 				(*ndropped)++;
 		}
 		pick_signer();
-		rc = sync_dir(cause);
-		goto out;
+		sync = 1;
 	}
-	/* If this fails the old key just never retires from disk: harmless. */
-	if (old != NULL && key_write(old, ks_created[o], cause) != 0) {
+	rc = 0;
+out:
+	if (locked)
+		pthread_rwlock_unlock(&ks_lock);
+	if (unwrite) {
+		/* The new key never signed: its file goes too. */
+		baton_hex(hex, nkid, BATON_KID_LEN);
+		xasprintf(&path, "%s/%s.key", ks_dir, hex);
+		(void)unlink(path);
+		free(path);
+	}
+	if (rc == 0 && sync)
+		rc = sync_dir(cause);
+	else if (rc == 0 && !emergency && old != NULL &&
+	    key_write(old, old_created, cause) != 0) {
+		/* If this fails the old key just never retires from disk. */
 		log_warnx("rotate: %s", *cause);
 		free(*cause);
 		*cause = NULL;
 	}
-	rc = 0;
-out:
-	pthread_rwlock_unlock(&ks_lock);
+	pthread_mutex_unlock(&rotating);
+	baton_key_free(k);
 	return (rc);
 }
 

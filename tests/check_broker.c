@@ -3821,6 +3821,55 @@ START_TEST(test_journal_cap)
 }
 END_TEST
 
+/*
+ * A rotation writes and syncs its key files outside the keyring's lock,
+ * which every verify takes: with each fsync 600 ms long, a verify on
+ * another connection is answered at once while the rotation syncs.
+ */
+START_TEST(test_rotate_sync_off_lock)
+{
+	struct msg	 m;
+	struct resp	 r;
+	struct timespec	 t0, t1, t2;
+	char		*tok;
+	double		 ms;
+	int		 a, b;
+
+	tb_init(&T, "development-mode yes\n", NULL);
+	T.preload = FAULT_JOURNAL;
+	setenv("BATON_FAULT_FSYNC_MS", "600", 1);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	unsetenv("BATON_FAULT_FSYNC_MS");
+	a = tb_connect(&T);
+	b = tb_connect(&T);
+	tok = tb_mint(b, NULL, "db_query", "read", 0, 600, 0, NULL);
+	ck_assert_ptr_nonnull(tok);
+	msg_start(&m, BATON_OP_ROTATE, 11, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(msg_send(a, &m), 0);
+	usleep(200000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(verify_reason(b, tok, "db_query", "read", NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	ms = (t2.tv_sec - t1.tv_sec) * 1e3 + (t2.tv_nsec - t1.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 400, "verify waited %.0f ms for a rotation's "
+	    "sync", ms);
+	/* and the rotation is answered after its syncs (key file, dir) */
+	ck_assert_int_eq(resp_read(a, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	ck_assert_int_eq(r.status, 0);
+	resp_free(&r);
+	ms = (t2.tv_sec - t0.tv_sec) * 1e3 + (t2.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms >= 1100, "rotate answered after %.0f ms", ms);
+	/* the token minted before still verifies, with the new key signing */
+	ck_assert_int_eq(verify_reason(b, tok, "db_query", "read", NULL), 0);
+	free(tok);
+	close(a);
+	close(b);
+	down();
+}
+END_TEST
+
 START_TEST(test_journal_sync_off_loop)
 {
 	struct msg	 m;
@@ -4015,6 +4064,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_journal_expiry_margin);
 	tcase_add_test(tc, test_journal_cap);
 	tcase_add_test(tc, test_journal_sync_off_loop);
+	tcase_add_test(tc, test_rotate_sync_off_lock);
 	tcase_add_test(tc, test_journal_compaction_concurrent);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -9,6 +9,7 @@
  *   BATON_FAULT_SYNC_EIO=PATH	fsync and fdatasync fail with EIO for as
  *				long as the file PATH exists (a disk
  *				failing, then replaced or back)
+ *   BATON_FAULT_FSYNC_MS=N	fsync of any file takes N milliseconds longer
  */
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -96,9 +97,18 @@ fdatasync(int fd)
 int
 fsync(int fd)
 {
+	struct timespec	 ts;
+	const char	*ms;
+
 	if (sync_fails(fd)) {
 		errno = EIO;
 		return (-1);
+	}
+	if ((ms = getenv("BATON_FAULT_FSYNC_MS")) != NULL) {
+		ts.tv_sec = atoi(ms) / 1000;
+		ts.tv_nsec = (long)(atoi(ms) % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
 	}
 	return ((int)syscall(SYS_fsync, fd));
 }
