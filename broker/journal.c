@@ -30,12 +30,18 @@
  *    is also kept in a delta buffer.  It copies the entries to keep under
  *    the lock, in steps of JOURNAL_SWEEP_STEP buckets with a pause between
  *    (no I/O), then writes and fsyncs the new file outside it while
- *    appends go on to the old file.  The delta is copied to the
- *    new file twice: first outside the lock, then, for what arrived
- *    meanwhile, under it, with one fdatasync, the rename over the journal
- *    and the swap of descriptors.  The directory is synced after the lock
- *    is dropped while the commit thread waits, so nothing appended to the
- *    new file is acknowledged before its name is durable.
+ *    appends go on to the old file.  The delta is copied to the new file
+ *    twice, each time outside the lock with an fdatasync: first, then,
+ *    for what reached the old file meanwhile, after a short hold of the
+ *    lock from which appends are diverted: kept in the delta only, in no
+ *    file, and unacknowledged.  Under the lock again: the rename over
+ *    the journal, the swap of descriptors, and the diverted records
+ *    written (not synced) to the new file.  No sync ever runs under the
+ *    lock, so verifies, which read the sets under it, never wait for the
+ *    disk.  The directory is synced after the lock is dropped while the
+ *    commit thread waits; then it syncs the diverted records as any
+ *    others, so nothing appended to the new file is acknowledged before
+ *    its name is durable.
  *  - A failed write (a full disk) is cut off and refused; the next write
  *    tries again, so writes work again as soon as there is room.
  *  - A failed sync or directory sync, a partial write that cannot be cut
@@ -138,6 +144,7 @@ static struct {
 	struct juid	*uids;
 	size_t		 nuids;
 	int		 compacting;	/* appends also go to delta */
+	int		 divert;	/* appends go to delta only (swap) */
 	uint8_t		*delta;
 	size_t		 dlen, dcap;
 	int		 compact_running;
@@ -508,18 +515,37 @@ compact_run(int repair, char **cause)
 	}
 	free(d);
 
-	/* Locked: the last few records, the rename and the swap. */
+	/*
+	 * Locked, for memory work only: the old file gets nothing more
+	 * (appends are diverted), the commit thread stays off it, and what
+	 * reached it since is taken.
+	 */
 	pthread_mutex_lock(&j.lock);
 	j.swapping = 1;
 	while (j.syncing)
 		pthread_cond_wait(&j.synced_cv, &j.lock);
 	t0 = clock_usec();
-	meanwhile += j.dlen / J_REC;
-	if (j.dlen > 0 && (write_all(fd, j.delta, j.dlen) != 0 ||
-	    fdatasync(fd) != 0)) {
+	j.divert = 1;
+	d = j.delta;
+	dlen = j.dlen;
+	j.delta = NULL;
+	j.dlen = j.dcap = 0;
+	wseq = j.wseq;		/* every batch up to here is in the old file */
+	held2 = clock_usec() - t0;
+	pthread_mutex_unlock(&j.lock);
+	/* Unlocked: with those, the new file holds all the old one does. */
+	meanwhile += dlen / J_REC;
+	if ((dlen > 0 && write_all(fd, d, dlen) != 0) || fdatasync(fd) != 0) {
+		free(d);
 		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		pthread_mutex_lock(&j.lock);
 		goto fail_locked;
 	}
+	free(d);
+
+	/* Locked: the rename, the swap, the diverted records. */
+	pthread_mutex_lock(&j.lock);
+	t0 = clock_usec();
 	if (rename(tmp, j.path) != 0) {
 		xasprintf(cause, "rename %s: %s", tmp, strerror(errno));
 		goto fail_locked;
@@ -527,14 +553,26 @@ compact_run(int repair, char **cause)
 	oldfd = j.fd;
 	j.fd = fd;
 	fd = -1;
+	meanwhile += j.dlen / J_REC;
+	/*
+	 * Batches after wseq, unacknowledged: the commit thread syncs them
+	 * once swapping ends.  A write that fails here leaves a tail that
+	 * cannot be told from acknowledged records: fail closed.
+	 */
+	if (j.dlen > 0 && write_all(j.fd, j.delta, j.dlen) != 0) {
+		snprintf(why, sizeof why, "write after compaction failed: %s",
+		    strerror(errno));
+		set_broken(why);
+	}
+	j.divert = 0;
 	j.records = n + meanwhile;
 	j.compacting = 0;
 	free(j.delta);
 	j.delta = NULL;
 	j.dlen = j.dcap = 0;
-	/* Everything written so far is in the new, synced file. */
-	wseq = j.wseq;
-	held2 = clock_usec() - t0;
+	t0 = clock_usec() - t0;
+	if (t0 > held2)
+		held2 = t0;
 	pthread_mutex_unlock(&j.lock);
 	/* Unlocked: the last close of the old file frees its blocks. */
 	if (oldfd != -1)
@@ -581,6 +619,13 @@ compact_run(int repair, char **cause)
 fail:
 	pthread_mutex_lock(&j.lock);
 fail_locked:
+	/* Diverted records reached no file yet: the old one takes them. */
+	if (j.divert && j.dlen > 0 && write_all(j.fd, j.delta, j.dlen) != 0) {
+		snprintf(why, sizeof why, "write after a failed compaction "
+		    "failed: %s", strerror(errno));
+		set_broken(why);
+	}
+	j.divert = 0;
 	j.compacting = 0;
 	if (!repair)
 		snprintf(j.cerr, sizeof j.cerr, "%s", *cause);
@@ -1025,12 +1070,13 @@ journal_add(int type, const uint8_t (*jtis)[BATON_JTI_LEN],
 			goto out;
 		}
 	}
-	if (fstat(j.fd, &st) != 0) {
+	/* Diverted (compaction is swapping files): in the delta only. */
+	if (!j.divert && fstat(j.fd, &st) != 0) {
 		xasprintf(cause, "journal: %s", strerror(errno));
 		rc = BATON_EUNAVAIL;
 		goto out;
 	}
-	if (write_all(j.fd, buf, k * J_REC) != 0) {
+	if (!j.divert && write_all(j.fd, buf, k * J_REC) != 0) {
 		j.werr = errno;
 		xasprintf(cause, "journal write: %s", strerror(j.werr));
 		log_warnx_limited("journal-write", "journal %s: write: %s; "

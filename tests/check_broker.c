@@ -3870,6 +3870,72 @@ START_TEST(test_rotate_sync_off_lock)
 }
 END_TEST
 
+/*
+ * Compaction never syncs under the journal's lock, which every verify
+ * takes to look up revocations: with each sync 400 ms long and
+ * revocations arriving all along (so every compaction has records that
+ * came in while it wrote), no verify waits for a sync.  The last
+ * records used to be written and synced under the lock at the swap.
+ */
+START_TEST(test_compact_sync_off_lock)
+{
+	struct msg	 m;
+	struct timespec	 t0, t1, start;
+	uint8_t		 jti[BATON_JTI_LEN];
+	char		*tok;
+	double		 ms, worst = 0;
+	pid_t		 pid;
+	int		 a, b, i, status, n = 0;
+
+	tb_init(&T, "development-mode yes\ncompact-interval 1\n", NULL);
+	T.preload = FAULT_JOURNAL;
+	setenv("BATON_FAULT_FSYNC_MS", "400", 1);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	unsetenv("BATON_FAULT_FSYNC_MS");
+	a = tb_connect(&T);
+	b = tb_connect(&T);
+	tok = tb_mint(b, NULL, "db_query", "read", 0, 600, 0, NULL);
+	ck_assert_ptr_nonnull(tok);
+	if ((pid = fork()) == 0) {
+		/* revocations, unanswered, every 20 ms for 4 s */
+		for (i = 0; i < 200; i++) {
+			randombytes_buf(jti, sizeof jti);
+			msg_start(&m, BATON_OP_REVOKE, (uint32_t)i + 1, 1);
+			pk_str(&m.pk, "jti");
+			baton_pack_bin(&m.pk, jti, sizeof jti);
+			if (msg_send(a, &m) != 0)
+				_exit(1);
+			usleep(20000);
+		}
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ck_assert_int_eq(verify_reason(b, tok, "db_query", "read",
+		    NULL), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if (ms > worst)
+			worst = ms;
+		n++;
+		usleep(5000);
+	} while (t1.tv_sec - start.tv_sec < 4);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(worst < 300, "a verify waited %.0f ms (of %d) while "
+	    "the journal compacted", worst, n);
+	/* and the journal compacted meanwhile, revocations and all */
+	ck_assert(tb_log_has(&T, "journal: compacted"));
+	free(tok);
+	close(a);
+	close(b);
+	down();
+}
+END_TEST
+
 START_TEST(test_journal_sync_off_loop)
 {
 	struct msg	 m;
@@ -4065,6 +4131,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_journal_cap);
 	tcase_add_test(tc, test_journal_sync_off_loop);
 	tcase_add_test(tc, test_rotate_sync_off_lock);
+	tcase_add_test(tc, test_compact_sync_off_lock);
 	tcase_add_test(tc, test_journal_compaction_concurrent);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -9,7 +9,8 @@
  *   BATON_FAULT_SYNC_EIO=PATH	fsync and fdatasync fail with EIO for as
  *				long as the file PATH exists (a disk
  *				failing, then replaced or back)
- *   BATON_FAULT_FSYNC_MS=N	fsync of any file takes N milliseconds longer
+ *   BATON_FAULT_FSYNC_MS=N	fsync and fdatasync of any file take N
+ *				milliseconds longer
  */
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -81,7 +82,8 @@ fdatasync(int fd)
 	struct timespec	 ts;
 	const char	*ms;
 
-	if ((ms = getenv("BATON_FAULT_SYNC_MS")) != NULL && is_journal(fd)) {
+	if (((ms = getenv("BATON_FAULT_SYNC_MS")) != NULL && is_journal(fd)) ||
+	    (ms = getenv("BATON_FAULT_FSYNC_MS")) != NULL) {
 		ts.tv_sec = atoi(ms) / 1000;
 		ts.tv_nsec = (long)(atoi(ms) % 1000) * 1000000;
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
