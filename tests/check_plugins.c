@@ -864,6 +864,73 @@ START_TEST(test_audit_daemon)
 }
 END_TEST
 
+/*
+ * The audit writer gathers a batch before it writes: decisions made one
+ * after another on one connection do not each wake it.  Counted in
+ * voluntary context switches of the whole broker: a worker sleeps once
+ * per verify; a writer woken per record slept once more (2 per verify).
+ */
+static long
+broker_switches(pid_t pid)
+{
+	char	 path[384], line[128];
+	DIR	*d;
+	FILE	*f;
+	struct dirent *de;
+	long	 n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/status",
+		    (int)pid, de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof line, f) != NULL)
+			if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0)
+				n += atol(line + 24);
+		fclose(f);
+	}
+	closedir(d);
+	return (n);
+}
+
+START_TEST(test_audit_batches)
+{
+	char	*tok, msg[256];
+	long	 before, after;
+	int	 fd, i, n = 400;
+
+	if (getenv("BATOND_VALGRIND") != NULL) {
+		/* a verify there takes longer than the writer gathers */
+		printf("SKIP %s: under valgrind\n", __func__);
+		return;
+	}
+	fd = up(NULL, policy_stack, agenttrust);
+	tok = mint_ok(fd, "data-analyst", "sql_query", "read");
+	ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL, msg,
+	    sizeof msg), 0);
+	ck_assert_uint_eq(wait_lines(auditlog, 1), 1);
+	usleep(20000);
+	before = broker_switches(T.pid);
+	ck_assert_int_ge(before, 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(verify(fd, tok, "sql_query", "read", NULL,
+		    msg, sizeof msg), 0);
+	after = broker_switches(T.pid);
+	ck_assert_msg(after - before < n * 3 / 2, "%ld voluntary context "
+	    "switches for %d verifies", after - before, n);
+	/* and every decision is in the trail */
+	ck_assert_uint_eq(wait_lines(auditlog, (size_t)n + 1), (size_t)n + 1);
+	free(tok);
+	close(fd);
+	down();
+}
+END_TEST
+
 /* ---- exec sees the verify decision's facts ---------------------------------- */
 
 START_TEST(test_exec_facts)
@@ -1096,6 +1163,7 @@ plugins_suite(void)
 	tcase_add_test(tc, test_explain);
 	tcase_add_test(tc, test_explain_rights);
 	tcase_add_test(tc, test_audit_daemon);
+	tcase_add_test(tc, test_audit_batches);
 	suite_add_tcase(s, tc);
 	return (s);
 }
