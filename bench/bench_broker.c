@@ -74,6 +74,7 @@
 #define IDLE_PER_UID	250	/* under max-connections-per-uid (256) */
 #define IDLE_UID0	61000	/* uids of the idle connections, when root */
 #define STACK_ROUNDS	21
+#define CHUNKS		15	/* of each in-process figure, per round */
 
 struct bench_broker {
 	pid_t	 pid;
@@ -89,6 +90,7 @@ static size_t	 n_lat = 4000;		/* verifies per latency round */
 static size_t	 n_sign = 150;		/* mints etc. per round */
 static double	 tput_secs = 0.6;	/* each throughput window */
 static size_t	 n_spent = 1000000;
+static size_t	 n_chunk = 40;		/* calls per in-process chunk */
 static const char *stack_extra;		/* set by start_stacked */
 
 static double
@@ -98,6 +100,27 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* Brokers running, stopped by die() too: a failed run leaves none. */
+static struct bench_broker *live[4];
+
+static void
+cleanup(void)
+{
+	char	cmd[128];
+	int	i;
+
+	for (i = 0; i < 4; i++) {
+		if (live[i] == NULL)
+			continue;
+		kill(live[i]->pid, SIGTERM);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", live[i]->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_broker: cannot remove %s\n",
+			    live[i]->dir);
+		live[i] = NULL;
+	}
 }
 
 static void
@@ -396,6 +419,11 @@ broker_start(struct bench_broker *b, const char *bin, const char *extra)
 		    "--state-dir", b->state, (char *)NULL);
 		_exit(127);
 	}
+	for (i = 0; i < 4; i++)
+		if (live[i] == NULL) {
+			live[i] = b;
+			break;
+		}
 	for (i = 0; i < 500; i++) {
 		if (stat(b->sock, &st) == 0 && S_ISSOCK(st.st_mode))
 			return;
@@ -408,13 +436,37 @@ static void
 broker_stop(struct bench_broker *b)
 {
 	char	cmd[128];
-	int	status;
+	int	status, i;
 
+	for (i = 0; i < 4; i++)
+		if (live[i] == b)
+			live[i] = NULL;
 	kill(b->pid, SIGTERM);
 	waitpid(b->pid, &status, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench_broker: cannot remove %s\n", b->dir);
+}
+
+/*
+ * The least resident memory of a process over secs: with compaction
+ * every second, a single sample may fall on one in flight, whose
+ * snapshot and new file (about 80 bytes a live entry) are freed again.
+ */
+static double rss_bytes(pid_t);
+
+static double
+rss_floor(pid_t pid, double secs)
+{
+	double	t0 = now_us(), v, low = NAN;
+
+	do {
+		v = rss_bytes(pid);
+		if (isnan(low) || v < low)
+			low = v;
+		usleep(20000);
+	} while (now_us() - t0 < secs * 1e6);
+	return low;
 }
 
 /* Resident memory of a process, in bytes. */
@@ -1203,6 +1255,9 @@ main(int argc, char **argv)
 	double			*r_fver, *r_fsign, *r_idle, *r_base, *r_echo16;
 	double			 p_us[STACK_ROUNDS], s_us[STACK_ROUNDS];
 	double			 ratio[STACK_ROUNDS], rss0, rss1, t0;
+	double			 c_fs[CHUNKS], c_fv[CHUNKS], c_open[CHUNKS];
+	double			 c_mac[CHUNKS], c_macv[CHUNKS], c_d1[CHUNKS];
+	double			 c_d8[CHUNKS], c_d16[CHUNKS];
 	uint8_t			 seed[BATON_SEED_LEN], pk[32], sk[64];
 	uint8_t			 sig[64], msg[64];
 	const char		*tok;
@@ -1210,7 +1265,7 @@ main(int argc, char **argv)
 	char			 cmdbuf[192];
 	ino_t			 ino0;
 	size_t			 i, nl, nrounds, nspent_lat;
-	int			 ch, r, efd, compacted;
+	int			 ch, r, k, efd, compacted;
 	FILE			*f;
 
 	while ((ch = getopt_long(argc, argv, "b:r:", longopts, NULL)) != -1) {
@@ -1237,11 +1292,13 @@ main(int argc, char **argv)
 		n_sign = 20;
 		tput_secs = 0.1;
 		n_spent = 10000;
+		n_chunk = 5;
 	}
 	if (rounds < 1 || rounds > MAXROUNDS - 1 || sodium_init() < 0)
 		usage();
 	nrounds = (size_t)rounds + 1;	/* round 0 is the warm-up */
 	signal(SIGPIPE, SIG_IGN);
+	atexit(cleanup);
 	if ((f = fopen("/proc/loadavg", "r")) != NULL) {
 		if (fgets(load, sizeof(load), f) != NULL)
 			load[strcspn(load, "\n")] = '\0';
@@ -1302,35 +1359,49 @@ main(int argc, char **argv)
 		r_att[r] = median(lat, n_sign);
 		sign_samples(c, OP_PRESENT, tok, lat, n_sign);
 		r_pres[r] = median(lat, n_sign);
-		/* raw Ed25519 */
-		t0 = now_us();
-		for (i = 0; i < n_sign * 4; i++)
-			crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
-		r_fsign[r] = (now_us() - t0) / (double)(n_sign * 4);
-		t0 = now_us();
-		for (i = 0; i < n_sign * 4; i++)
-			if (crypto_sign_verify_detached(sig, msg, sizeof(msg),
-			    pk) != 0)
-				die("ed25519", 0);
-		r_fver[r] = (now_us() - t0) / (double)(n_sign * 4);
 		/* throughput */
 		r_echo16[r] = throughput(NULL, NULL, 16);
 		r_ops1[r] = throughput(&br, tok, 1);
 		r_ops16[r] = throughput(&br, tok, 16);
 		r_ops64[r] = throughput(&br, tok, 64);
-		/* in process */
-		r_open[r] = bench_open(&kr, ftok, n_lat * 5);
+		/*
+		 * In process, raw Ed25519 with it: short chunks of each in
+		 * turn, each figure the median of its chunks, so that a
+		 * chunk a neighbour preempted does not move it.
+		 */
+		for (k = 0; k < CHUNKS; k++) {
+			t0 = now_us();
+			for (i = 0; i < n_chunk; i++)
+				crypto_sign_detached(sig, NULL, msg,
+				    sizeof(msg), sk);
+			c_fs[k] = (now_us() - t0) / (double)n_chunk;
+			t0 = now_us();
+			for (i = 0; i < n_chunk; i++)
+				if (crypto_sign_verify_detached(sig, msg,
+				    sizeof(msg), pk) != 0)
+					die("ed25519", 0);
+			c_fv[k] = (now_us() - t0) / (double)n_chunk;
+			c_open[k] = bench_open(&kr, ftok, n_chunk * 10);
 #ifdef HAVE_MACAROONS
-		r_mac[r] = bench_macaroons(n_lat * 2, &r_macv[r]);
+			c_mac[k] = bench_macaroons(n_chunk * 5, &c_macv[k]);
 #else
-		r_mac[r] = r_macv[r] = NAN;
+			c_mac[k] = c_macv[k] = NAN;
 #endif
-		r_d1[r] = bench_offline(kb, baton_issued_token(chain[0]),
-		    n_sign * 2);
-		r_d8[r] = bench_offline(kb, baton_issued_token(chain[7]),
-		    n_sign * 2);
-		r_d16[r] = bench_offline(kb, baton_issued_token(chain[15]),
-		    n_sign * 2);
+			c_d1[k] = bench_offline(kb,
+			    baton_issued_token(chain[0]), n_chunk);
+			c_d8[k] = bench_offline(kb,
+			    baton_issued_token(chain[7]), n_chunk);
+			c_d16[k] = bench_offline(kb,
+			    baton_issued_token(chain[15]), n_chunk);
+		}
+		r_fsign[r] = median(c_fs, CHUNKS);
+		r_fver[r] = median(c_fv, CHUNKS);
+		r_open[r] = median(c_open, CHUNKS);
+		r_mac[r] = median(c_mac, CHUNKS);
+		r_macv[r] = median(c_macv, CHUNKS);
+		r_d1[r] = median(c_d1, CHUNKS);
+		r_d8[r] = median(c_d8, CHUNKS);
+		r_d16[r] = median(c_d16, CHUNKS);
 	}
 	/* medians over the rounds after the warm-up */
 #define MED(p) median(p + 1, nrounds - 1)
@@ -1406,11 +1477,9 @@ main(int argc, char **argv)
 	broker_start(&gb, batond, "compact-interval 1\n");
 	bkey = broker_key(&gb);
 	spend(&gb, bkey, n_spent / 100 + 1000, 32);	/* warm-up */
-	usleep(1500000);
-	rss0 = rss_bytes(gb.pid);
+	rss0 = rss_floor(gb.pid, quick ? 0.5 : 2.5);
 	spend(&gb, bkey, n_spent, 32);
-	usleep(1500000);
-	rss1 = rss_bytes(gb.pid);
+	rss1 = rss_floor(gb.pid, quick ? 0.5 : 2.5);
 	*F("broker_bytes_per_spent_jti") = (rss1 - rss0) / (double)n_spent;
 	c2 = connect_broker(&gb);
 	mint_chain(c2, chain2, 3);
