@@ -91,7 +91,8 @@ rl_init(const struct baton_host *host, int argc, char *const *argv,
 			have_key = 1;
 		} else if (strncmp(argv[i], "rate=", 5) == 0 && !have_rate) {
 			if (parse_ulong(argv[i] + 5, 1, 1000000, &rl->n,
-			    &ep) != 0 || ep[0] != '/' || ep[2] != '\0')
+			    &ep) != 0 || ep[0] != '/' || ep[1] == '\0' ||
+			    ep[2] != '\0')
 				goto bad;
 			if (ep[1] == 's')
 				rl->per = 1;

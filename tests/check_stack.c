@@ -390,6 +390,9 @@ static const struct {
 	  "ratelimit: bad or repeated argument \"key=colour\"" },
 	{ "required ratelimit key=agent rate=5/d\n", "n/a",
 	  "ratelimit: bad or repeated argument \"rate=5/d\"" },
+	/* found by fuzz_modargs: "N/" at the end read past the argument */
+	{ "required ratelimit key=agent rate=5/", "n/a",
+	  "ratelimit: bad or repeated argument \"rate=5/\"" },
 	{ "required ratelimit key=agent rate=0/s\n", "n/a",
 	  "ratelimit: bad or repeated argument \"rate=0/s\"" },
 	{ "required ratelimit key=agent rate=5/s burst=x\n", "n/a",
