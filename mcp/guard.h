@@ -77,6 +77,19 @@ int	rpc_http_post(struct guard *, const char *body, size_t len,
 
 /* http.c: the Streamable HTTP mode; returns the exit status. */
 int	http_main(struct guard *, const char *listen, const char *upstream);
+/*
+ * http.c's decisions, apart from the event loop.  http_decide(): one
+ * request, given its Authorization header (or NULL), whether it is a
+ * POST, and its body.  Returns 0 to forward (*fwd: a changed body, or
+ * NULL), else the HTTP status with *answer (free both with free()) and,
+ * for 401, *why (NULL: no credentials, else the reason name; static).
+ * http_pass_header(): 1 if header name goes on, given the request's
+ * Connection header (or NULL); Content-Length only with keep_length.
+ */
+int	http_decide(struct guard *, const char *auth, int post,
+	    const char *body, size_t len, char **fwd, char **answer,
+	    const char **why);
+int	http_pass_header(const char *name, const char *conn, int keep_length);
 
 /* guard.c: queue one line (a newline is added) towards either side. */
 void	guard_to_server(struct guard *, const char *buf, size_t len);

@@ -86,22 +86,26 @@ in_connection(const char *conn, const char *name)
 }
 
 /*
- * Copy end-to-end headers: not the hop-by-hop ones, nor those the
+ * End-to-end headers pass: not the hop-by-hop ones, nor those the
  * Connection header names as such (RFC 9110, 7.6.1).
  */
+int
+http_pass_header(const char *name, const char *conn, int keep_length)
+{
+	return !((skip_header(name) && !(keep_length &&
+	    strcasecmp(name, "Content-Length") == 0)) ||
+	    in_connection(conn, name));
+}
+
 static void
 copy_headers(struct evkeyvalq *to, struct evkeyvalq *from, int keep_length)
 {
 	struct evkeyval	*h;
 	const char	*conn = evhttp_find_header(from, "Connection");
 
-	TAILQ_FOREACH(h, from, next) {
-		if ((skip_header(h->key) && !(keep_length &&
-		    strcasecmp(h->key, "Content-Length") == 0)) ||
-		    in_connection(conn, h->key))
-			continue;
-		evhttp_add_header(to, h->key, h->value);
-	}
+	TAILQ_FOREACH(h, from, next)
+		if (http_pass_header(h->key, conn, keep_length))
+			evhttp_add_header(to, h->key, h->value);
 }
 
 static void
@@ -343,60 +347,80 @@ forward(struct proxy *px, struct evhttp_request *req, const char *body,
 	}
 }
 
+/*
+ * What to do with one request, before anything goes upstream: auth is
+ * its Authorization header (NULL: none), post whether it is a POST with
+ * body.  0: forward it (*fwd a changed body, or NULL for the body as it
+ * came); else the HTTP status, with *answer (a JSON-RPC answer, or NULL)
+ * and for a 401 *why (NULL: no credentials; else the reason name).
+ */
+int
+http_decide(struct guard *g, const char *auth, int post, const char *body,
+    size_t len, char **fwd, char **answer, const char **why)
+{
+	char	*token;
+	int	 status = 0;
+
+	*fwd = *answer = NULL;
+	*why = NULL;
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+		return 401;
+	for (auth += 7; *auth == ' '; auth++)
+		;
+	if ((token = strdup(auth)) == NULL)
+		return 500;
+	if ((*why = rpc_http_bearer(g, token)) != NULL)
+		status = strcmp(*why, "unavailable") == 0 ? 503 : 401;
+	else if (post)
+		status = rpc_http_post(g, body, len, token, fwd, answer);
+	explicit_bzero(token, strlen(token));
+	free(token);
+	return status;
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
 	struct proxy	*px = arg;
-	struct guard	*g = px->g;
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
 	const char	*auth, *why;
-	char		*token = NULL, *body = NULL, *fwd = NULL, *answer = NULL;
+	char		*body = NULL, *fwd = NULL, *answer = NULL;
 	size_t		 len = evbuffer_get_length(in);
-	int		 status;
+	int		 post, status;
 
 	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
-		unauthorized(req, NULL);
-		return;
-	}
-	for (auth += 7; *auth == ' '; auth++)
-		;
-	if ((token = strdup(auth)) == NULL) {
-		reply(req, 500, "Internal Server Error", NULL);
-		return;
-	}
-	if ((why = rpc_http_bearer(g, token)) != NULL) {
-		if (strcmp(why, "unavailable") == 0)
-			reply(req, 503, "Service Unavailable", NULL);
-		else
-			unauthorized(req, why);
-		goto out;
-	}
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	if (post) {
 		if ((body = malloc(len + 1)) == NULL) {
 			reply(req, 500, "Internal Server Error", NULL);
-			goto out;
+			return;
 		}
 		(void)evbuffer_copyout(in, body, len);
 		body[len] = '\0';
-		status = rpc_http_post(g, body, len, token, &fwd, &answer);
-		if (status != 0) {
-			reply(req, status, status == 403 ? "Forbidden" :
-			    status == 400 ? "Bad Request" :
-			    "Internal Server Error", answer);
-			goto out;
-		}
-		if (fwd != NULL)
+	}
+	status = http_decide(px->g, auth, post, body, len, &fwd, &answer,
+	    &why);
+	switch (status) {
+	case 0:
+		if (!post)
+			forward(px, req, NULL, 0);
+		else if (fwd != NULL)
 			forward(px, req, fwd, strlen(fwd));
 		else
 			forward(px, req, body, len);
-	} else
-		forward(px, req, NULL, 0);
-out:
-	if (token != NULL) {
-		explicit_bzero(token, strlen(token));
-		free(token);
+		break;
+	case 401:
+		unauthorized(req, why);
+		break;
+	case 503:
+		reply(req, 503, "Service Unavailable", NULL);
+		break;
+	default:
+		reply(req, status, status == 403 ? "Forbidden" :
+		    status == 400 ? "Bad Request" : "Internal Server Error",
+		    answer);
+		break;
 	}
 	if (body != NULL) {
 		explicit_bzero(body, len);
