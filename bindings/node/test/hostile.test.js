@@ -2,7 +2,7 @@
 // headers, garbage msgpack, wrong ids and operations, errors of every
 // code, and closes at the worst moments; the client must fail that call
 // cleanly, map each code to its class, and repeat only what libclient
-// repeats.
+// repeats.  Last, a property test: seeded mutations of valid answers.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -206,4 +206,98 @@ test('retry happens once only', async () => {
     await assert.rejects(c.status(), UnavailableError);
     assert.equal(seen.filter((x) => x.op === 9).length, 2);
   }, { seen, timeoutMs: 2000 });
+});
+
+// A small seeded generator, so a failing round can be replayed: the seed
+// is in the assertion message (BATON_FUZZ_SEED=N sets it).
+function rng(seed) {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+}
+
+// A valid answer to request id, then one of a few mutations of it.
+function mutated(rand, id) {
+  const bodies = [
+    [0x89, id, 0, { version: 1, requests: 5, uptime: 7, text: 'ok' }],
+    [0x89, id, 2, { error: 'denied', message: 'no', retry: 'no', reason: 50, reason_name: 'tool_not_granted' }],
+    [0x89, id, 7, { error: 'rate_limited', message: 'slow down', retry: 'later' }],
+    [0x89, id, 0, { a: [1, 2, { b: new Uint8Array([1, 2, 3]) }], c: null, d: -1, e: 1.5 }],
+  ];
+  let body = Buffer.from(encode(bodies[rand(bodies.length)]));
+  const kind = rand(7);
+  switch (kind) {
+    case 0:	// flip bytes
+      for (let i = 0, n = 1 + rand(4); i < n; i++)
+        body[rand(body.length)] ^= 1 << rand(8);
+      break;
+    case 1:	// cut short
+      body = body.subarray(0, 1 + rand(body.length));
+      break;
+    case 2: {	// insert random bytes
+      const at = rand(body.length + 1);
+      const ins = Buffer.from(Array.from({ length: 1 + rand(8) }, () => rand(256)));
+      body = Buffer.concat([body.subarray(0, at), ins, body.subarray(at)]);
+      break;
+    }
+    case 3:	// random bytes
+      body = Buffer.from(Array.from({ length: 1 + rand(64) }, () => rand(256)));
+      break;
+    case 4:	// a well-framed answer and garbage after it
+      return Buffer.concat([encodeFrame(body), Buffer.from(Array.from({ length: 1 + rand(12) }, () => rand(256)))]);
+    case 5: {	// a header that lies about the length
+      const f = Buffer.from(encodeFrame(body));
+      f[rand(4)] ^= 1 << rand(8);
+      return f;
+    }
+    default:	// left as it is
+      break;
+  }
+  return Buffer.from(encodeFrame(body));
+}
+
+test('property: mutated answers end each call in a result or a BatonError, never a hang', async () => {
+  const seed = Number(process.env.BATON_FUZZ_SEED ?? Date.now() % 1000000);
+  const rand = rng(seed);
+  let results = 0, errors = 0;
+  const f = await serve(([op, id], s) => {
+    if (op !== 9)
+      return;
+    const bytes = mutated(rand, id);
+    // in pieces, so the reader sees every split
+    for (let off = 0; off < bytes.length;) {
+      const k = 1 + rand(bytes.length - off);
+      s.write(bytes.subarray(off, off + k));
+      off += k;
+    }
+  });
+  let c = new BatonClient({ socket: f.socket, timeoutMs: 100 });
+  try {
+    for (let round = 0; round < 300; round++) {
+      const t0 = Date.now();
+      try {
+        const r = await c.status();
+        assert.ok(r !== null && typeof r === 'object', `seed ${seed} round ${round}: ${r}`);
+        results++;
+      } catch (e) {
+        assert.ok(e instanceof BatonError, `seed ${seed} round ${round}: ${e?.stack ?? e}`);
+        errors++;
+        // a header that promised more leaves the stream waiting: start over
+        if (e instanceof TimeoutError) {
+          c.close();
+          c = new BatonClient({ socket: f.socket, timeoutMs: 100 });
+        }
+      }
+      // settled within the timeout (and a retry's)
+      assert.ok(Date.now() - t0 < 2000, `seed ${seed} round ${round}: took ${Date.now() - t0} ms`);
+    }
+  } finally {
+    c.close();
+    await f.close();
+  }
+  assert.ok(results > 0 && errors > 0, `seed ${seed}: ${results} results, ${errors} errors`);
 });
