@@ -92,54 +92,57 @@ static int
 write_files(const uint8_t *data, size_t size)
 {
 	const uint8_t	*p = data, *end = data + size, *next, *nl;
-	char		 name[80], path[512], *slash;
+	char		 name[80], *slash;
 	size_t		 n;
-	int		 nfiles = 0;
+	int		 nfiles = 0, named = 0;
 
 	snprintf(name, sizeof name, "verify.d/default");
 	for (;;) {
-		/* this file runs to the next "\n== " or the end */
+		/* a line "== NAME" names the file that follows it */
+		if (end - p >= 3 && memcmp(p, "== ", 3) == 0) {
+			p += 3;
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				nl = end;
+			n = (size_t)(nl - p);
+			if (n == 0 || n >= 64)
+				return (-1);
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (strcmp(name, "sources.conf") != 0) {
+				if ((slash = strchr(name, '/')) == NULL)
+					return (-1);
+				*slash = '\0';
+				if ((strcmp(name, "verify.d") != 0 &&
+				    strcmp(name, "issue.d") != 0) ||
+				    !module_name_ok(slash + 1))
+					return (-1);
+				*slash = '/';
+			}
+			named = 1;
+			p = nl < end ? nl + 1 : end;
+		}
+		/* the file runs up to the next such line, or the end */
 		for (next = p; next < end; next = nl + 1) {
 			if ((nl = memchr(next, '\n', (size_t)(end - next))) ==
 			    NULL) {
 				next = end;
 				break;
 			}
-			if (end - (nl + 1) >= 3 && memcmp(nl + 1, "== ", 3) == 0)
+			if (end - (nl + 1) >= 3 &&
+			    memcmp(nl + 1, "== ", 3) == 0) {
+				next = nl + 1;
 				break;
+			}
 		}
 		n = (size_t)(next - p);
-		if (next < end)
-			n++;	/* the newline ends this file */
-		if (p > data || n > 0) {
-			if (++nfiles > MAX_FILES)
-				return (-1);
-			if (fuzz_write_file(top, name, p, n) != 0)
+		if (named || n > 0) {
+			if (++nfiles > MAX_FILES ||
+			    fuzz_write_file(top, name, p, n) != 0)
 				return (-1);
 		}
 		if (next >= end)
 			return (0);
-		p = next + 1 + 3;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		n = (size_t)(nl - p);
-		if (n == 0 || n >= 64)
-			return (-1);
-		memcpy(name, p, n);
-		name[n] = '\0';
-		if (strcmp(name, "sources.conf") != 0) {
-			if ((slash = strchr(name, '/')) == NULL)
-				return (-1);
-			*slash = '\0';
-			if ((strcmp(name, "verify.d") != 0 &&
-			    strcmp(name, "issue.d") != 0) ||
-			    !module_name_ok(slash + 1))
-				return (-1);
-			*slash = '/';
-		}
-		snprintf(path, sizeof path, "%s", name);
-		memcpy(name, path, sizeof name);
-		p = nl < end ? nl + 1 : end;
+		p = next;
 	}
 }
 
