@@ -327,7 +327,8 @@ stack_parse(int dfd, const char *sub, const char *name, int depth,
     char **cause)
 {
 	struct stack	*s;
-	char		*buf, *p, *q, *line, *w[STACK_ARGS_MAX + 2], *last;
+	char		*buf, *p, *q, *line, *last;
+	char		*w[STACK_ARGS_MAX + 3];	/* control, module, args, NULL */
 	char		 shown[PATH_MAX];
 	size_t		 len;
 	unsigned	 lineno = 0;

@@ -352,6 +352,13 @@ static const struct {
 	  "verify.d/default:1: permit: takes no arguments (got \"extra\")" },
 	{ "required deny extra\n", "the module ignores it",
 	  "verify.d/default:1: deny: takes no arguments (got \"extra\")" },
+	/* found by fuzz_stack: 32 arguments wrote a NULL past the words */
+	{ "required deny 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
+	  "17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32\n", "n/a",
+	  "verify.d/default:1: deny: takes no arguments (got \"1\")" },
+	{ "required deny 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
+	  "17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33\n", "n/a",
+	  "verify.d/default:1: more than 32 arguments" },
 	{ "\n\nmandatory permit\n", "the line is skipped with a log entry",
 	  "verify.d/default:3: unknown control \"mandatory\"" },
 	{ "required\n", "the line is skipped",
