@@ -51,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(h, 0, sizeof h);
 	/* the head, up to an empty line */
-	for (; p < end; p = nl + 1) {
+	for (; p < end; p = nl < end ? nl + 1 : end) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		eol = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
