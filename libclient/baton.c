@@ -931,9 +931,11 @@ cmd_verify(int argc, char **argv)
 		for (i = 0; i < nkeys && r == 0; i++) {
 			keys = keyv[i];
 			if (stat(keys, &st) == 0 && S_ISDIR(st.st_mode)) {
-				if (nkeys > 1)
-					return usage_error("--keys DIR: the "
+				if (nkeys > 1) {
+					ret = usage_error("--keys DIR: the "
 					    "only --keys, or give files");
+					goto out;
+				}
 				r = baton_keybundle_load_dir(&kb, keys);
 			} else if (i == 0)
 				r = baton_keybundle_load(&kb, keys);

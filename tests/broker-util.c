@@ -91,12 +91,31 @@ tb_connect(struct tb *t)
 	return (fd);
 }
 
+/* Does the configuration file switch the seccomp filter on? */
+static int
+conf_has_seccomp(const char *path)
+{
+	FILE	*f;
+	char	 line[512];
+	int	 on = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, "seccomp yes", 11) == 0)
+			on = 1;
+	fclose(f);
+	return (on);
+}
+
 int
 tb_launch(struct tb *t)
 {
 	const char	*argv[20];
-	int		 fd, i, status, lfd, n = 0;
+	int		 fd, i, status, lfd, n = 0, filtered;
 
+	filtered = getenv("BATON_TEST_SECCOMP") != NULL ||
+	    (t->use_conf && conf_has_seccomp(t->conf));
 	if ((t->pid = fork()) == -1)
 		return (-1);
 	if (t->pid == 0) {
@@ -134,7 +153,7 @@ tb_launch(struct tb *t)
 				rl.rlim_max = (rlim_t)t->nofile_hard;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (getenv("BATON_TEST_SECCOMP") != NULL) {
+		if (filtered) {
 			/*
 			 * LeakSanitizer's exit check clones and ptraces,
 			 * which the filter kills: no leak check then.
