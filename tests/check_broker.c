@@ -2209,6 +2209,7 @@ START_TEST(test_config_defaults)
 	char		 want[512], unit[8192];
 	FILE		*f;
 	size_t		 n;
+	double		 t0;
 	int		 fd, i, k, limited = 0;
 
 	/* -c naming a file that is not there: an error, no default. */
@@ -2240,6 +2241,7 @@ START_TEST(test_config_defaults)
 	 * 500/s bucket refused about a thousand of them).
 	 */
 	fd = up(NULL, NULL);
+	t0 = now_sec();
 	for (k = 0; k < 25; k++) {
 		msgpack_sbuffer_init(&all);
 		for (i = 0; i < 100; i++) {
@@ -2263,7 +2265,17 @@ START_TEST(test_config_defaults)
 			resp_free(&r);
 		}
 	}
-	ck_assert_int_ge(limited, 100);
+	/*
+	 * The bucket holds a second's worth and refills at 1000/s: within
+	 * 1.2 s at most 2200 of the 2500 go through.  Slower than that
+	 * (valgrind signs a hundred times slower) it refills as fast as
+	 * it is drawn, and only the upper bound holds.
+	 */
+	if (now_sec() - t0 < 1.2)
+		ck_assert_int_ge(limited, 100);
+	else
+		printf("%s: 2500 mints took %.1f s, %d refused\n", __func__,
+		    now_sec() - t0, limited);
 	ck_assert_int_le(limited, 1500);
 	msgpack_sbuffer_init(&all);
 	for (i = 0; i < 1500; i++) {
