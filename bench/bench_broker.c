@@ -1578,5 +1578,11 @@ main(int argc, char **argv)
 	broker_stop(&br);
 	free(ftok);
 	baton_keyring_clear(&kr);
+	free(lat);
+	free(r_rtt); free(r_vp50); free(r_vp99); free(r_mint);
+	free(r_att); free(r_pres); free(r_ops1); free(r_ops16);
+	free(r_ops64); free(r_open); free(r_mac); free(r_macv);
+	free(r_d1); free(r_d8); free(r_d16); free(r_fver);
+	free(r_fsign); free(r_idle); free(r_base); free(r_echo16);
 	return 0;
 }
