@@ -58,6 +58,7 @@
  * than this), then corrected: it drops nothing live either.
  */
 #define JOURNAL_MARGIN		(6 * 3600)
+#define JOURNAL_COMPACT_NICE	19	/* the bulk of a compaction (journal.c) */
 
 /* ---- configuration (config.c) ------------------------------------------ */
 

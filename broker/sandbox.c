@@ -37,6 +37,7 @@
 
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -186,6 +187,15 @@ sandbox_install(char **cause)
 	a[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 	if (sandbox_rule(ctx, "clone", 1, a, SCMP_ACT_ALLOW, cause) != 0 ||
 	    sandbox_rule(ctx, "clone3", 0, NULL, SCMP_ACT_ERRNO(ENOSYS),
+	    cause) != 0)
+		goto fail;
+	/*
+	 * The journal's compaction thread lowers its own priority: to nice
+	 * 19 only, which needs no privilege, so no other value is allowed.
+	 */
+	a[0] = SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS);
+	a[1] = SCMP_A2(SCMP_CMP_EQ, JOURNAL_COMPACT_NICE);
+	if (sandbox_rule(ctx, "setpriority", 2, a, SCMP_ACT_ALLOW,
 	    cause) != 0)
 		goto fail;
 	/* Its own limits only (pid 0): reload fits descriptors to them. */
