@@ -35,6 +35,21 @@ struct baton_client {
 	uint8_t		 rbuf[4096];
 	size_t		 roff, rlen;
 	int64_t		 last_ms;	/* end of the last round trip */
+	/*
+	 * Kept from call to call so that a round trip allocates nothing:
+	 * the request frame being sent and an answer frame too long for
+	 * rbuf.  Both carry tokens: what was written is wiped after use.
+	 */
+	msgpack_sbuffer	 wbuf;
+	int		 wfail;		/* a write to wbuf failed (ENOMEM) */
+	uint8_t		*abuf;
+	size_t		 acap;
+	/*
+	 * The socket blocks, with SO_RCVTIMEO and SO_SNDTIMEO as the
+	 * deadline's clock (ms currently set), so that one recv both waits
+	 * and reads (see conn.c).
+	 */
+	int		 rcvto, sndto;
 };
 
 /*
@@ -52,10 +67,34 @@ int	bc_call(struct baton_client *, uint32_t op, const msgpack_sbuffer *body,
 int	bc_call_reason(struct baton_client *, uint32_t op,
 	    const msgpack_sbuffer *body, json_t **resp, int *reason);
 
+/*
+ * The hot path (verify), without JSON.  pack, called under the handle's
+ * lock (on a retry again), writes the request body, one msgpack map.
+ * The body of a successful answer is checked to convert to JSON exactly
+ * as bc_call would convert it (bc_mpr_check_map), and field sees each of
+ * its top-level values with a string key on the way; then take gets the
+ * whole body and must copy what it keeps: the bytes are wiped when it
+ * returns.  take returns 0 or BATON_ENOMEM.  Errors as bc_call_reason.
+ */
+typedef int	(*bc_pack_fn)(msgpack_packer *, const void *arg);
+typedef void	(*bc_field_fn)(void *arg, const char *key, size_t klen,
+		    const uint8_t *val, size_t vlen);
+typedef int	(*bc_take_fn)(void *arg, const uint8_t *body, size_t len);
+int	bc_call_raw(struct baton_client *, uint32_t op, bc_pack_fn,
+	    const void *parg, bc_field_fn, bc_take_fn, void *targ,
+	    int *reason);
+
 /* A response body or one msgpack value, bounded, to JSON. */
 int	bc_mp_to_json(const void *, size_t, json_t **);
 struct mpr;
 int	bc_mpr_to_json(struct mpr *, int depth, json_t **);
+/*
+ * 0 if bc_mpr_to_json would convert the value at r (given enough memory),
+ * else BATON_EPROTO; consumes the value as it would.  Allocates nothing.
+ */
+int	bc_mpr_check(struct mpr *, int depth);
+/* The same for a map at depth 0, with field as for bc_call_raw. */
+int	bc_mpr_check_map(struct mpr *, bc_field_fn field, void *arg);
 
 /* Set the handle's error text (printf-style). */
 void	bc_seterr(struct baton_client *, const char *, ...)

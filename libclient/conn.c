@@ -4,10 +4,12 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -206,6 +208,154 @@ bad:
 	return BATON_EPROTO;
 }
 
+/*
+ * UTF-8 as jansson checks it (utf8_check_string): NUL is a character, no
+ * overlong forms, no surrogates, nothing past U+10FFFF.
+ */
+static int
+utf8_valid(const uint8_t *s, size_t len)
+{
+	size_t		i = 0, n, j;
+	uint32_t	cp, min;
+	uint64_t	w;
+
+	while (i < len) {
+		/* ASCII eight bytes at a time: most answers are all ASCII */
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+			min = 0x80;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+			min = 0x800;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+			min = 0x10000;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (j = 1; j <= n; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int	check_map(struct mpr *, int, bc_field_fn, void *);
+
+/*
+ * bc_mpr_to_json without building anything: the same refusals (depth,
+ * integers past INT64_MAX, strings jansson would refuse, keys that are
+ * neither uints nor NUL-free strings), so that the verify path, which
+ * builds its JSON only when asked, fails exactly when bc_call would.
+ */
+int
+bc_mpr_check(struct mpr *r, int depth)
+{
+	const char	*s;
+	const uint8_t	*b;
+	uint32_t	 n, i;
+	uint64_t	 u;
+	int64_t		 si;
+	int		 bo;
+
+	if (depth > BATON_MAX_NEST)
+		return BATON_EPROTO;
+	switch (mpr_peek(r)) {
+	case MPR_NIL:
+		return mpr_nil(r) != 0 ? BATON_EPROTO : 0;
+	case MPR_BOOL:
+		return mpr_bool(r, &bo) != 0 ? BATON_EPROTO : 0;
+	case MPR_UINT:
+		return mpr_uint(r, &u) != 0 || u > INT64_MAX ?
+		    BATON_EPROTO : 0;
+	case MPR_INT:
+		return mpr_int(r, &si) != 0 ? BATON_EPROTO : 0;
+	case MPR_STR:
+		if (mpr_str(r, &s, &n) != 0 ||
+		    !utf8_valid((const uint8_t *)s, n))
+			return BATON_EPROTO;
+		return 0;
+	case MPR_BIN:
+		return mpr_bin(r, &b, &n) != 0 ? BATON_EPROTO : 0;
+	case MPR_ARRAY:
+		if (mpr_array(r, &n) != 0)
+			return BATON_EPROTO;
+		for (i = 0; i < n; i++)
+			if (bc_mpr_check(r, depth + 1) != 0)
+				return BATON_EPROTO;
+		return 0;
+	case MPR_MAP:
+		return check_map(r, depth, NULL, NULL);
+	case MPR_FLOAT:
+	case MPR_EXT:
+		return mpr_skip(r) != 0 ? BATON_EPROTO : 0;
+	default:
+		return BATON_EPROTO;
+	}
+}
+
+/*
+ * A map at depth, its header not yet read.  A key is a uint or a string
+ * that jansson takes as a key (UTF-8 without NUL).  field, if set, sees
+ * every value with a string key once the value has passed.
+ */
+static int
+check_map(struct mpr *r, int depth, bc_field_fn field, void *arg)
+{
+	const uint8_t	*v;
+	const char	*k;
+	uint32_t	 n, i, klen;
+	uint64_t	 u;
+
+	if (mpr_map(r, &n) != 0)
+		return BATON_EPROTO;
+	for (i = 0; i < n; i++) {
+		k = NULL;
+		if (mpr_peek(r) == MPR_UINT) {
+			if (mpr_uint(r, &u) != 0)
+				return BATON_EPROTO;
+		} else if (mpr_str(r, &k, &klen) != 0 ||
+		    memchr(k, '\0', klen) != NULL ||
+		    !utf8_valid((const uint8_t *)k, klen))
+			return BATON_EPROTO;
+		v = r->p;
+		if (bc_mpr_check(r, depth + 1) != 0)
+			return BATON_EPROTO;
+		if (field != NULL && k != NULL)
+			field(arg, k, klen, v, (size_t)(r->p - v));
+	}
+	return 0;
+}
+
+int
+bc_mpr_check_map(struct mpr *r, bc_field_fn field, void *arg)
+{
+	if (mpr_peek(r) != MPR_MAP)
+		return BATON_EPROTO;
+	return check_map(r, 0, field, arg);
+}
+
 int
 bc_mp_to_json(const void *buf, size_t len, json_t **out)
 {
@@ -224,6 +374,19 @@ bc_mp_to_json(const void *buf, size_t len, json_t **out)
 }
 
 /* ---- sockets with deadlines -------------------------------------------- */
+
+/*
+ * A round trip costs a send and a recv, as on a bare socket: the socket
+ * blocks, and SO_SNDTIMEO and SO_RCVTIMEO keep the deadline.  Both are
+ * set to the handle's timeout at connect, which is within BC_TIMEO_SLACK
+ * of the time left when a call starts, so the hot path never touches
+ * them.  When less time is left than the socket would wait (a second recv
+ * for a long answer, a send into a full socket), the option is lowered to
+ * what is left; a wait that a lowered option cut short (EAGAIN before the
+ * deadline) raises it again.  EAGAIN thus only ever means: look at the
+ * clock.  connect() alone still waits with poll (a full listen backlog).
+ */
+#define BC_TIMEO_SLACK	10	/* ms a wait may outlast the deadline */
 
 static int64_t
 now_ms(void)
@@ -257,14 +420,54 @@ wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/* Set the socket option opt (SO_RCVTIMEO or SO_SNDTIMEO) to ms. */
 static int
-write_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
+set_timeo(int fd, int opt, int64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+/*
+ * Before a blocking send or recv: make the socket's timeout opt (*cur ms)
+ * end the wait by the deadline.  late: the last wait ended (EAGAIN) with
+ * a timeout that may have been lowered below the time left.  0, or
+ * BATON_ETIMEOUT once the deadline has passed, or BATON_EIO.
+ */
+static int
+sock_timeo(struct baton_client *c, int opt, int *cur, int64_t deadline,
+    int late)
+{
+	int64_t	left;
+
+	if ((left = deadline - now_ms()) <= 0)
+		return BATON_ETIMEOUT;
+	if (!late && *cur <= left + BC_TIMEO_SLACK)
+		return 0;
+	if (left > INT_MAX)
+		left = INT_MAX;
+	if (set_timeo(c->fd, opt, left) == -1)
+		return BATON_EIO;
+	*cur = (int)left;
+	return 0;
+}
+
+static int
+write_all(struct baton_client *c, const uint8_t *p, size_t len,
+    int64_t deadline)
 {
 	ssize_t	n;
-	int	ret;
+	int	ret, late = 0;
 
 	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
+		if ((ret = sock_timeo(c, SO_SNDTIMEO, &c->sndto, deadline,
+		    late)) != 0)
+			return ret;
+		late = 0;
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
@@ -273,8 +476,7 @@ write_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((ret = wait_fd(fd, POLLOUT, deadline)) != 0)
-				return ret;
+			late = 1;
 			continue;
 		}
 		return BC_EBROKEN;
@@ -292,7 +494,7 @@ read_exact(struct baton_client *c, uint8_t *p, size_t len, int64_t deadline)
 {
 	ssize_t	n;
 	size_t	k;
-	int	ret;
+	int	ret, late = 0;
 
 	while (len > 0) {
 		if (c->roff < c->rlen) {
@@ -307,6 +509,10 @@ read_exact(struct baton_client *c, uint8_t *p, size_t len, int64_t deadline)
 			}
 			continue;
 		}
+		if ((ret = sock_timeo(c, SO_RCVTIMEO, &c->rcvto, deadline,
+		    late)) != 0)
+			return ret;
+		late = 0;
 		if (len < sizeof(c->rbuf)) {
 			n = recv(c->fd, c->rbuf, sizeof(c->rbuf), 0);
 			if (n > 0) {
@@ -325,13 +531,57 @@ read_exact(struct baton_client *c, uint8_t *p, size_t len, int64_t deadline)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if ((ret = wait_fd(c->fd, POLLIN, deadline)) != 0)
-				return ret;
+			late = 1;
 			continue;
 		}
 		return BC_EBROKEN;
 	}
 	return 0;
+}
+
+/*
+ * The body of the next frame, flen bytes: in place in c->rbuf when the
+ * last recv brought all of it (the usual case), else read into c->abuf,
+ * kept for the next long answer.  Release it with frame_done().
+ */
+static int
+frame_read(struct baton_client *c, uint32_t flen, const uint8_t **body,
+    int64_t deadline)
+{
+	uint8_t	*p;
+	int	 ret;
+
+	if (c->rlen - c->roff >= flen) {
+		*body = c->rbuf + c->roff;
+		c->roff += flen;
+		return 0;
+	}
+	if (c->acap < flen) {
+		/* abuf holds nothing: it is wiped after every use */
+		if ((p = malloc(flen)) == NULL)
+			return BATON_ENOMEM;
+		free(c->abuf);
+		c->abuf = p;
+		c->acap = flen;
+	}
+	if ((ret = read_exact(c, c->abuf, flen, deadline)) != 0) {
+		sodium_memzero(c->abuf, flen);
+		return ret;
+	}
+	*body = c->abuf;
+	return 0;
+}
+
+/* Wipe a frame body from frame_read, and the read-ahead once all used. */
+static void
+frame_done(struct baton_client *c, const uint8_t *body, uint32_t flen)
+{
+	if (body == c->abuf)
+		sodium_memzero(c->abuf, flen);
+	if (c->rlen > 0 && c->roff == c->rlen) {
+		sodium_memzero(c->rbuf, c->rlen);
+		c->roff = c->rlen = 0;
+	}
 }
 
 static void
@@ -389,6 +639,18 @@ connect_socket(struct baton_client *c, int64_t deadline)
 		return BATON_EUNAVAIL;
 	}
 done:
+	/*
+	 * From here the socket blocks, and its timeouts keep the deadline
+	 * (see above): one recv waits for an answer and reads it.
+	 */
+	if (fcntl(fd, F_SETFL, 0) == -1 ||
+	    set_timeo(fd, SO_SNDTIMEO, c->timeout_ms) == -1 ||
+	    set_timeo(fd, SO_RCVTIMEO, c->timeout_ms) == -1) {
+		bc_seterr(c, "socket options: %s", strerror(errno));
+		close(fd);
+		return BATON_EIO;
+	}
+	c->sndto = c->rcvto = c->timeout_ms;
 	c->fd = fd;
 	return 0;
 }
@@ -432,41 +694,106 @@ map_status(struct baton_client *c, int status, const json_t *body)
 	}
 }
 
+/* ---- requests and answers ------------------------------------------------ */
+
+/*
+ * The msgpack writer into c->wbuf.  As the wire code's own: growing wipes
+ * the old buffer, which may hold a token (realloc would leave a copy of
+ * it in freed memory).  A failure is remembered in c->wfail, as the
+ * packing helpers do not report it.
+ */
+static int
+wbuf_write(void *data, const char *buf, size_t len)
+{
+	struct baton_client	*c = data;
+	msgpack_sbuffer		*sb = &c->wbuf;
+	size_t			 nsize;
+	char			*p;
+
+	if (sb->alloc - sb->size < len) {
+		nsize = sb->alloc != 0 ? sb->alloc : 1024;
+		while (nsize - sb->size < len) {
+			if (nsize > SIZE_MAX / 2)
+				goto fail;
+			nsize *= 2;
+		}
+		if ((p = malloc(nsize)) == NULL)
+			goto fail;
+		if (sb->data != NULL) {
+			memcpy(p, sb->data, sb->size);
+			sodium_memzero(sb->data, sb->size);
+			free(sb->data);
+		}
+		sb->data = p;
+		sb->alloc = nsize;
+	}
+	memcpy(sb->data + sb->size, buf, len);
+	sb->size += len;
+	return 0;
+fail:
+	c->wfail = 1;
+	return -1;
+}
+
+/* One request: its op, its body (packed already, or by pack), its answer. */
+struct bc_req {
+	uint32_t		 op;
+	const msgpack_sbuffer	*body;		/* NULL: an empty map */
+	bc_pack_fn		 pack;		/* else body */
+	const void		*parg;
+	bc_field_fn		 field;		/* a successful answer, raw */
+	bc_take_fn		 take;
+	void			*targ;
+	json_t			**resp;		/* else as JSON */
+};
+
 /* One round trip on the current connection, no retry. */
 static int
-call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
-    json_t **resp, int64_t deadline)
+call_once(struct baton_client *c, const struct bc_req *q, int64_t deadline)
 {
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
-	struct mpr	 r;
-	uint8_t		 hdr[BATON_WIRE_HDR], *buf = NULL;
-	uint32_t	 id, flen = 0, rop, rid;
-	int		 ret, status;
-	json_t		*j = NULL;
+	static const char	 zero[BATON_WIRE_HDR];
+	msgpack_packer		 pk;
+	struct mpr		 r;
+	const uint8_t		*body = NULL, *m;
+	uint8_t			 hdr[BATON_WIRE_HDR];
+	uint32_t		 id, flen = 0, rop, rid;
+	size_t			 mlen;
+	int			 ret, status;
+	json_t			*j = NULL;
 
-	*resp = NULL;
+	if (q->resp != NULL)
+		*q->resp = NULL;
 	id = c->next_id++;
-	baton_wire_begin(&sb, &pk);
+	c->wbuf.size = 0;
+	c->wfail = 0;
+	msgpack_packer_init(&pk, c, wbuf_write);
+	(void)wbuf_write(c, zero, sizeof(zero));
 	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint32(&pk, op);
+	msgpack_pack_uint32(&pk, q->op);
 	msgpack_pack_uint32(&pk, id);
-	if (body != NULL && body->size > 0)
-		msgpack_sbuffer_write(&sb, body->data, body->size);
+	ret = 0;
+	if (q->pack != NULL)
+		ret = q->pack(&pk, q->parg);
+	else if (q->body != NULL && q->body->size > 0)
+		(void)wbuf_write(c, q->body->data, q->body->size);
 	else
 		msgpack_pack_map(&pk, 0);
-	if (baton_wire_finish(&sb) != 0) {
+	if (ret == 0 && c->wfail)
+		ret = BATON_ENOMEM;
+	if (ret != 0)
+		goto out;
+	if (baton_wire_finish(&c->wbuf) != 0) {
 		bc_seterr(c, "request larger than %d bytes",
 		    BATON_WIRE_MAX_FRAME);
 		ret = BATON_ETOOBIG;
 		goto out;
 	}
-	if ((ret = write_all(c->fd, (const uint8_t *)sb.data, sb.size,
+	if ((ret = write_all(c, (const uint8_t *)c->wbuf.data, c->wbuf.size,
 	    deadline)) != 0)
 		goto out;
-	/* The answer is not there yet: wait, rather than try a recv first. */
-	if (c->rlen == 0 && (ret = wait_fd(c->fd, POLLIN, deadline)) != 0)
-		goto out;
+	/* The request holds a token: wipe it as soon as it is sent. */
+	sodium_memzero(c->wbuf.data, c->wbuf.size);
+	c->wbuf.size = 0;
 	for (;;) {
 		/* from here on the broker may have acted on the request */
 		if ((ret = read_exact(c, hdr, sizeof(hdr), deadline)) != 0) {
@@ -479,16 +806,12 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 			ret = BATON_EPROTO;
 			goto out;
 		}
-		if ((buf = malloc(flen)) == NULL) {
-			ret = BATON_ENOMEM;
-			goto out;
-		}
-		if ((ret = read_exact(c, buf, flen, deadline)) != 0) {
+		if ((ret = frame_read(c, flen, &body, deadline)) != 0) {
 			if (ret == BC_EBROKEN)
 				ret = BC_ELOST;
 			goto out;
 		}
-		mpr_init(&r, buf, flen);
+		mpr_init(&r, body, flen);
 		if (baton_wire_read_response(&r, &rop, &rid, &status) != 0) {
 			bc_seterr(c, "broker sent a malformed response");
 			ret = BATON_EPROTO;
@@ -500,35 +823,55 @@ call_once(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
 		 * read (PROTOCOL.md section 2): that is our answer.
 		 */
 		if (rid == 0 && rid != id && status != BATON_WIRE_OK)
-			rop = op;
+			rop = q->op;
 		else if (rid != id) {
-			sodium_memzero(buf, flen);
-			free(buf);
-			buf = NULL;
+			frame_done(c, body, flen);
+			body = NULL;
 			continue;
 		}
-		if (rop != op) {	/* read_response strips the 0x80 */
+		if (rop != q->op) {	/* read_response strips the 0x80 */
 			bc_seterr(c, "broker answered the wrong operation");
 			ret = BATON_EPROTO;
 			goto out;
 		}
+		break;
+	}
+	if (status == BATON_WIRE_OK && q->take != NULL) {
+		/* checked as bc_mpr_to_json would convert it, not converted */
+		m = r.p;
+		mlen = mpr_remaining(&r);
+		if (bc_mpr_check_map(&r, q->field, q->targ) != 0 ||
+		    mpr_done(&r) != 0) {
+			bc_seterr(c, "broker sent a malformed response body");
+			ret = BATON_EPROTO;
+			goto out;
+		}
+		if ((ret = q->take(q->targ, m, mlen)) != 0)
+			goto out;
+	} else {
 		if ((ret = bc_mpr_to_json(&r, 0, &j)) != 0 ||
 		    mpr_done(&r) != 0) {
 			bc_seterr(c, "broker sent a malformed response body");
 			ret = BATON_EPROTO;
 			goto out;
 		}
-		break;
+		if (status != BATON_WIRE_OK) {
+			ret = map_status(c, status, j);
+			goto out;
+		}
+		*q->resp = j;
+		j = NULL;
 	}
-	if (status != BATON_WIRE_OK) {
-		ret = map_status(c, status, j);
-		goto out;
-	}
-	*resp = j;
-	j = NULL;
 	ret = 0;
 	c->last_ms = now_ms();
 out:
+	/* the frames carry tokens (requests and issued answers): wipe them */
+	if (body != NULL)
+		frame_done(c, body, flen);
+	if (c->wbuf.size > 0) {
+		sodium_memzero(c->wbuf.data, c->wbuf.size);
+		c->wbuf.size = 0;
+	}
 	/* a timed-out or garbled stream cannot be resynchronized */
 	if (ret == BATON_ETIMEOUT || ret == BATON_EPROTO)
 		disconnect(c);
@@ -536,19 +879,13 @@ out:
 		bc_seterr(c, "the broker did not answer within %d ms",
 		    c->timeout_ms);
 	json_decref(j);
-	/* the frames carry tokens (requests and issued answers): wipe them */
-	if (buf != NULL)
-		sodium_memzero(buf, flen);
-	free(buf);
-	if (sb.data != NULL)
-		sodium_memzero(sb.data, sb.alloc);
-	msgpack_sbuffer_destroy(&sb);
 	return ret;
 }
 
 static int
 hello(struct baton_client *c, int64_t deadline)
 {
+	struct bc_req	 q;
 	msgpack_sbuffer	 sb;
 	msgpack_packer	 pk;
 	json_t		*resp = NULL;
@@ -561,7 +898,11 @@ hello(struct baton_client *c, int64_t deadline)
 	msgpack_pack_uint32(&pk, BATON_WIRE_VERSION);
 	baton_pack_str(&pk, "client");
 	baton_pack_str(&pk, c->name);
-	ret = call_once(c, BATON_OP_HELLO, &sb, &resp, deadline);
+	memset(&q, 0, sizeof(q));
+	q.op = BATON_OP_HELLO;
+	q.body = &sb;
+	q.resp = &resp;
+	ret = call_once(c, &q, deadline);
 	msgpack_sbuffer_destroy(&sb);
 	if (ret == 0 && bc_json_u64(resp, "version") != BATON_WIRE_VERSION) {
 		bc_seterr(c, "broker speaks protocol version %llu, not %d",
@@ -629,21 +970,16 @@ idempotent(uint32_t op)
 	}
 }
 
-int
-bc_call(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
-    json_t **resp)
-{
-	return bc_call_reason(c, op, body, resp, NULL);
-}
-
-int
-bc_call_reason(struct baton_client *c, uint32_t op,
-    const msgpack_sbuffer *body, json_t **resp, int *reason)
+/*
+ * A request with its deadline, under the handle's lock: reconnects an
+ * idle connection the broker closed, and retries once when that is safe.
+ */
+static int
+call(struct baton_client *c, const struct bc_req *q, int *reason)
 {
 	int64_t	deadline;
 	int	ret, attempt;
 
-	*resp = NULL;
 	if (reason != NULL)
 		*reason = BATON_R_OK;
 	pthread_mutex_lock(&c->mu);
@@ -671,8 +1007,8 @@ bc_call_reason(struct baton_client *c, uint32_t op,
 	 * the repeat would report "replayed" for a call that was allowed.
 	 */
 	for (attempt = 0; ret == 0; attempt++) {
-		ret = call_once(c, op, body, resp, deadline);
-		if (ret == BC_ELOST && idempotent(op))
+		ret = call_once(c, q, deadline);
+		if (ret == BC_ELOST && idempotent(q->op))
 			ret = BC_EBROKEN;
 		if (ret != BC_EBROKEN || attempt > 0)
 			break;
@@ -695,6 +1031,44 @@ bc_call_reason(struct baton_client *c, uint32_t op,
 		*reason = c->last_reason;
 	pthread_mutex_unlock(&c->mu);
 	return ret;
+}
+
+int
+bc_call(struct baton_client *c, uint32_t op, const msgpack_sbuffer *body,
+    json_t **resp)
+{
+	return bc_call_reason(c, op, body, resp, NULL);
+}
+
+int
+bc_call_reason(struct baton_client *c, uint32_t op,
+    const msgpack_sbuffer *body, json_t **resp, int *reason)
+{
+	struct bc_req	q;
+
+	*resp = NULL;
+	memset(&q, 0, sizeof(q));
+	q.op = op;
+	q.body = body;
+	q.resp = resp;
+	return call(c, &q, reason);
+}
+
+int
+bc_call_raw(struct baton_client *c, uint32_t op, bc_pack_fn pack,
+    const void *parg, bc_field_fn field, bc_take_fn take, void *targ,
+    int *reason)
+{
+	struct bc_req	q;
+
+	memset(&q, 0, sizeof(q));
+	q.op = op;
+	q.pack = pack;
+	q.parg = parg;
+	q.field = field;
+	q.take = take;
+	q.targ = targ;
+	return call(c, &q, reason);
 }
 
 int
@@ -753,6 +1127,9 @@ baton_client_free(struct baton_client *c)
 		return;
 	disconnect(c);
 	pthread_mutex_destroy(&c->mu);
+	/* wiped after every call: nothing of a token is left in them */
+	free(c->wbuf.data);
+	free(c->abuf);
 	free(c->path);
 	free(c->name);
 	free(c);

@@ -19,13 +19,22 @@
 #define KB_MAX_FILE	(1024 * 1024)
 #define KB_MAX_DIR	256		/* bundles in one directory */
 
+/*
+ * A decision.  Through the broker, the answer's msgpack body is kept and
+ * its JSON form (doc) built only when something asks for the facts or
+ * the JSON: a tool server that reads allowed and reason never pays for
+ * it.  Offline results, which compute their facts locally, start with doc.
+ */
 struct baton_verify_result {
 	json_t		*doc;		/* {allow, reason, reason_name, facts} */
-	json_t		*facts;		/* borrowed from doc */
-	char		*tool;		/* the tool that was asked for */
+	const char	*tool;		/* the tool that was asked for, or NULL */
 	char		*json;		/* doc dumped, lazily */
 	int		 allow;
 	int		 reason;
+	int		 doc_reason;	/* without body: the reason doc holds */
+	const uint8_t	*body;		/* the broker's answer body, or NULL */
+	size_t		 bodylen;
+	/* the body's bytes and the tool's name follow, in one allocation */
 };
 
 struct baton_keybundle {
@@ -34,35 +43,110 @@ struct baton_keybundle {
 
 /* ---- results -------------------------------------------------------------- */
 
+/* A result with room for a body of bodylen bytes and a copy of tool. */
+static struct baton_verify_result *
+result_alloc(size_t bodylen, const char *tool)
+{
+	struct baton_verify_result	*r;
+	size_t				 tlen = tool != NULL ? strlen(tool) + 1 : 0;
+	uint8_t				*p;
+
+	if ((r = malloc(sizeof(*r) + bodylen + tlen)) == NULL)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	p = (uint8_t *)(r + 1);
+	if (bodylen > 0) {
+		r->body = p;
+		r->bodylen = bodylen;
+	}
+	if (tool != NULL) {
+		memcpy(p + bodylen, tool, tlen);
+		r->tool = (const char *)(p + bodylen);
+	}
+	return r;
+}
+
+/* allow only on an explicit true with reason ok: fail closed */
+static void
+result_decide(struct baton_verify_result *r, int allow, int reason)
+{
+	r->reason = reason;
+	r->allow = allow && reason == BATON_R_OK;
+	if (!r->allow && r->reason == BATON_R_OK)
+		r->reason = BATON_R_POLICY_DENIED;
+}
+
+/* What every decision document holds: facts (an object) and reason_name. */
+static void
+doc_finish(json_t *doc, int reason)
+{
+	if (!json_is_object(json_object_get(doc, "facts")))
+		json_object_set_new(doc, "facts", json_object());
+	if (json_object_get(doc, "reason_name") == NULL)
+		json_object_set_new(doc, "reason_name",
+		    json_string(baton_reason_name(reason)));
+}
+
+/*
+ * The decision document, built on first use.  Results are read through
+ * const pointers, possibly from several threads: the first complete doc
+ * is published atomically, and a thread that lost the race drops its own.
+ * NULL only when out of memory (every accessor then reads "absent").
+ */
+static json_t *
+result_doc(const struct baton_verify_result *cr)
+{
+	struct baton_verify_result	*r;
+	json_t				*doc, *none = NULL;
+
+	if (cr == NULL)
+		return NULL;
+	r = (struct baton_verify_result *)(uintptr_t)cr;
+	if ((doc = __atomic_load_n(&r->doc, __ATOMIC_ACQUIRE)) != NULL)
+		return doc;
+	if (r->body != NULL) {
+		/* checked by bc_mpr_check already: fails only on ENOMEM */
+		if (bc_mp_to_json(r->body, r->bodylen, &doc) != 0)
+			return NULL;
+	} else {
+		if ((doc = json_object()) == NULL)
+			return NULL;
+		json_object_set_new(doc, "allow", json_false());
+		json_object_set_new(doc, "reason",
+		    json_integer(r->doc_reason));
+	}
+	doc_finish(doc, r->reason);
+	if (!__atomic_compare_exchange_n(&r->doc, &none, doc, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		json_decref(doc);
+		doc = none;
+	}
+	return doc;
+}
+
+static json_t *
+result_facts(const struct baton_verify_result *r)
+{
+	return json_object_get(result_doc(r), "facts");
+}
+
+/* A result from a complete decision document (offline). */
 static int
 result_new(struct baton_verify_result **out, json_t *doc, const char *tool)
 {
 	struct baton_verify_result	*r;
-	json_t				*allow, *reason;
+	json_t				*reason;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	if ((r = result_alloc(0, tool)) == NULL) {
 		json_decref(doc);
 		return BATON_ENOMEM;
 	}
 	r->doc = doc;
-	allow = json_object_get(doc, "allow");
 	reason = json_object_get(doc, "reason");
-	r->reason = json_is_integer(reason) ? (int)json_integer_value(reason) :
-	    BATON_R_BAD_CHAIN;
-	/* allow only on an explicit true with reason ok: fail closed */
-	r->allow = json_is_true(allow) && r->reason == BATON_R_OK;
-	if (!r->allow && r->reason == BATON_R_OK)
-		r->reason = BATON_R_POLICY_DENIED;
-	if (!json_is_object(json_object_get(doc, "facts")))
-		json_object_set_new(doc, "facts", json_object());
-	r->facts = json_object_get(doc, "facts");
-	if (json_object_get(doc, "reason_name") == NULL)
-		json_object_set_new(doc, "reason_name",
-		    json_string(baton_reason_name(r->reason)));
-	if (tool != NULL && (r->tool = strdup(tool)) == NULL) {
-		baton_verify_result_free(r);
-		return BATON_ENOMEM;
-	}
+	result_decide(r, json_is_true(json_object_get(doc, "allow")),
+	    json_is_integer(reason) ? (int)json_integer_value(reason) :
+	    BATON_R_BAD_CHAIN);
+	doc_finish(doc, r->reason);
 	*out = r;
 	return r->allow ? 0 : BATON_EDENIED;
 }
@@ -71,13 +155,14 @@ result_new(struct baton_verify_result **out, json_t *doc, const char *tool)
 static int
 result_deny(struct baton_verify_result **out, int reason, const char *tool)
 {
-	json_t	*doc = json_object();
+	struct baton_verify_result	*r;
 
-	if (doc == NULL)
+	if ((r = result_alloc(0, tool)) == NULL)
 		return BATON_ENOMEM;
-	json_object_set_new(doc, "allow", json_false());
-	json_object_set_new(doc, "reason", json_integer(reason));
-	return result_new(out, doc, tool);
+	r->doc_reason = reason;
+	result_decide(r, 0, reason);
+	*out = r;
+	return r->allow ? 0 : BATON_EDENIED;
 }
 
 void
@@ -86,7 +171,6 @@ baton_verify_result_free(struct baton_verify_result *r)
 	if (r == NULL)
 		return;
 	json_decref(r->doc);
-	free(r->tool);
 	free(r->json);
 	free(r);
 }
@@ -112,31 +196,31 @@ baton_verify_result_reason_name(const struct baton_verify_result *r)
 const char *
 baton_verify_result_iss(const struct baton_verify_result *r)
 {
-	return r != NULL ? bc_json_str(r->facts, "iss") : NULL;
+	return r != NULL ? bc_json_str(result_facts(r), "iss") : NULL;
 }
 
 const char *
 baton_verify_result_sub(const struct baton_verify_result *r)
 {
-	return r != NULL ? bc_json_str(r->facts, "sub") : NULL;
+	return r != NULL ? bc_json_str(result_facts(r), "sub") : NULL;
 }
 
 uint64_t
 baton_verify_result_exp(const struct baton_verify_result *r)
 {
-	return r != NULL ? bc_json_u64(r->facts, "exp") : 0;
+	return r != NULL ? bc_json_u64(result_facts(r), "exp") : 0;
 }
 
 uint64_t
 baton_verify_result_depth(const struct baton_verify_result *r)
 {
-	return r != NULL ? bc_json_u64(r->facts, "depth") : 0;
+	return r != NULL ? bc_json_u64(result_facts(r), "depth") : 0;
 }
 
 int
 baton_verify_result_wildcard(const struct baton_verify_result *r)
 {
-	return r != NULL && json_is_true(json_object_get(r->facts,
+	return r != NULL && json_is_true(json_object_get(result_facts(r),
 	    "wildcard"));
 }
 
@@ -148,7 +232,7 @@ baton_verify_result_ntools(const struct baton_verify_result *r)
 
 	if (r == NULL)
 		return 0;
-	t = json_object_get(r->facts, "tools");
+	t = json_object_get(result_facts(r), "tools");
 	if (json_is_array(t))
 		return json_array_size(t);
 	if (json_is_object(t))
@@ -166,7 +250,7 @@ baton_verify_result_tool(const struct baton_verify_result *r, size_t i)
 
 	if (r == NULL)
 		return NULL;
-	t = json_object_get(r->facts, "tools");
+	t = json_object_get(result_facts(r), "tools");
 	if (json_is_array(t))
 		return json_string_value(json_array_get(t, i));
 	if (json_is_object(t)) {
@@ -186,9 +270,9 @@ baton_verify_result_limit(const struct baton_verify_result *r,
 
 	if (r == NULL || name == NULL || max == NULL)
 		return BATON_EINVAL;
-	lim = json_object_get(r->facts, "limits");
+	lim = json_object_get(result_facts(r), "limits");
 	if (!json_is_object(lim) && r->tool != NULL) {
-		tools = json_object_get(r->facts, "tools");
+		tools = json_object_get(result_facts(r), "tools");
 		if (json_is_object(tools))
 			lim = json_object_get(json_object_get(tools, r->tool),
 			    "limits");
@@ -205,13 +289,13 @@ baton_verify_result_ctx(const struct baton_verify_result *r, const char *key)
 {
 	if (r == NULL || key == NULL)
 		return NULL;
-	return bc_json_str(json_object_get(r->facts, "ctx"), key);
+	return bc_json_str(json_object_get(result_facts(r), "ctx"), key);
 }
 
 size_t
 baton_verify_result_chain_len(const struct baton_verify_result *r)
 {
-	return r != NULL ? json_array_size(json_object_get(r->facts,
+	return r != NULL ? json_array_size(json_object_get(result_facts(r),
 	    "delegators")) : 0;
 }
 
@@ -220,7 +304,7 @@ baton_verify_result_chain_agent(const struct baton_verify_result *r, size_t i)
 {
 	if (r == NULL)
 		return NULL;
-	return json_string_value(json_array_get(json_object_get(r->facts,
+	return json_string_value(json_array_get(json_object_get(result_facts(r),
 	    "delegators"), i));
 }
 
@@ -229,7 +313,7 @@ baton_verify_result_chain_jti(const struct baton_verify_result *r, size_t i)
 {
 	if (r == NULL)
 		return NULL;
-	return json_string_value(json_array_get(json_object_get(r->facts,
+	return json_string_value(json_array_get(json_object_get(result_facts(r),
 	    "jtis"), i));
 }
 
@@ -237,13 +321,14 @@ const char *
 baton_verify_result_json(const struct baton_verify_result *r)
 {
 	struct baton_verify_result	*w;
+	json_t				*doc;
 
 	if (r == NULL)
 		return NULL;
 	/* dumped on first use; the cache is not part of the value */
 	w = (struct baton_verify_result *)(uintptr_t)r;
-	if (w->json == NULL)
-		w->json = json_dumps(r->doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (w->json == NULL && (doc = result_doc(r)) != NULL)
+		w->json = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	return r->json;
 }
 
@@ -304,15 +389,125 @@ check_opts(const struct baton_verify_opts *o)
 
 /* ---- through the broker ------------------------------------------------- */
 
+struct verify_req {
+	const char			*token;
+	const struct baton_verify_opts	*o;
+	int				 explain;
+};
+
+/* The verify request body, packed straight into the handle's buffer. */
+static int
+pack_verify(msgpack_packer *pk, const void *arg)
+{
+	const struct verify_req		*v = arg;
+	const struct baton_verify_opts	*o = v->o;
+	size_t				 i, n;
+
+	n = 2 + (o->action != NULL) + (o->audience != NULL) +
+	    (o->nargs > 0) + (o->nusage > 0) + (v->explain != 0);
+	msgpack_pack_map(pk, n);
+	if (v->explain) {
+		baton_pack_str(pk, "explain");
+		baton_pack_bool(pk, 1);
+	}
+	baton_pack_str(pk, "token");
+	baton_pack_str(pk, v->token);
+	baton_pack_str(pk, "tool");
+	baton_pack_str(pk, o->tool);
+	if (o->action != NULL) {
+		baton_pack_str(pk, "action");
+		baton_pack_str(pk, o->action);
+	}
+	if (o->audience != NULL) {
+		baton_pack_str(pk, "aud");
+		baton_pack_str(pk, o->audience);
+	}
+	if (o->nargs > 0) {
+		baton_pack_str(pk, "args");
+		msgpack_pack_map(pk, o->nargs);
+		for (i = 0; i < o->nargs; i++) {
+			baton_pack_str(pk, o->args[i].name);
+			switch (o->args[i].type) {
+			case BATON_ARG_INT:
+				msgpack_pack_int64(pk, o->args[i].num);
+				break;
+			case BATON_ARG_BOOL:
+				baton_pack_bool(pk, o->args[i].num != 0);
+				break;
+			default:
+				baton_pack_str(pk, o->args[i].str);
+				break;
+			}
+		}
+	}
+	if (o->nusage > 0) {
+		baton_pack_str(pk, "usage");
+		msgpack_pack_map(pk, o->nusage);
+		for (i = 0; i < o->nusage; i++) {
+			baton_pack_str(pk, o->usage[i].name);
+			msgpack_pack_uint64(pk, o->usage[i].value);
+		}
+	}
+	return 0;
+}
+
+/*
+ * What a verify answer decides, read from its msgpack body exactly as its
+ * JSON form gives it: the last of repeated keys counts, allow must be a
+ * boolean, and a reason that is not an integer is none.
+ */
+struct verify_ans {
+	const char			*tool;
+	struct baton_verify_result	*r;
+	int				 have_allow;
+	int				 allow;
+	int				 reason;
+};
+
+/* One top-level value of the answer, already checked (bc_call_raw). */
+static void
+field_verify(void *arg, const char *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct verify_ans	*a = arg;
+	struct mpr		 r;
+	uint64_t		 u;
+	int64_t			 si;
+	int			 b;
+
+	mpr_init(&r, val, vlen);
+	if (klen == 5 && memcmp(key, "allow", 5) == 0) {
+		a->have_allow = mpr_peek(&r) == MPR_BOOL &&
+		    mpr_bool(&r, &b) == 0;
+		a->allow = a->have_allow && b;
+	} else if (klen == 6 && memcmp(key, "reason", 6) == 0) {
+		a->reason = BATON_R_BAD_CHAIN;
+		if (mpr_peek(&r) == MPR_UINT && mpr_uint(&r, &u) == 0)
+			a->reason = (int)(json_int_t)u;	/* <= INT64_MAX */
+		else if (mpr_peek(&r) == MPR_INT && mpr_int(&r, &si) == 0)
+			a->reason = (int)si;
+	}
+}
+
+/* The answer's body, copied into a new result (under the handle's lock). */
+static int
+take_verify(void *arg, const uint8_t *body, size_t len)
+{
+	struct verify_ans	*a = arg;
+
+	if ((a->r = result_alloc(len, a->tool)) == NULL)
+		return BATON_ENOMEM;
+	memcpy((uint8_t *)(uintptr_t)a->r->body, body, len);
+	return 0;
+}
+
 static int
 verify_call(struct baton_verify_result **out, struct baton_client *c,
     const char *token, const struct baton_verify_opts *o, int explain)
 {
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
-	json_t		*resp = NULL;
-	size_t		 i, n;
-	int		 ret, reason;
+	struct verify_req	 v;
+	struct verify_ans	 a;
+	int			 ret, reason;
 
 	if (out == NULL)
 		return BATON_EINVAL;
@@ -321,65 +516,27 @@ verify_call(struct baton_verify_result **out, struct baton_client *c,
 		return BATON_EINVAL;
 	if (strlen(token) > BATON_MAX_TEXT)
 		return result_deny(out, BATON_R_TOO_LARGE, o->tool);
-	n = 2 + (o->action != NULL) + (o->audience != NULL) +
-	    (o->nargs > 0) + (o->nusage > 0) + (explain != 0);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, n);
-	if (explain) {
-		baton_pack_str(&pk, "explain");
-		baton_pack_bool(&pk, 1);
-	}
-	baton_pack_str(&pk, "token");
-	baton_pack_str(&pk, token);
-	baton_pack_str(&pk, "tool");
-	baton_pack_str(&pk, o->tool);
-	if (o->action != NULL) {
-		baton_pack_str(&pk, "action");
-		baton_pack_str(&pk, o->action);
-	}
-	if (o->audience != NULL) {
-		baton_pack_str(&pk, "aud");
-		baton_pack_str(&pk, o->audience);
-	}
-	if (o->nargs > 0) {
-		baton_pack_str(&pk, "args");
-		msgpack_pack_map(&pk, o->nargs);
-		for (i = 0; i < o->nargs; i++) {
-			baton_pack_str(&pk, o->args[i].name);
-			switch (o->args[i].type) {
-			case BATON_ARG_INT:
-				msgpack_pack_int64(&pk, o->args[i].num);
-				break;
-			case BATON_ARG_BOOL:
-				baton_pack_bool(&pk, o->args[i].num != 0);
-				break;
-			default:
-				baton_pack_str(&pk, o->args[i].str);
-				break;
-			}
-		}
-	}
-	if (o->nusage > 0) {
-		baton_pack_str(&pk, "usage");
-		msgpack_pack_map(&pk, o->nusage);
-		for (i = 0; i < o->nusage; i++) {
-			baton_pack_str(&pk, o->usage[i].name);
-			msgpack_pack_uint64(&pk, o->usage[i].value);
-		}
-	}
-	ret = bc_call_reason(c, BATON_OP_VERIFY, &sb, &resp, &reason);
-	sodium_memzero(sb.data, sb.alloc);
-	msgpack_sbuffer_destroy(&sb);
+	v.token = token;
+	v.o = o;
+	v.explain = explain;
+	memset(&a, 0, sizeof(a));
+	a.tool = o->tool;
+	a.reason = BATON_R_BAD_CHAIN;
+	ret = bc_call_raw(c, BATON_OP_VERIFY, pack_verify, &v, field_verify,
+	    take_verify, &a, &reason);
 	if (ret == BATON_EDENIED)	/* a refusal as a protocol error */
 		return result_deny(out, reason, o->tool);
-	if (ret != 0)
+	if (ret != 0) {
+		baton_verify_result_free(a.r);	/* NULL: take comes last */
 		return ret;
-	if (!json_is_boolean(json_object_get(resp, "allow"))) {
-		json_decref(resp);
+	}
+	if (!a.have_allow) {
+		baton_verify_result_free(a.r);
 		return BATON_EPROTO;
 	}
-	return result_new(out, resp, o->tool);
+	result_decide(a.r, a.allow, a.reason);
+	*out = a.r;
+	return a.r->allow ? 0 : BATON_EDENIED;
 }
 
 int

@@ -554,6 +554,238 @@ START_TEST(test_read_ahead)
 }
 END_TEST
 
+/* ---- deadlines on the blocking socket ------------------------------------ */
+
+/*
+ * A fake broker that answers hello, then for request i waits delay[i][0]
+ * ms, writes the first cut[i] bytes of an answer {"x": "slow"}, waits
+ * delay[i][1] ms and writes the rest.  A negative delay: never; it then
+ * reads until the client hangs up.
+ */
+struct slow {
+	int	lfd;
+	int	nreq;
+	int	delay[4][2];
+	size_t	cut[4];
+};
+
+static void
+hang(int fd)
+{
+	char	b[512];
+
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+}
+
+static void *
+slow_serve(void *arg)
+{
+	struct slow	*sl = arg;
+	uint8_t		 out[64];
+	unsigned	 op;
+	uint32_t	 id;
+	size_t		 n;
+	int		 i, fd;
+
+	if ((fd = accept(sl->lfd, NULL, NULL)) == -1)
+		return NULL;
+	if (read_req(fd, &op, &id) != 0 || op != 1)
+		goto out;
+	(void)answer(out, 1, id, "");
+	memcpy(out + 14, "\xa7version\x01", 9);	/* hello: {"version": 1} */
+	n = 14 + 9;
+	out[3] = (uint8_t)(n - 4);
+	if (write(fd, out, n) != (ssize_t)n)
+		goto out;
+	for (i = 0; i < sl->nreq; i++) {
+		if (read_req(fd, &op, &id) != 0)
+			break;
+		n = answer(out, op, id, "slow");
+		if (sl->delay[i][0] < 0) {
+			hang(fd);
+			break;
+		}
+		usleep(sl->delay[i][0] * 1000);
+		if (write(fd, out, sl->cut[i]) != (ssize_t)sl->cut[i])
+			break;
+		if (sl->delay[i][1] < 0) {
+			hang(fd);
+			break;
+		}
+		usleep(sl->delay[i][1] * 1000);
+		if (write(fd, out + sl->cut[i], n - sl->cut[i]) !=
+		    (ssize_t)(n - sl->cut[i]))
+			break;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+/* Listen on NAME in the suite's directory; serve with slow_serve. */
+static struct baton_client *
+slow_start(struct slow *sl, pthread_t *th, const char *name, int timeout_ms)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	struct sockaddr_un		 sun;
+	char				 path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", B.dir, name);
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	ck_assert_int_ne(sl->lfd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(sl->lfd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	ck_assert_int_eq(listen(sl->lfd, 4), 0);
+	ck_assert_int_eq(pthread_create(th, NULL, slow_serve, sl), 0);
+	o.socket_path = path;
+	o.timeout_ms = timeout_ms;
+	ck_assert_int_eq(baton_client_open(&c, &o), 0);
+	return c;
+}
+
+static void
+slow_stop(struct slow *sl, pthread_t th, struct baton_client *c)
+{
+	baton_client_free(c);	/* hangs up: the server stops waiting */
+	pthread_join(th, NULL);
+	close(sl->lfd);
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec	t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A broker that takes a verify and never answers: the deadline holds. */
+START_TEST(test_timeout_verify)
+{
+	struct slow			 sl;
+	struct baton_client		*c;
+	struct baton_verify_result	*res = NULL;
+	struct timespec			 t0;
+	pthread_t			 th;
+	long				 ms;
+
+	memset(&sl, 0, sizeof(sl));
+	sl.nreq = 1;
+	sl.delay[0][0] = -1;
+	c = slow_start(&sl, &th, "mute2.sock", 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(verify_tool(&res, c, "bt1_AAAA", "db_query", NULL),
+	    BATON_ETIMEOUT);
+	ms = ms_since(&t0);
+	ck_assert_ptr_null(res);
+	ck_assert_int_ge(ms, 250);
+	ck_assert_int_lt(ms, 2000);
+	ck_assert_ptr_nonnull(strstr(baton_client_last_error(c),
+	    "did not answer"));
+	slow_stop(&sl, th, c);
+}
+END_TEST
+
+/* Half an answer, then nothing: a timeout, not a hang. */
+START_TEST(test_timeout_half_frame)
+{
+	struct slow	 sl;
+	struct baton_client *c;
+	struct timespec	 t0;
+	pthread_t	 th;
+	char		*s = NULL;
+	long		 ms;
+
+	memset(&sl, 0, sizeof(sl));
+	sl.nreq = 1;
+	sl.cut[0] = 10;
+	sl.delay[0][1] = -1;
+	c = slow_start(&sl, &th, "half.sock", 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(baton_client_status(&s, c, 0), BATON_ETIMEOUT);
+	ms = ms_since(&t0);
+	ck_assert_ptr_null(s);
+	ck_assert_int_ge(ms, 250);
+	ck_assert_int_lt(ms, 2000);
+	slow_stop(&sl, th, c);
+}
+END_TEST
+
+/*
+ * The first part of the answer comes late and the rest never: the second
+ * recv must wait only for what is left of the deadline (600 ms in all),
+ * not for a whole timeout again (1000 ms).
+ */
+START_TEST(test_timeout_partial_late)
+{
+	struct slow	 sl;
+	struct baton_client *c;
+	struct timespec	 t0;
+	pthread_t	 th;
+	char		*s = NULL;
+	long		 ms;
+
+	memset(&sl, 0, sizeof(sl));
+	sl.nreq = 1;
+	sl.cut[0] = 10;
+	sl.delay[0][0] = 400;
+	sl.delay[0][1] = -1;
+	c = slow_start(&sl, &th, "late.sock", 600);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(baton_client_status(&s, c, 0), BATON_ETIMEOUT);
+	ms = ms_since(&t0);
+	ck_assert_int_ge(ms, 550);
+	ck_assert_msg(ms < 900, "timed out after %ld ms, not 600", ms);
+	slow_stop(&sl, th, c);
+}
+END_TEST
+
+/*
+ * A late answer that still makes it shortens the socket's wait; the next
+ * call, slower than that shortened wait but within its own deadline, must
+ * still get its answer.
+ */
+START_TEST(test_timeout_restored)
+{
+	struct slow	 sl;
+	struct baton_client *c;
+	struct timespec	 t0;
+	pthread_t	 th;
+	char		*s = NULL;
+	long		 ms;
+
+	memset(&sl, 0, sizeof(sl));
+	sl.nreq = 3;
+	sl.cut[0] = 10;
+	sl.delay[0][0] = 300;		/* the rest at 400 of 600 ms */
+	sl.delay[0][1] = 100;
+	sl.cut[1] = 10;
+	sl.delay[1][0] = 450;		/* longer than the 300 ms left above */
+	sl.cut[2] = 10;
+	c = slow_start(&sl, &th, "restored.sock", 600);
+	ck_assert_int_eq(baton_client_status(&s, c, 0), 0);
+	ck_assert_ptr_nonnull(strstr(s, "slow"));
+	baton_string_free(s);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_msg(baton_client_status(&s, c, 0) == 0, "%s",
+	    baton_client_last_error(c));
+	ms = ms_since(&t0);
+	ck_assert_ptr_nonnull(strstr(s, "slow"));
+	baton_string_free(s);
+	ck_assert_int_ge(ms, 400);
+	ck_assert_int_eq(baton_client_status(&s, c, 0), 0);
+	baton_string_free(s);
+	slow_stop(&sl, th, c);
+}
+END_TEST
+
 /* Every entry point refuses NULL and unknown option versions. */
 START_TEST(test_bad_args)
 {
@@ -1201,6 +1433,146 @@ START_TEST(test_offline)
 }
 END_TEST
 
+/* Every fact a result gives through its accessors, as one text. */
+static void
+facts_text(const struct baton_verify_result *r, char *buf, size_t len)
+{
+	FILE		*f;
+	uint64_t	 max = 0;
+	size_t		 i, n;
+	int		 lim;
+
+#define S(x)	((x) != NULL ? (x) : "(null)")
+	ck_assert_ptr_nonnull(f = fmemopen(buf, len, "w"));
+	fprintf(f, "allowed %d reason %d %s iss %s sub %s exp %llu depth %llu "
+	    "wildcard %d tools", baton_verify_result_allowed(r),
+	    baton_verify_result_reason(r), baton_verify_result_reason_name(r),
+	    S(baton_verify_result_iss(r)), S(baton_verify_result_sub(r)),
+	    (unsigned long long)baton_verify_result_exp(r),
+	    (unsigned long long)baton_verify_result_depth(r),
+	    baton_verify_result_wildcard(r));
+	n = baton_verify_result_ntools(r);
+	for (i = 0; i <= n; i++)
+		fprintf(f, " %s", S(baton_verify_result_tool(r, i)));
+	lim = baton_verify_result_limit(r, "max_rows", &max);
+	fprintf(f, " max_rows %d %llu", lim, (unsigned long long)max);
+	fprintf(f, " ctx %s %s chain", S(baton_verify_result_ctx(r,
+	    "workflow")), S(baton_verify_result_ctx(r, "nope")));
+	n = baton_verify_result_chain_len(r);
+	for (i = 0; i <= n; i++)
+		fprintf(f, " %s/%s", S(baton_verify_result_chain_agent(r, i)),
+		    S(baton_verify_result_chain_jti(r, i)));
+	ck_assert_int_eq(fclose(f), 0);
+#undef S
+}
+
+struct facts_race {
+	const struct baton_verify_result	*r;
+	char					 text[2048];
+};
+
+static void *
+facts_reader(void *arg)
+{
+	struct facts_race	*fr = arg;
+
+	facts_text(fr->r, fr->text, sizeof(fr->text));
+	return NULL;
+}
+
+/*
+ * Through the broker a result keeps the answer's msgpack and builds its
+ * JSON only when a fact or the JSON is first asked for.  Whichever comes
+ * first, and from however many threads, the facts are the same, and the
+ * same as those an offline verify computes from the token itself.
+ */
+START_TEST(test_lazy_facts)
+{
+	struct baton_client		*c = client();
+	struct baton_issued		*root = mint_root(c), *a = NULL;
+	struct baton_keybundle		*kb = bundle(c);
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_verify_result	*r1 = NULL, *r2 = NULL, *r3 = NULL;
+	struct facts_race		 fr[4];
+	pthread_t			 th[4];
+	char				 t1[2048], t2[2048], t3[2048], *j1;
+	char				*big;
+	int				 i;
+
+	ck_assert_int_eq(narrow(&a, c, baton_issued_token(root), "worker",
+	    600, 100), 0);
+	vo.tool = "db_query";
+	vo.action = "read";
+	/* facts first, then the JSON; and the other way round */
+	ck_assert_int_eq(baton_verify(&r1, c, baton_issued_token(a), &vo), 0);
+	facts_text(r1, t1, sizeof(t1));
+	ck_assert_ptr_nonnull(strstr(t1, "depth 1 "));
+	ck_assert_ptr_nonnull(strstr(t1, "max_rows 0 100"));
+	ck_assert_ptr_nonnull(j1 = strdup(baton_verify_result_json(r1)));
+	ck_assert_int_eq(baton_verify(&r2, c, baton_issued_token(a), &vo), 0);
+	ck_assert_str_eq(baton_verify_result_json(r2), j1);
+	facts_text(r2, t2, sizeof(t2));
+	ck_assert_str_eq(t2, t1);
+	baton_verify_result_free(r2);
+	/* the offline result builds its facts eagerly, from the token */
+	ck_assert_int_eq(baton_verify_offline(&r3, kb, baton_issued_token(a),
+	    &vo), 0);
+	facts_text(r3, t3, sizeof(t3));
+	ck_assert_str_eq(t3, t1);
+	baton_verify_result_free(r3);
+	/* four threads ask a fresh result for its facts at once */
+	ck_assert_int_eq(baton_verify(&r2, c, baton_issued_token(a), &vo), 0);
+	for (i = 0; i < 4; i++) {
+		fr[i].r = r2;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, facts_reader,
+		    &fr[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_str_eq(fr[i].text, t1);
+	}
+	ck_assert_str_eq(baton_verify_result_json(r2), j1);
+	baton_verify_result_free(r2);
+	baton_verify_result_free(r1);
+	free(j1);
+
+	/* a denial with facts, online and offline */
+	vo.tool = "file_read";
+	r1 = r3 = NULL;
+	ck_assert_int_eq(baton_verify(&r1, c, baton_issued_token(a), &vo),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_offline(&r3, kb, baton_issued_token(a),
+	    &vo), BATON_EDENIED);
+	facts_text(r1, t1, sizeof(t1));
+	facts_text(r3, t3, sizeof(t3));
+	ck_assert_str_eq(t1, t3);
+	ck_assert_ptr_nonnull(strstr(t1, "worker"));
+	baton_verify_result_free(r1);
+	baton_verify_result_free(r3);
+
+	/* a denial with no answer at all: the reason alone, facts empty */
+	ck_assert_ptr_nonnull(big = malloc(200000));
+	memset(big, 'A', 199999);
+	memcpy(big, "bt1_", 4);
+	big[199999] = '\0';
+	r1 = NULL;
+	ck_assert_int_eq(baton_verify(&r1, c, big, &vo), BATON_EDENIED);
+	facts_text(r1, t1, sizeof(t1));
+	ck_assert_ptr_nonnull(strstr(t1, "iss (null) sub (null) exp 0"));
+	snprintf(t2, sizeof(t2), "{\n  \"allow\": false,\n  \"facts\": {},\n"
+	    "  \"reason\": %d,\n  \"reason_name\": \"%s\"\n}",
+	    BATON_R_TOO_LARGE, baton_reason_name(BATON_R_TOO_LARGE));
+	ck_assert_str_eq(baton_verify_result_json(r1), t2);
+	baton_verify_result_free(r1);
+	free(big);
+
+	baton_keybundle_free(kb);
+	baton_issued_free(root);
+	baton_issued_free(a);
+	baton_client_free(c);
+}
+END_TEST
+
 START_TEST(test_offline_unknown_key)
 {
 	static const char other[] = "{\"keys\": [{\"pk\": "
@@ -1505,6 +1877,10 @@ client_suite(void)
 	tcase_add_test(tc, test_reconnect);
 	tcase_add_test(tc, test_no_double_send);
 	tcase_add_test(tc, test_read_ahead);
+	tcase_add_test(tc, test_timeout_verify);
+	tcase_add_test(tc, test_timeout_half_frame);
+	tcase_add_test(tc, test_timeout_partial_late);
+	tcase_add_test(tc, test_timeout_restored);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_mint_verify);
 	tcase_add_test(tc, test_chain);
@@ -1514,6 +1890,7 @@ client_suite(void)
 	tcase_add_test(tc, test_present_single_use);
 	tcase_add_test(tc, test_revoke);
 	tcase_add_test(tc, test_offline);
+	tcase_add_test(tc, test_lazy_facts);
 	tcase_add_test(tc, test_offline_unknown_key);
 	tcase_add_test(tc, test_offline_retired_key);
 	tcase_add_test(tc, test_inspect);

@@ -1,0 +1,280 @@
+/*
+ * check_clientlib.c: libclient internals that the public API cannot reach
+ * directly.  The verify path checks a broker answer without converting it
+ * to JSON (bc_mpr_check) and converts it only when asked
+ * (bc_mpr_to_json): both must refuse exactly the same answers, or a
+ * verify would succeed on an answer whose facts then read as absent.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "wire.h"
+#include "client.h"
+
+/* A verify answer as batond writes it (op-verify.c), with some variety. */
+static size_t
+sample_answer(uint8_t *out, size_t cap)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	static const uint8_t jti[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+	    12, 13, 14, 15, 16 };
+	size_t		 n;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 5);
+	baton_pack_str(&pk, "allow");
+	baton_pack_bool(&pk, 1);
+	baton_pack_str(&pk, "reason");
+	msgpack_pack_uint32(&pk, 0);
+	baton_pack_str(&pk, "reason_name");
+	baton_pack_str(&pk, "ok");
+	baton_pack_str(&pk, "facts");
+	msgpack_pack_map(&pk, 8);
+	baton_pack_str(&pk, "wildcard");
+	baton_pack_bool(&pk, 0);
+	baton_pack_str(&pk, "tools");
+	msgpack_pack_array(&pk, 2);
+	baton_pack_str(&pk, "db_query");
+	baton_pack_str(&pk, "caf\xc3\xa9_\xe2\x82\xac_\xf0\x9f\x98\x80");
+	baton_pack_str(&pk, "limits");
+	msgpack_pack_map(&pk, 1);
+	baton_pack_str(&pk, "max_rows");
+	msgpack_pack_uint64(&pk, 1000);
+	baton_pack_str(&pk, "depth");
+	msgpack_pack_int64(&pk, -1);
+	baton_pack_str(&pk, "jtis");
+	msgpack_pack_array(&pk, 1);
+	baton_pack_bin(&pk, jti, sizeof(jti));
+	baton_pack_str(&pk, "ctx");
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_uint8(&pk, 7);		/* a number as a key */
+	msgpack_pack_nil(&pk);
+	baton_pack_str(&pk, "f");
+	msgpack_pack_double(&pk, 1.5);
+	baton_pack_str(&pk, "e");
+	msgpack_pack_ext(&pk, 2, 1);
+	msgpack_pack_ext_body(&pk, "ab", 2);
+	baton_pack_str(&pk, "explain");
+	msgpack_pack_array(&pk, 1);
+	baton_pack_strn(&pk, "a\0b", 3);	/* NUL inside a value: JSON holds it */
+	ck_assert_uint_le(sb.size, cap);
+	memcpy(out, sb.data, sb.size);
+	n = sb.size;
+	msgpack_sbuffer_destroy(&sb);
+	return n;
+}
+
+/* 1 if bc_mpr_check takes buf as one whole value, else 0. */
+static int
+checks(const uint8_t *buf, size_t len)
+{
+	struct mpr	r;
+
+	mpr_init(&r, buf, len);
+	return bc_mpr_check(&r, 0) == 0 && mpr_done(&r) == 0;
+}
+
+/* 1 if bc_mp_to_json converts buf, else 0. */
+static int
+converts(const uint8_t *buf, size_t len)
+{
+	json_t	*j = NULL;
+	int	 ok;
+
+	ok = bc_mp_to_json(buf, len, &j) == 0;
+	ck_assert_int_eq(ok, j != NULL);
+	json_decref(j);
+	return ok;
+}
+
+static void
+same(const uint8_t *buf, size_t len, const char *what, size_t pos, int b)
+{
+	int	c = checks(buf, len), j = converts(buf, len);
+
+	ck_assert_msg(c == j, "%s at %zu (0x%02x): check %d, json %d", what,
+	    pos, b, c, j);
+}
+
+START_TEST(test_check_sample)
+{
+	uint8_t	buf[1024];
+	size_t	n = sample_answer(buf, sizeof(buf));
+
+	ck_assert_int_eq(checks(buf, n), 1);
+	ck_assert_int_eq(converts(buf, n), 1);
+}
+END_TEST
+
+/* Every byte of the sample set to bytes that matter to a reader. */
+START_TEST(test_check_mutations)
+{
+	static const uint8_t	 vals[] = { 0x00, 0x01, 0x1f, 0x7f, 0x80,
+	    0x81, 0x8f, 0x90, 0x9f, 0xa0, 0xa1, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3,
+	    0xc4, 0xc7, 0xca, 0xcb, 0xcc, 0xcf, 0xd0, 0xd3, 0xd4, 0xd9, 0xdc,
+	    0xdd, 0xde, 0xdf, 0xe0, 0xed, 0xf0, 0xf4, 0xf5, 0xff };
+	uint8_t			 buf[1024], m[1024];
+	size_t			 n = sample_answer(buf, sizeof(buf)), i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < sizeof(vals); k++) {
+			memcpy(m, buf, n);
+			m[i] = vals[k];
+			same(m, n, "byte", i, vals[k]);
+		}
+		/* and every truncation */
+		same(buf, i, "truncated", i, 0);
+	}
+}
+END_TEST
+
+/* The refusals one by one, each against an answer that passes. */
+START_TEST(test_check_cases)
+{
+	static const struct {
+		const char	*name;
+		const char	*bytes;
+		size_t		 len;
+		int		 ok;
+	} cases[] = {
+#define C(n, b, ok)	{ n, b, sizeof(b) - 1, ok }
+		C("empty map", "\x80", 1),
+		C("utf-8 value", "\x81\xa1k\xa2\xc3\xa9", 1),
+		C("overlong value", "\x81\xa1k\xa2\xc0\x80", 0),
+		C("surrogate value", "\x81\xa1k\xa3\xed\xa0\x80", 0),
+		C("past U+10FFFF", "\x81\xa1k\xa4\xf4\x90\x80\x80", 0),
+		C("lone continuation", "\x81\xa1k\xa1\x80", 0),
+		C("cut sequence", "\x81\xa1k\xa1\xe2", 0),
+		C("NUL in value", "\x81\xa1k\xa1\x00", 1),
+		C("NUL in key", "\x81\xa2k\x00\xc0", 0),
+		C("bad utf-8 key", "\x81\xa1\xff\xc0", 0),
+		C("long ascii", "\x81\xa1k\xb0" "0123456789abcdef", 1),
+		C("long ascii, bad tail", "\x81\xa1k\xb1" "0123456789abcdef\xff",
+		    0),
+		C("uint value past INT64_MAX",
+		    "\x81\xa1k\xcf\x80\x00\x00\x00\x00\x00\x00\x00", 0),
+		C("uint key past INT64_MAX",
+		    "\x81\xcf\x80\x00\x00\x00\x00\x00\x00\x00\xc0", 1),
+		C("int key", "\x81\xd0\x05\xc0", 0),
+		C("bin key", "\x81\xc4\x01k\xc0", 0),
+		C("int64 min", "\x91\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 1),
+		C("float", "\x91\xca\x00\x00\x00\x00", 1),
+		C("cut float", "\x91\xcb\x00\x00\x00\x00", 0),
+		C("fixext", "\x91\xd4\x01\x02", 1),
+		C("0xc1", "\x91\xc1", 0),
+		C("array too long", "\x92\xc0", 0),
+		C("trailing byte", "\x80\xc0", 0),
+#undef C
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(checks((const uint8_t *)cases[i].bytes,
+		    cases[i].len) == cases[i].ok, "%s: check", cases[i].name);
+		ck_assert_msg(converts((const uint8_t *)cases[i].bytes,
+		    cases[i].len) == cases[i].ok, "%s: json", cases[i].name);
+	}
+}
+END_TEST
+
+/* Nesting: both stop at the same depth. */
+START_TEST(test_check_depth)
+{
+	uint8_t	buf[64];
+	size_t	d;
+
+	for (d = 1; d < 40; d++) {
+		memset(buf, 0x91, d);		/* d nested one-element arrays */
+		buf[d] = 0xc0;
+		same(buf, d + 1, "depth", d, 0x91);
+		memset(buf, 0x90, 1);
+		same(buf, 1, "depth", d, 0x90);
+	}
+	memset(buf, 0x91, BATON_MAX_NEST);
+	buf[BATON_MAX_NEST] = 0xc0;
+	ck_assert_int_eq(checks(buf, BATON_MAX_NEST + 1), 1);
+	memset(buf, 0x91, BATON_MAX_NEST + 1);
+	buf[BATON_MAX_NEST + 1] = 0xc0;
+	ck_assert_int_eq(checks(buf, BATON_MAX_NEST + 2), 0);
+}
+END_TEST
+
+struct seen {
+	char	keys[8][16];
+	size_t	n;
+};
+
+static void
+field(void *arg, const char *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct seen	*s = arg;
+	struct mpr	 r;
+
+	ck_assert_uint_lt(s->n, 8);
+	ck_assert_uint_lt(klen, sizeof(s->keys[0]));
+	memcpy(s->keys[s->n], key, klen);
+	s->keys[s->n][klen] = '\0';
+	s->n++;
+	/* the value handed over is exactly one whole value */
+	mpr_init(&r, val, vlen);
+	ck_assert_int_eq(mpr_skip(&r), 0);
+	ck_assert_int_eq(mpr_done(&r), 0);
+}
+
+/* The top-level walk shows every string-keyed value, in order. */
+START_TEST(test_check_map_fields)
+{
+	struct seen	s;
+	struct mpr	r;
+	uint8_t		buf[1024];
+	size_t		n = sample_answer(buf, sizeof(buf));
+
+	memset(&s, 0, sizeof(s));
+	mpr_init(&r, buf, n);
+	ck_assert_int_eq(bc_mpr_check_map(&r, field, &s), 0);
+	ck_assert_int_eq(mpr_done(&r), 0);
+	ck_assert_uint_eq(s.n, 5);
+	ck_assert_str_eq(s.keys[0], "allow");
+	ck_assert_str_eq(s.keys[3], "facts");
+	ck_assert_str_eq(s.keys[4], "explain");
+	/* not a map at the top */
+	mpr_init(&r, "\x91\xc0", 2);
+	ck_assert_int_ne(bc_mpr_check_map(&r, field, &s), 0);
+}
+END_TEST
+
+static Suite *
+clientlib_suite(void)
+{
+	Suite	*s = suite_create("clientlib");
+	TCase	*tc = tcase_create("answers");
+
+	tcase_add_test(tc, test_check_sample);
+	tcase_add_test(tc, test_check_mutations);
+	tcase_add_test(tc, test_check_cases);
+	tcase_add_test(tc, test_check_depth);
+	tcase_add_test(tc, test_check_map_fields);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(clientlib_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
