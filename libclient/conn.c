@@ -209,11 +209,12 @@ bad:
 }
 
 /*
- * UTF-8 as jansson checks it (utf8_check_string): NUL is a character, no
- * overlong forms, no surrogates, nothing past U+10FFFF.
+ * UTF-8 as jansson checks it (utf8_check_string): no overlong forms, no
+ * surrogates, nothing past U+10FFFF.  NUL is a character in a value
+ * (nul_ok), not in a key.
  */
 static int
-utf8_valid(const uint8_t *s, size_t len)
+utf8_valid(const uint8_t *s, size_t len, int nul_ok)
 {
 	size_t		i = 0, n, j;
 	uint32_t	cp, min;
@@ -223,12 +224,16 @@ utf8_valid(const uint8_t *s, size_t len)
 		/* ASCII eight bytes at a time: most answers are all ASCII */
 		if (len - i >= 8) {
 			memcpy(&w, s + i, 8);
-			if ((w & 0x8080808080808080ULL) == 0) {
+			if ((w & 0x8080808080808080ULL) == 0 && (nul_ok ||
+			    ((w - 0x0101010101010101ULL) &
+			    0x8080808080808080ULL) == 0)) {
 				i += 8;
 				continue;
 			}
 		}
 		if (s[i] < 0x80) {
+			if (s[i] == 0 && !nul_ok)
+				return 0;
 			i++;
 			continue;
 		}
@@ -261,7 +266,196 @@ utf8_valid(const uint8_t *s, size_t len)
 	return 1;
 }
 
-static int	check_map(struct mpr *, int, bc_field_fn, void *);
+/*
+ * The verify path checks every answer it does not convert, so this runs
+ * on each call: it reads the bytes directly rather than through the mpr
+ * calls, with the same bounds (every length and count against the bytes
+ * left, as mpread.c) and the same refusals as bc_mpr_to_json, which
+ * tests/check_clientlib.c holds it to.
+ */
+#define NEED(n)	do {						\
+	if ((uint64_t)(end - p) < (uint64_t)(n))		\
+		return BATON_EPROTO;				\
+} while (0)
+
+static uint64_t
+be_num(const uint8_t *p, size_t w)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	for (i = 0; i < w; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int	check_map(const uint8_t **, const uint8_t *, uint64_t, int,
+		    bc_field_fn, void *);
+
+/* One value at *pp at depth; *pp moves past it. */
+static int
+check_value(const uint8_t **pp, const uint8_t *end, int depth)
+{
+	const uint8_t	*p = *pp;
+	uint64_t	 n, i;
+	size_t		 w;
+	uint8_t		 b;
+
+	if (depth > BATON_MAX_NEST)
+		return BATON_EPROTO;
+	NEED(1);
+	b = *p++;
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		goto done;			/* fixints, nil, booleans */
+	if (b <= 0x8f) {
+		n = b & 0x0f;
+		goto map;
+	}
+	if (b <= 0x9f) {
+		n = b & 0x0f;
+		goto array;
+	}
+	if (b <= 0xbf) {
+		n = b & 0x1f;
+		goto str;
+	}
+	switch (b) {
+	case 0xc4: case 0xc5: case 0xc6:	/* bin */
+		w = (size_t)1 << (b - 0xc4);
+		NEED(w);
+		n = be_num(p, w);
+		p += w;
+		NEED(n);
+		p += n;
+		goto done;
+	case 0xc7: case 0xc8: case 0xc9:	/* ext: a type byte, data */
+		w = (size_t)1 << (b - 0xc7);
+		NEED(w);
+		n = be_num(p, w);
+		p += w;
+		NEED(n + 1);
+		p += n + 1;
+		goto done;
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		n = (uint64_t)1 << (b - 0xd4);	/* fixext */
+		NEED(n + 1);
+		p += n + 1;
+		goto done;
+	case 0xca:				/* floats */
+	case 0xcb:
+		w = b == 0xca ? 4 : 8;
+		NEED(w);
+		p += w;
+		goto done;
+	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		w = (size_t)1 << (b - 0xcc);
+		NEED(w);
+		/* JSON integers are signed */
+		if (be_num(p, w) > INT64_MAX)
+			return BATON_EPROTO;
+		p += w;
+		goto done;
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		w = (size_t)1 << (b - 0xd0);
+		NEED(w);
+		p += w;
+		goto done;
+	case 0xd9: case 0xda: case 0xdb:
+		w = (size_t)1 << (b - 0xd9);
+		NEED(w);
+		n = be_num(p, w);
+		p += w;
+		goto str;
+	case 0xdc: case 0xdd:
+		w = b == 0xdc ? 2 : 4;
+		NEED(w);
+		n = be_num(p, w);
+		p += w;
+		goto array;
+	case 0xde: case 0xdf:
+		w = b == 0xde ? 2 : 4;
+		NEED(w);
+		n = be_num(p, w);
+		p += w;
+		goto map;
+	default:				/* 0xc1 */
+		return BATON_EPROTO;
+	}
+str:
+	NEED(n);
+	/* jansson refuses what is not UTF-8 */
+	if (!utf8_valid(p, (size_t)n, 1))
+		return BATON_EPROTO;
+	p += n;
+	goto done;
+array:
+	NEED(n);		/* every value is at least one byte */
+	for (i = 0; i < n; i++)
+		if (check_value(&p, end, depth + 1) != 0)
+			return BATON_EPROTO;
+	goto done;
+map:
+	*pp = p;
+	return check_map(pp, end, n, depth, NULL, NULL);
+done:
+	*pp = p;
+	return 0;
+}
+
+/*
+ * The n pairs of a map at depth, its header read.  A key is a uint (any)
+ * or a string that jansson takes as a key: UTF-8 without NUL.  field, if
+ * set, sees every value with a string key once the value has passed.
+ */
+static int
+check_map(const uint8_t **pp, const uint8_t *end, uint64_t n, int depth,
+    bc_field_fn field, void *arg)
+{
+	const uint8_t	*p = *pp, *k, *v;
+	uint64_t	 i, klen;
+	size_t		 w;
+	uint8_t		 b;
+
+	if (n > (uint64_t)(end - p) / 2)
+		return BATON_EPROTO;
+	for (i = 0; i < n; i++) {
+		NEED(1);
+		b = *p++;
+		k = NULL;
+		klen = 0;
+		if (b <= 0x7f)
+			;
+		else if (b >= 0xcc && b <= 0xcf) {
+			w = (size_t)1 << (b - 0xcc);
+			NEED(w);
+			p += w;
+		} else {
+			if (b >= 0xa0 && b <= 0xbf)
+				klen = b & 0x1f;
+			else if (b >= 0xd9 && b <= 0xdb) {
+				w = (size_t)1 << (b - 0xd9);
+				NEED(w);
+				klen = be_num(p, w);
+				p += w;
+			} else
+				return BATON_EPROTO;
+			NEED(klen);
+			k = p;
+			if (!utf8_valid(k, (size_t)klen, 0))
+				return BATON_EPROTO;
+			p += klen;
+		}
+		v = p;
+		if (check_value(&p, end, depth + 1) != 0)
+			return BATON_EPROTO;
+		if (field != NULL && k != NULL)
+			field(arg, (const char *)k, (size_t)klen, v,
+			    (size_t)(p - v));
+	}
+	*pp = p;
+	return 0;
+}
+#undef NEED
 
 /*
  * bc_mpr_to_json without building anything: the same refusals (depth,
@@ -272,88 +466,44 @@ static int	check_map(struct mpr *, int, bc_field_fn, void *);
 int
 bc_mpr_check(struct mpr *r, int depth)
 {
-	const char	*s;
-	const uint8_t	*b;
-	uint32_t	 n, i;
-	uint64_t	 u;
-	int64_t		 si;
-	int		 bo;
+	const uint8_t	*p = r->p;
 
-	if (depth > BATON_MAX_NEST)
-		return BATON_EPROTO;
-	switch (mpr_peek(r)) {
-	case MPR_NIL:
-		return mpr_nil(r) != 0 ? BATON_EPROTO : 0;
-	case MPR_BOOL:
-		return mpr_bool(r, &bo) != 0 ? BATON_EPROTO : 0;
-	case MPR_UINT:
-		return mpr_uint(r, &u) != 0 || u > INT64_MAX ?
-		    BATON_EPROTO : 0;
-	case MPR_INT:
-		return mpr_int(r, &si) != 0 ? BATON_EPROTO : 0;
-	case MPR_STR:
-		if (mpr_str(r, &s, &n) != 0 ||
-		    !utf8_valid((const uint8_t *)s, n))
-			return BATON_EPROTO;
-		return 0;
-	case MPR_BIN:
-		return mpr_bin(r, &b, &n) != 0 ? BATON_EPROTO : 0;
-	case MPR_ARRAY:
-		if (mpr_array(r, &n) != 0)
-			return BATON_EPROTO;
-		for (i = 0; i < n; i++)
-			if (bc_mpr_check(r, depth + 1) != 0)
-				return BATON_EPROTO;
-		return 0;
-	case MPR_MAP:
-		return check_map(r, depth, NULL, NULL);
-	case MPR_FLOAT:
-	case MPR_EXT:
-		return mpr_skip(r) != 0 ? BATON_EPROTO : 0;
-	default:
+	if (r->err != 0 || p == NULL || check_value(&p, r->end, depth) != 0) {
+		r->err = BATON_EMALFORMED;
 		return BATON_EPROTO;
 	}
-}
-
-/*
- * A map at depth, its header not yet read.  A key is a uint or a string
- * that jansson takes as a key (UTF-8 without NUL).  field, if set, sees
- * every value with a string key once the value has passed.
- */
-static int
-check_map(struct mpr *r, int depth, bc_field_fn field, void *arg)
-{
-	const uint8_t	*v;
-	const char	*k;
-	uint32_t	 n, i, klen;
-	uint64_t	 u;
-
-	if (mpr_map(r, &n) != 0)
-		return BATON_EPROTO;
-	for (i = 0; i < n; i++) {
-		k = NULL;
-		if (mpr_peek(r) == MPR_UINT) {
-			if (mpr_uint(r, &u) != 0)
-				return BATON_EPROTO;
-		} else if (mpr_str(r, &k, &klen) != 0 ||
-		    memchr(k, '\0', klen) != NULL ||
-		    !utf8_valid((const uint8_t *)k, klen))
-			return BATON_EPROTO;
-		v = r->p;
-		if (bc_mpr_check(r, depth + 1) != 0)
-			return BATON_EPROTO;
-		if (field != NULL && k != NULL)
-			field(arg, k, klen, v, (size_t)(r->p - v));
-	}
+	r->p = p;
 	return 0;
 }
 
 int
 bc_mpr_check_map(struct mpr *r, bc_field_fn field, void *arg)
 {
-	if (mpr_peek(r) != MPR_MAP)
-		return BATON_EPROTO;
-	return check_map(r, 0, field, arg);
+	const uint8_t	*p = r->p;
+	uint64_t	 n;
+	size_t		 w;
+	uint8_t		 b;
+
+	if (r->err != 0 || p == NULL || p == r->end)
+		goto bad;
+	b = *p++;
+	if (b >= 0x80 && b <= 0x8f)
+		n = b & 0x0f;
+	else if (b == 0xde || b == 0xdf) {
+		w = b == 0xde ? 2 : 4;
+		if ((size_t)(r->end - p) < w)
+			goto bad;
+		n = be_num(p, w);
+		p += w;
+	} else
+		goto bad;
+	if (check_map(&p, r->end, n, 0, field, arg) != 0)
+		goto bad;
+	r->p = p;
+	return 0;
+bad:
+	r->err = BATON_EMALFORMED;
+	return BATON_EPROTO;
 }
 
 int

@@ -133,6 +133,14 @@ START_TEST(test_check_mutations)
 		/* and every truncation */
 		same(buf, i, "truncated", i, 0);
 	}
+	/* then a few bytes at once, reproducibly */
+	srand(1);
+	for (i = 0; i < 50000; i++) {
+		memcpy(m, buf, n);
+		for (k = 0; k < 3; k++)
+			m[(size_t)rand() % n] = (uint8_t)rand();
+		same(m, n, "random", i, m[0]);
+	}
 }
 END_TEST
 
@@ -156,6 +164,9 @@ START_TEST(test_check_cases)
 		C("NUL in value", "\x81\xa1k\xa1\x00", 1),
 		C("NUL in key", "\x81\xa2k\x00\xc0", 0),
 		C("bad utf-8 key", "\x81\xa1\xff\xc0", 0),
+		C("long key", "\x81\xaa" "0123456789\xc0", 1),
+		C("NUL in a long key", "\x81\xaa" "01234\x00" "6789\xc0", 0),
+		C("NUL in a long value", "\x81\xa1k\xaa" "01234\x00" "6789", 1),
 		C("long ascii", "\x81\xa1k\xb0" "0123456789abcdef", 1),
 		C("long ascii, bad tail", "\x81\xa1k\xb1" "0123456789abcdef\xff",
 		    0),
@@ -258,6 +269,8 @@ clientlib_suite(void)
 	Suite	*s = suite_create("clientlib");
 	TCase	*tc = tcase_create("answers");
 
+	/* the mutation loops, under a sanitizer on a loaded machine */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_check_sample);
 	tcase_add_test(tc, test_check_mutations);
 	tcase_add_test(tc, test_check_cases);
