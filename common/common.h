@@ -57,7 +57,8 @@ struct baton_arena;
 struct baton_arena *baton_arena_new(void);
 void	*baton_arena_alloc(struct baton_arena *, size_t);	/* zeroed */
 char	*baton_arena_strndup(struct baton_arena *, const char *, size_t);
-void	 baton_arena_free(struct baton_arena *);
+void	 baton_arena_free(struct baton_arena *);	/* wipes what it gave */
+size_t	 baton_arena_cached(void);	/* this thread's spare chunks (tests) */
 
 /* ---- bounded msgpack reader (mpread.c) --------------------------------- */
 

@@ -1,0 +1,201 @@
+/* check_common.c: Check suites for small common/ pieces: the arena cache. */
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "common.h"
+
+static int
+all_zero(const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != 0)
+			return (0);
+	return (1);
+}
+
+/* Allocate n bytes of each size in turn, check zero, scribble over them. */
+static void
+fill(struct baton_arena *a, const size_t *sizes, size_t n, unsigned char pat)
+{
+	unsigned char	*p;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		p = baton_arena_alloc(a, sizes[i]);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_msg(all_zero(p, sizes[i]),
+		    "allocation %zu of %zu bytes not zeroed", i, sizes[i]);
+		memset(p, pat, sizes[i]);
+	}
+}
+
+START_TEST(test_reuse_zeroed)
+{
+	static const size_t	 sizes[] = { 1, 7, 100, 1000, 1000, 900, 24 };
+	struct baton_arena	*a;
+	unsigned char		*first, *again;
+	size_t			 before;
+
+	before = baton_arena_cached();
+	a = baton_arena_new();
+	ck_assert_ptr_nonnull(a);
+	first = baton_arena_alloc(a, 16);
+	memset(first, 0xa5, 16);
+	fill(a, sizes, sizeof(sizes) / sizeof(sizes[0]), 0x5a);
+	baton_arena_free(a);
+	ck_assert_uint_gt(baton_arena_cached(), before);
+
+	/* the same chunks come back, zeroed where they were written */
+	a = baton_arena_new();
+	again = baton_arena_alloc(a, 16);
+	ck_assert_ptr_eq(again, first);
+	ck_assert(all_zero(again, 16));
+	fill(a, sizes, sizeof(sizes) / sizeof(sizes[0]), 0x5a);
+	baton_arena_free(a);
+}
+END_TEST
+
+START_TEST(test_many_chunks)
+{
+	size_t			 sizes[40];
+	struct baton_arena	*a;
+	size_t			 i, cached;
+	int			 round;
+
+	for (i = 0; i < 40; i++)
+		sizes[i] = 200 + 37 * i;	/* small and private chunks */
+	for (round = 0; round < 3; round++) {
+		a = baton_arena_new();
+		fill(a, sizes, 40, (unsigned char)(0x11 * (round + 1)));
+		baton_arena_free(a);
+		cached = baton_arena_cached();
+		ck_assert_uint_ge(cached, 1);
+		ck_assert_uint_le(cached, 4);	/* bounded, the rest freed */
+	}
+}
+END_TEST
+
+START_TEST(test_large)
+{
+	static const size_t	 sizes[] = { 1025, 4096, 4097, 65536, 1 << 20 };
+	struct baton_arena	*a;
+	size_t			 i;
+	char			*s;
+
+	for (i = 0; i < 2; i++) {
+		a = baton_arena_new();
+		fill(a, sizes, sizeof(sizes) / sizeof(sizes[0]), 0xee);
+		ck_assert_ptr_null(baton_arena_alloc(a, SIZE_MAX));
+		ck_assert_ptr_null(baton_arena_alloc(a, SIZE_MAX - 8));
+		s = baton_arena_strndup(a, "abcdef", 3);
+		ck_assert_str_eq(s, "abc");
+		baton_arena_free(a);
+	}
+	ck_assert_uint_le(baton_arena_cached(), 4);
+}
+END_TEST
+
+START_TEST(test_distinct_empty)
+{
+	struct baton_arena	*a;
+	void			*p, *q;
+
+	a = baton_arena_new();
+	p = baton_arena_alloc(a, 0);
+	q = baton_arena_alloc(a, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_ne(p, q);
+	ck_assert_str_eq(baton_arena_strndup(a, NULL, 0), "");
+	ck_assert_ptr_null(baton_arena_strndup(a, NULL, 1));
+	baton_arena_free(a);
+	baton_arena_free(NULL);
+	ck_assert_ptr_null(baton_arena_alloc(NULL, 1));
+}
+END_TEST
+
+/* Each thread has its own cache; many threads at once stay zeroed. */
+static void *
+worker(void *arg)
+{
+	static const size_t	 sizes[] = { 8, 300, 1000, 2000, 700, 3000 };
+	struct baton_arena	*a;
+	unsigned char		 pat = (unsigned char)(uintptr_t)arg;
+	int			 i;
+
+	if (baton_arena_cached() != 0)
+		return ((void *)(uintptr_t)1);	/* starts with a cache */
+	for (i = 0; i < 500; i++) {
+		a = baton_arena_new();
+		if (a == NULL)
+			return ((void *)(uintptr_t)2);
+		fill(a, sizes, sizeof(sizes) / sizeof(sizes[0]), pat);
+		baton_arena_free(a);
+	}
+	if (baton_arena_cached() == 0)
+		return ((void *)(uintptr_t)3);	/* cached nothing */
+	return (NULL);
+}
+
+START_TEST(test_threads)
+{
+	pthread_t		 t[6];
+	struct baton_arena	*a;
+	size_t			 before;
+	void			*res;
+	int			 i;
+
+	a = baton_arena_new();
+	baton_arena_free(a);
+	before = baton_arena_cached();
+	ck_assert_uint_ge(before, 1);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, worker,
+		    (void *)(uintptr_t)(0x31 + i)), 0);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &res), 0);
+		ck_assert_msg(res == NULL, "worker failed: %d",
+		    (int)(uintptr_t)res);
+	}
+	/* the threads' chunks went with them, not into this cache */
+	ck_assert_uint_eq(baton_arena_cached(), before);
+}
+END_TEST
+
+static Suite *
+arena_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("arena");
+	tc = tcase_create("cache");
+	tcase_add_test(tc, test_reuse_zeroed);
+	tcase_add_test(tc, test_many_chunks);
+	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_distinct_empty);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(arena_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
