@@ -125,29 +125,87 @@ baton_wire_finish(msgpack_sbuffer *sb)
 	return (0);
 }
 
+/*
+ * Room for len more bytes in a buffer of ours, or NULL: then the caller
+ * goes through msgpack, which calls wire_write and may grow the buffer.
+ * Answers are packed a few bytes at a time, so writing a string's head
+ * and body straight in saves two indirect calls per string.
+ */
+static char *
+wire_room(msgpack_packer *pk, size_t len)
+{
+	msgpack_sbuffer	*sb = pk->data;
+
+	if (pk->callback != wire_write || sb->alloc - sb->size < len)
+		return (NULL);
+	return (sb->data + sb->size);
+}
+
+/* The bytes written at p (from wire_room) now belong to the frame. */
+static void
+wire_took(msgpack_packer *pk, const char *end)
+{
+	msgpack_sbuffer	*sb = pk->data;
+
+	sb->size = (size_t)(end - sb->data);
+}
+
 void
 baton_pack_str(msgpack_packer *pk, const char *s)
 {
 	baton_pack_strn(pk, s, strlen(s));
 }
 
+/* The same bytes as msgpack_pack_str and _str_body (fixstr, str 8). */
 void
 baton_pack_strn(msgpack_packer *pk, const char *s, size_t len)
 {
+	char	*p;
+
+	if (len < 256 && (p = wire_room(pk, len + 2)) != NULL) {
+		if (len < 32)
+			*p++ = (char)(0xa0 | len);
+		else {
+			*p++ = (char)0xd9;
+			*p++ = (char)len;
+		}
+		if (len != 0)
+			memcpy(p, s, len);
+		wire_took(pk, p + len);
+		return;
+	}
 	msgpack_pack_str(pk, len);
 	msgpack_pack_str_body(pk, s, len);
 }
 
+/* The same bytes as msgpack_pack_bin and _bin_body (bin 8). */
 void
-baton_pack_bin(msgpack_packer *pk, const void *p, size_t len)
+baton_pack_bin(msgpack_packer *pk, const void *v, size_t len)
 {
+	char	*p;
+
+	if (len < 256 && (p = wire_room(pk, len + 2)) != NULL) {
+		*p++ = (char)0xc4;
+		*p++ = (char)len;
+		if (len != 0)
+			memcpy(p, v, len);
+		wire_took(pk, p + len);
+		return;
+	}
 	msgpack_pack_bin(pk, len);
-	msgpack_pack_bin_body(pk, p, len);
+	msgpack_pack_bin_body(pk, v, len);
 }
 
 void
 baton_pack_bool(msgpack_packer *pk, int b)
 {
+	char	*p;
+
+	if ((p = wire_room(pk, 1)) != NULL) {
+		*p++ = (char)(b ? 0xc3 : 0xc2);
+		wire_took(pk, p);
+		return;
+	}
 	if (b)
 		msgpack_pack_true(pk);
 	else

@@ -1,4 +1,7 @@
-/* check_common.c: Check suites for small common/ pieces: the arena cache. */
+/*
+ * check_common.c: Check suites for small common/ pieces: the arena and its
+ * chunk cache, the wire packers' fast path.
+ */
 
 #include <pthread.h>
 #include <stdint.h>
@@ -8,6 +11,7 @@
 #include <check.h>
 
 #include "common.h"
+#include "wire.h"
 
 static int
 all_zero(const void *p, size_t len)
@@ -170,6 +174,86 @@ START_TEST(test_threads)
 }
 END_TEST
 
+
+/* ---- wire packers ------------------------------------------------------ */
+
+/*
+ * Pack the same values through baton_pack_* into a wire frame (the fast
+ * path writes straight into the buffer) and through plain msgpack into a
+ * plain sbuffer: the bytes after the frame header must be the same.  The
+ * values fill more than the buffer's first 8 KiB, so growing is crossed
+ * at every alignment of the string lengths.
+ */
+static void
+pack_all(msgpack_packer *pk, int useb, const char *buf, size_t round)
+{
+	size_t	len;
+
+	for (len = 0; len < 300; len++) {
+		if (useb) {
+			baton_pack_strn(pk, buf, len);
+			baton_pack_bin(pk, buf + round, len);
+			baton_pack_bool(pk, (int)(len & 1));
+		} else {
+			msgpack_pack_str(pk, len);
+			msgpack_pack_str_body(pk, buf, len);
+			msgpack_pack_bin(pk, len);
+			msgpack_pack_bin_body(pk, buf + round, len);
+			if (len & 1)
+				msgpack_pack_true(pk);
+			else
+				msgpack_pack_false(pk);
+		}
+	}
+	if (useb)
+		baton_pack_str(pk, "a plain C string");
+	else {
+		msgpack_pack_str(pk, 16);
+		msgpack_pack_str_body(pk, "a plain C string", 16);
+	}
+}
+
+START_TEST(test_pack_same_bytes)
+{
+	msgpack_sbuffer	 wsb, ref, plain;
+	msgpack_packer	 wpk, rpk, ppk;
+	char		 buf[400];
+	size_t		 i, round;
+
+	for (i = 0; i < sizeof buf; i++)
+		buf[i] = (char)(i * 7 + 1);
+	for (round = 0; round < 5; round++) {
+		baton_wire_begin(&wsb, &wpk);
+		/* a prefix of round bytes shifts where growing falls */
+		for (i = 0; i < round; i++)
+			baton_pack_bool(&wpk, 1);
+		pack_all(&wpk, 1, buf, round);
+
+		msgpack_sbuffer_init(&ref);
+		msgpack_packer_init(&rpk, &ref, msgpack_sbuffer_write);
+		for (i = 0; i < round; i++)
+			msgpack_pack_true(&rpk);
+		pack_all(&rpk, 0, buf, round);
+
+		/* baton_pack_* on someone else's packer: plain msgpack */
+		msgpack_sbuffer_init(&plain);
+		msgpack_packer_init(&ppk, &plain, msgpack_sbuffer_write);
+		for (i = 0; i < round; i++)
+			baton_pack_bool(&ppk, 1);
+		pack_all(&ppk, 1, buf, round);
+
+		ck_assert_uint_gt(ref.size, 8192);
+		ck_assert_uint_eq(wsb.size, BATON_WIRE_HDR + ref.size);
+		ck_assert_mem_eq(wsb.data + BATON_WIRE_HDR, ref.data, ref.size);
+		ck_assert_uint_eq(plain.size, ref.size);
+		ck_assert_mem_eq(plain.data, ref.data, ref.size);
+		msgpack_sbuffer_destroy(&wsb);
+		msgpack_sbuffer_destroy(&ref);
+		msgpack_sbuffer_destroy(&plain);
+	}
+}
+END_TEST
+
 static Suite *
 arena_suite(void)
 {
@@ -183,6 +267,9 @@ arena_suite(void)
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_distinct_empty);
 	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("wire");
+	tcase_add_test(tc, test_pack_same_bytes);
 	suite_add_tcase(s, tc);
 	return (s);
 }
