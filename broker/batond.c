@@ -288,6 +288,26 @@ broker_is_admin(const struct config *cfg, const struct peer *p)
 /* ---- dispatch -------------------------------------------------------------- */
 
 /*
+ * "PREFIX" then the uid in decimal, as snprintf "%s%u" would write it:
+ * the bucket name, made on every request, so without stdio.
+ */
+static void
+rate_key(char key[32], const char *prefix, unsigned uid)
+{
+	char	digits[16], *p = digits + sizeof digits;
+	size_t	plen = strlen(prefix), dlen;
+
+	do {
+		*--p = (char)('0' + uid % 10);
+		uid /= 10;
+	} while (uid != 0);
+	dlen = (size_t)(digits + sizeof digits - p);
+	memcpy(key, prefix, plen);
+	memcpy(key + plen, p, dlen);
+	key[plen + dlen] = '\0';
+}
+
+/*
  * Take one from the caller's bucket of that class (RATE_COSTLY: mint,
  * attenuate, present, revoke, the admin operations and spending a
  * single-use jti; RATE_VERIFY: verify and the other reads); 0 if the
@@ -309,8 +329,8 @@ rate_charge(struct request *r, int class)
 	    cfg->rate_limit;
 	burst = class == RATE_VERIFY ? 0 : cfg->rate_burst;
 	broker_config_release();
-	snprintf(key, sizeof key, "%s:%u", class == RATE_VERIFY ? "verify" :
-	    "uid", (unsigned)r->peer->uid);
+	rate_key(key, class == RATE_VERIFY ? "verify:" : "uid:",
+	    (unsigned)r->peer->uid);
 	if (rate_take_burst(key, rate, burst) == 0)
 		return (0);
 	req_error(r, BATON_WIRE_ERATELIMIT, "rate limit of %u %s per second "

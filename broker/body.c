@@ -317,21 +317,56 @@ get_uint(struct bctx *c, uint64_t *out, int *has, const char *what)
 	return (0);
 }
 
-static const char *const known[] = {
-	"token", "as", "sub", "tool", "action", "holder", "format", "client",
-	"aud", "ttl", "nbf", "max_depth", "block", "version", "single_use",
-	"grants", "ctx", "args", "usage", "jti", "now", "minimal", "disclose",
-	"explain", "source"
+/* The known keys, in the order of enum body_key. */
+enum body_key {
+	K_TOKEN, K_AS, K_SUB, K_TOOL, K_ACTION, K_HOLDER, K_FORMAT, K_CLIENT,
+	K_AUD, K_TTL, K_NBF, K_MAX_DEPTH, K_BLOCK, K_VERSION, K_SINGLE_USE,
+	K_GRANTS, K_CTX, K_ARGS, K_USAGE, K_JTI, K_NOW, K_MINIMAL, K_DISCLOSE,
+	K_EXPLAIN, K_SOURCE
+};
+static const struct {
+	const char	*name;
+	size_t		 len;
+} known[] = {
+#define K(s)	{ s, sizeof(s) - 1 }
+	K("token"), K("as"), K("sub"), K("tool"), K("action"), K("holder"),
+	K("format"), K("client"), K("aud"), K("ttl"), K("nbf"),
+	K("max_depth"), K("block"), K("version"), K("single_use"),
+	K("grants"), K("ctx"), K("args"), K("usage"), K("jti"), K("now"),
+	K("minimal"), K("disclose"), K("explain"), K("source")
+#undef K
 };
 #define NKNOWN	(sizeof known / sizeof known[0])
+_Static_assert(NKNOWN == K_SOURCE + 1, "known[] and enum body_key differ");
+_Static_assert(NKNOWN <= 32, "seen is a 32-bit mask");
+
+/*
+ * A body key, read in place (keys are only compared, never kept): the
+ * same checks as get_str, then its index in known[], or NKNOWN.
+ */
+static int
+get_key(struct bctx *c, uint32_t *k)
+{
+	const char	*s;
+	uint32_t	 len;
+
+	*k = NKNOWN;
+	if (mpr_str(c->r, &s, &len) != 0 || len > 64 || len == 0 ||
+	    memchr(s, '\0', len) != NULL || has_ctl(s, len))
+		return (fail(c, "body keys must be strings"));
+	for (*k = 0; *k < NKNOWN; (*k)++)
+		if (known[*k].len == len && memcmp(known[*k].name, s, len) == 0)
+			break;
+	return (0);
+}
 
 int
 body_parse(struct body *b, struct mpr *r, char **cause)
 {
 	struct bctx	 c = { r, NULL, cause };
-	const char	*key, *s;
+	const char	*s;
 	const uint8_t	*bin;
-	uint32_t	 n, i, k, len, seen = 0;
+	uint32_t	 n, i, k, key, len, seen = 0;
 	int		 rc = -1;
 
 	memset(b, 0, sizeof *b);
@@ -342,12 +377,10 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 	if (mpr_map(r, &n) != 0)
 		return (fail(&c, "body must be a map"));
 	for (i = 0; i < n; i++) {
-		if (get_str(&c, &key, 64, "body keys must be strings") != 0)
+		if (get_key(&c, &key) != 0)
 			goto out;
 		/* Known keys once each: which of two would a client expect? */
-		for (k = 0; k < NKNOWN; k++)
-			if (strcmp(key, known[k]) == 0)
-				break;
+		k = key;
 		if (k < NKNOWN) {
 			if (seen & (1U << k)) {
 				fail(&c, "duplicate key in the body");
@@ -355,7 +388,7 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 			}
 			seen |= 1U << k;
 		}
-		if (strcmp(key, "token") == 0) {
+		if (key == K_TOKEN) {
 			if (mpr_str(r, &s, &len) != 0 || len == 0 ||
 			    len > BATON_MAX_TEXT) {
 				fail(&c, "token must be a string");
@@ -363,31 +396,31 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 			}
 			b->token = s;
 			b->tokenlen = len;
-		} else if (strcmp(key, "as") == 0) {
+		} else if (key == K_AS) {
 			if (get_str(&c, &b->as, MAX_NAME, "as: bad agent id"))
 				goto out;
-		} else if (strcmp(key, "sub") == 0) {
+		} else if (key == K_SUB) {
 			if (get_str(&c, &b->sub, MAX_NAME, "sub: bad subject"))
 				goto out;
-		} else if (strcmp(key, "tool") == 0) {
+		} else if (key == K_TOOL) {
 			if (get_str(&c, &b->tool, MAX_NAME, "tool: bad name"))
 				goto out;
-		} else if (strcmp(key, "action") == 0) {
+		} else if (key == K_ACTION) {
 			if (get_str(&c, &b->action, MAX_NAME, "action: bad"))
 				goto out;
-		} else if (strcmp(key, "holder") == 0) {
+		} else if (key == K_HOLDER) {
 			if (get_str(&c, &b->holder, MAX_NAME, "holder: bad"))
 				goto out;
-		} else if (strcmp(key, "format") == 0) {
+		} else if (key == K_FORMAT) {
 			if (get_str(&c, &b->format, 32, "format: bad"))
 				goto out;
-		} else if (strcmp(key, "source") == 0) {
+		} else if (key == K_SOURCE) {
 			if (get_str(&c, &b->source, MAX_NAME, "source: bad"))
 				goto out;
-		} else if (strcmp(key, "client") == 0) {
+		} else if (key == K_CLIENT) {
 			if (get_str(&c, &s, MAX_NAME, "client: bad"))
 				goto out;
-		} else if (strcmp(key, "aud") == 0) {
+		} else if (key == K_AUD) {
 			if (mpr_peek(r) == MPR_STR) {
 				if (get_str(&c, &b->aud1, MAX_NAME, "aud: bad"))
 					goto out;
@@ -397,47 +430,47 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 					goto out;
 				b->has_aud = 1;
 			}
-		} else if (strcmp(key, "ttl") == 0) {
+		} else if (key == K_TTL) {
 			if (get_uint(&c, &b->ttl, &b->has_ttl, "ttl: bad"))
 				goto out;
-		} else if (strcmp(key, "nbf") == 0) {
+		} else if (key == K_NBF) {
 			if (get_uint(&c, &b->nbf, &b->has_nbf, "nbf: bad"))
 				goto out;
-		} else if (strcmp(key, "max_depth") == 0) {
+		} else if (key == K_MAX_DEPTH) {
 			if (get_uint(&c, &b->max_depth, &b->has_max_depth,
 			    "max_depth: bad"))
 				goto out;
-		} else if (strcmp(key, "block") == 0) {
+		} else if (key == K_BLOCK) {
 			if (get_uint(&c, &b->block, &b->has_block,
 			    "block: bad"))
 				goto out;
-		} else if (strcmp(key, "version") == 0) {
+		} else if (key == K_VERSION) {
 			if (get_uint(&c, &b->version, &b->has_version,
 			    "version: bad"))
 				goto out;
-		} else if (strcmp(key, "single_use") == 0) {
+		} else if (key == K_SINGLE_USE) {
 			if (get_bool(&c, &b->single_use, "single_use: bad"))
 				goto out;
 			b->has_single_use = 1;
-		} else if (strcmp(key, "now") == 0) {
+		} else if (key == K_NOW) {
 			if (get_bool(&c, &b->now, "now: bad"))
 				goto out;
-		} else if (strcmp(key, "minimal") == 0) {
+		} else if (key == K_MINIMAL) {
 			if (get_bool(&c, &b->minimal, "minimal: bad"))
 				goto out;
-		} else if (strcmp(key, "disclose") == 0) {
+		} else if (key == K_DISCLOSE) {
 			if (get_strs(&c, &b->disclose, &b->ndisclose,
 			    18, "disclose: need a list of "
 			    "\"iss\", \"sub\" or \"ctx.KEY\""))
 				goto out;
-		} else if (strcmp(key, "explain") == 0) {
+		} else if (key == K_EXPLAIN) {
 			if (get_bool(&c, &b->explain, "explain: bad"))
 				goto out;
-		} else if (strcmp(key, "grants") == 0) {
+		} else if (key == K_GRANTS) {
 			if (get_grants(&c, &b->grants) != 0)
 				goto out;
 			b->has_grants = 1;
-		} else if (strcmp(key, "ctx") == 0) {
+		} else if (key == K_CTX) {
 			if (mpr_map(r, &k) != 0 || k > MAX_VALS) {
 				fail(&c, "ctx: need a map of strings");
 				goto out;
@@ -449,7 +482,7 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 				    "ctx: bad key") || get_str(&c,
 				    &b->ctx[k].value, 1024, "ctx: bad value"))
 					goto out;
-		} else if (strcmp(key, "args") == 0) {
+		} else if (key == K_ARGS) {
 			if (mpr_map(r, &k) != 0 || k > MAX_LIST) {
 				fail(&c, "args: need a map");
 				goto out;
@@ -467,7 +500,7 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 					goto out;
 				}
 			}
-		} else if (strcmp(key, "usage") == 0) {
+		} else if (key == K_USAGE) {
 			if (mpr_map(r, &k) != 0 || k > MAX_LIST) {
 				fail(&c, "usage: need a map");
 				goto out;
@@ -485,7 +518,7 @@ body_parse(struct body *b, struct mpr *r, char **cause)
 					goto out;
 				}
 			}
-		} else if (strcmp(key, "jti") == 0) {
+		} else if (key == K_JTI) {
 			if (mpr_bin_exact(r, &bin, BATON_JTI_LEN) != 0) {
 				fail(&c, "jti: need 16 bytes of bin");
 				goto out;

@@ -244,9 +244,9 @@ op_verify(struct request *r)
 	size_t			 i;
 	uint64_t		 t0 = clock_usec();
 	int			 why, decoded = 0, evaluated = 0, have_tf = 0;
-	int			 allowed, rv, rc = -1, sealed = 0;
+	int			 allowed, rv, rc = -1, sealed = 0, opened = 0;
 
-	memset(&tok, 0, sizeof tok);
+	/* tok is set by baton_token_open, whatever it returns */
 	memset(&lin, 0, sizeof lin);
 	if (body_parse(&b, &r->body, &cause) != 0) {
 		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
@@ -284,6 +284,7 @@ op_verify(struct request *r)
 	why = baton_token_open(&tok, b.token, b.tokenlen, ring,
 	    BATON_CHECK_TAG);
 	keystore_unlock();
+	opened = 1;
 	trace_core(t, open_checks, why);
 	if (why == BATON_R_OK) {
 		decoded = 1;
@@ -383,7 +384,8 @@ out:
 	sodium_memzero(&lin, sizeof lin);
 	trace_free(&tr);
 	free(cause);
-	baton_token_free(&tok);
+	if (opened)
+		baton_token_free(&tok);
 	body_free(&b);
 	return (rc);
 }

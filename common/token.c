@@ -1116,11 +1116,14 @@ baton_token_open(struct baton_token *tok, const char *text, size_t len,
 	enum baton_reason	 reason;
 	size_t			 i;
 
-	memset(tok, 0, sizeof(*tok));
-	if ((reason = baton_envelope_parse(&env, text, len)) != BATON_R_OK)
+	/* decode zeroes tok; the failures before it must do so themselves */
+	if ((reason = baton_envelope_parse(&env, text, len)) != BATON_R_OK) {
+		memset(tok, 0, sizeof(*tok));
 		return (reason);
+	}
 	if ((reason = baton_envelope_check(&env, kr, mode)) != BATON_R_OK) {
 		baton_envelope_free(&env);
+		memset(tok, 0, sizeof(*tok));
 		return (reason);
 	}
 	k = baton_keyring_find(kr, env.kid);
@@ -1173,9 +1176,10 @@ baton_token_open_unchecked(struct baton_token *tok, const char *text,
 	struct baton_envelope	env;
 	enum baton_reason	reason;
 
-	memset(tok, 0, sizeof(*tok));
-	if ((reason = baton_envelope_parse(&env, text, len)) != BATON_R_OK)
+	if ((reason = baton_envelope_parse(&env, text, len)) != BATON_R_OK) {
+		memset(tok, 0, sizeof(*tok));
 		return (reason);
+	}
 	return (baton_token_decode(tok, &env));
 }
 

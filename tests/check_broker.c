@@ -1838,6 +1838,46 @@ START_TEST(test_duplicates_and_nbf)
 	pk_kv_str(&m.pk, "tool", "file_read");
 	expect_error(fd, &m, BATON_WIRE_EBADREQ, "duplicate key in the body");
 
+	/*
+	 * Body keys are non-empty strings of at most 64 bytes without
+	 * control characters or NULs; known ones match whole, others are
+	 * skipped.
+	 */
+	{
+		static const char *const bad[] = { "", "to\tol", "tool\x7f" };
+		char	long_key[66];
+		size_t	j;
+
+		for (j = 0; j < 6; j++) {
+			msg_start(&m, BATON_OP_VERIFY, 40 + (uint32_t)j, 3);
+			pk_kv_str(&m.pk, "token", tok);
+			pk_kv_str(&m.pk, "tool", "db_query");
+			memset(long_key, 'k', 65);
+			long_key[65] = '\0';
+			if (j < 3)
+				pk_str(&m.pk, bad[j]);
+			else if (j == 3)
+				pk_str(&m.pk, long_key);
+			else if (j == 4) {
+				msgpack_pack_str(&m.pk, 5);
+				msgpack_pack_str_body(&m.pk, "to\0ol", 5);
+			} else
+				msgpack_pack_uint64(&m.pk, 7);
+			pk_str(&m.pk, "x");
+			expect_error(fd, &m, BATON_WIRE_EBADREQ,
+			    "body keys must be strings");
+		}
+		/* 64 bytes are fine; "toolx" and "too" are not "tool" */
+		msg_start(&m, BATON_OP_VERIFY, 46, 4);
+		pk_kv_str(&m.pk, "token", tok);
+		long_key[64] = '\0';
+		pk_kv_str(&m.pk, long_key, "ignored");
+		pk_kv_str(&m.pk, "toolx", "db_query");
+		pk_kv_str(&m.pk, "too", "db_query");
+		expect_error(fd, &m, BATON_WIRE_EBADREQ,
+		    "verify needs token and tool");
+	}
+
 	/* A token may not outlive now + max-ttl through a future nbf. */
 	msg_start(&m, BATON_OP_MINT, 4, 3);
 	pk_kv_uint(&m.pk, "ttl", 600);
