@@ -278,6 +278,14 @@ enum baton_check_mode {
 	BATON_CHECK_SIG = 2	/* signature only (offline verifiers) */
 };
 
+/*
+ * base64url without padding of n bytes is BATON_B64URL_LEN(n) characters;
+ * baton_b64url_encode writes them and a NUL (not constant time: for
+ * token text only, never for keys) and returns the length.
+ */
+#define BATON_B64URL_LEN(n)	((n) / 3 * 4 + ((n) % 3 != 0 ? (n) % 3 + 1 : 0))
+size_t	baton_b64url_encode(char *, const uint8_t *, size_t);
+
 /* Text ("bt1_...") to envelope; returns a reason, fills env on OK. */
 enum baton_reason baton_envelope_parse(struct baton_envelope *,
 	    const char *text, size_t len) BATON_WUR;

@@ -1,6 +1,6 @@
 /*
  * check_common.c: Check suites for small common/ pieces: the arena and its
- * chunk cache, the wire packers' fast path.
+ * chunk cache, the wire packers' fast path, the base64url encoder.
  */
 
 #include <pthread.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <check.h>
+#include <sodium.h>
 
 #include "common.h"
 #include "wire.h"
@@ -254,13 +255,69 @@ START_TEST(test_pack_same_bytes)
 }
 END_TEST
 
+
+/* ---- base64url --------------------------------------------------------- */
+
+/* The table encoder writes what libsodium's constant-time one writes. */
+static void
+b64_same(const uint8_t *in, size_t len)
+{
+	size_t	 cap = sodium_base64_encoded_len(len,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char	*ref, *got;
+
+	ck_assert_uint_eq(BATON_B64URL_LEN(len) + 1, cap);
+	ref = malloc(cap);
+	got = malloc(cap + 1);
+	ck_assert_ptr_nonnull(ref);
+	ck_assert_ptr_nonnull(got);
+	got[cap] = 'Z';		/* must stay: nothing past the NUL */
+	sodium_bin2base64(ref, cap, in, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	ck_assert_uint_eq(baton_b64url_encode(got, in, len), cap - 1);
+	ck_assert_msg(memcmp(got, ref, cap) == 0, "length %zu differs", len);
+	ck_assert_int_eq(got[cap], 'Z');
+	free(ref);
+	free(got);
+}
+
+START_TEST(test_b64_random)
+{
+	static const size_t	 big[] = { 255, 256, 257, 1000, 65536 };
+	uint8_t			*buf;
+	size_t			 len, i;
+	int			 round;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	buf = malloc(65536);
+	ck_assert_ptr_nonnull(buf);
+	for (round = 0; round < 20; round++) {
+		for (len = 0; len <= 100; len++) {
+			randombytes_buf(buf, len);
+			b64_same(buf, len);
+		}
+	}
+	/* every byte value in every position of a group */
+	for (i = 0; i < 256 * 3; i++)
+		buf[i] = (uint8_t)(i / 3 + (i % 3) * 85);
+	b64_same(buf, 256 * 3);
+	memset(buf, 0xff, 100);
+	b64_same(buf, 100);
+	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		randombytes_buf(buf, big[i]);
+		b64_same(buf, big[i]);
+	}
+	free(buf);
+}
+END_TEST
+
 static Suite *
-arena_suite(void)
+common_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
 
-	s = suite_create("arena");
+	s = suite_create("common");
 	tc = tcase_create("cache");
 	tcase_add_test(tc, test_reuse_zeroed);
 	tcase_add_test(tc, test_many_chunks);
@@ -271,6 +328,9 @@ arena_suite(void)
 	tc = tcase_create("wire");
 	tcase_add_test(tc, test_pack_same_bytes);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("base64");
+	tcase_add_test(tc, test_b64_random);
+	suite_add_tcase(s, tc);
 	return (s);
 }
 
@@ -280,7 +340,7 @@ main(void)
 	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(arena_suite());
+	sr = srunner_create(common_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
