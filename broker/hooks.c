@@ -43,6 +43,8 @@ authorize_debug(const struct decision *d)
 	char				 aud[256] = "";
 	size_t				 i, k;
 
+	if (!log_debugging())
+		return;		/* the lists cost more than the decision */
 	if (b->grants.wildcard)
 		join(tools, sizeof tools, "*");
 	else if (!b->has_grants)

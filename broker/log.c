@@ -22,12 +22,18 @@ log_open(int use_syslog, int verbose)
 		openlog("batond", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+#define LOG_PREFIX	"batond: "
+#define LOG_PREFIX_LEN	(sizeof(LOG_PREFIX) - 1)
+
 static void
 log_vwrite(int pri, const char *fmt, va_list ap)
 {
-	char	buf[1024], *p;
+	char	line[LOG_PREFIX_LEN + 1024 + 1], *buf, *p;
 
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	/* the message goes after the prefix: formatted once, one write */
+	memcpy(line, LOG_PREFIX, LOG_PREFIX_LEN);
+	buf = line + LOG_PREFIX_LEN;
+	vsnprintf(buf, 1024, fmt, ap);
 	/*
 	 * Tool names, agent ids and messages come from clients: a newline or
 	 * escape in one must not forge a log line or drive a terminal.
@@ -37,8 +43,10 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 			*p = '?';
 	if (log_to_syslog)
 		syslog(pri, "%s", buf);
-	else
-		fprintf(stderr, "batond: %s\n", buf);
+	else {
+		*p++ = '\n';
+		fwrite(line, 1, (size_t)(p - line), stderr);
+	}
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -144,6 +152,12 @@ log_warnx(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, fmt, ap);
 	va_end(ap);
+}
+
+int
+log_debugging(void)
+{
+	return (log_verbose);
 }
 
 void
