@@ -46,7 +46,7 @@ op_mint(struct request *r)
 			req_deny(r, why);
 		goto out;
 	}
-	randombytes_buf(blk.jti, sizeof blk.jti);
+	baton_jti_new(blk.jti);
 	built = 1;
 
 	memset(&d, 0, sizeof d);

@@ -218,7 +218,7 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 	}
 	restricted = 1;
 	/* Not child.jti: baton_attenuate clears the child before copying. */
-	randombytes_buf(jti, sizeof jti);
+	baton_jti_new(jti);
 	why = baton_attenuate(&tok, &rs, agent, jti, r->now, &child);
 	if (why != BATON_R_OK) {
 		req_deny(r, why);

@@ -508,6 +508,8 @@ enum baton_reason baton_attenuate(const struct baton_token *parent,
 /* ---- small helpers ----------------------------------------------------- */
 
 void	baton_hex(char *out, const uint8_t *in, size_t len); /* out: 2len+1 */
+/* A fresh random jti (from a per-thread pool, safe across fork). */
+void	baton_jti_new(uint8_t jti[BATON_JTI_LEN]);
 int	baton_unhex(uint8_t *out, size_t outlen, const char *in);
 
 #endif /* BATON_COMMON_H */

@@ -1,12 +1,16 @@
 /*
  * check_common.c: Check suites for small common/ pieces: the arena and its
- * chunk cache, the wire packers' fast path, the base64url encoder.
+ * chunk cache, the wire packers' fast path, the base64url encoder, the
+ * jti pool.
  */
+
+#include <sys/wait.h>
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <sodium.h>
@@ -311,6 +315,67 @@ START_TEST(test_b64_random)
 }
 END_TEST
 
+
+/* ---- jtis -------------------------------------------------------------- */
+
+static int
+jti_cmp(const void *a, const void *b)
+{
+	return (memcmp(a, b, BATON_JTI_LEN));
+}
+
+START_TEST(test_jti_distinct)
+{
+	static uint8_t	jtis[1000][BATON_JTI_LEN];
+	static const uint8_t zero[BATON_JTI_LEN];
+	size_t		i;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	for (i = 0; i < 1000; i++) {
+		baton_jti_new(jtis[i]);
+		ck_assert(memcmp(jtis[i], zero, BATON_JTI_LEN) != 0);
+	}
+	qsort(jtis, 1000, BATON_JTI_LEN, jti_cmp);
+	for (i = 1; i < 1000; i++)
+		ck_assert(memcmp(jtis[i - 1], jtis[i], BATON_JTI_LEN) != 0);
+}
+END_TEST
+
+/*
+ * After a fork, parent and child each take "the next" jti from what was
+ * one pool: they must differ (the child refills from the CSPRNG).  Tried
+ * at every position in the pool.
+ */
+START_TEST(test_jti_fork)
+{
+	uint8_t	mine[BATON_JTI_LEN], theirs[BATON_JTI_LEN];
+	pid_t	pid;
+	int	fds[2], st, k;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	for (k = 0; k < 20; k++) {
+		baton_jti_new(mine);	/* the pool holds some now */
+		ck_assert_int_eq(pipe(fds), 0);
+		if ((pid = fork()) == 0) {
+			baton_jti_new(theirs);
+			_exit(write(fds[1], theirs, sizeof theirs) ==
+			    (ssize_t)sizeof theirs ? 0 : 1);
+		}
+		ck_assert_int_gt(pid, 0);
+		close(fds[1]);
+		ck_assert_int_eq(read(fds[0], theirs, sizeof theirs),
+		    (ssize_t)sizeof theirs);
+		close(fds[0]);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		baton_jti_new(mine);
+		ck_assert_msg(memcmp(mine, theirs, BATON_JTI_LEN) != 0,
+		    "the child handed out the parent's next jti (round %d)",
+		    k);
+	}
+}
+END_TEST
+
 static Suite *
 common_suite(void)
 {
@@ -330,6 +395,10 @@ common_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("base64");
 	tcase_add_test(tc, test_b64_random);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("jti");
+	tcase_add_test(tc, test_jti_distinct);
+	tcase_add_test(tc, test_jti_fork);
 	suite_add_tcase(s, tc);
 	return (s);
 }
