@@ -134,6 +134,7 @@ void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	log_debugging(void);	/* would log_debug write? */
+void	log_info_str(const char *);	/* log_info("%s", s), faster */
 /* At most one line a second per key (a short name), then a count held back. */
 void	log_info_limited(const char *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

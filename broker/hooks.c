@@ -100,22 +100,70 @@ is_issue(int op)
  * for mint, delegator otherwise), the caller and the reason.  Jtis only:
  * a token in a log is a token anyone who reads the log can use.
  */
+/* A log line built by appending, for the lines every request writes. */
+struct line {
+	char	buf[1024];
+	size_t	len;
+};
+
+static void
+line_add(struct line *l, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n > sizeof l->buf - 1 - l->len)
+		n = sizeof l->buf - 1 - l->len;	/* as vsnprintf cuts */
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	l->buf[l->len] = '\0';
+}
+
+/* v in decimal, as "%ld" or "%u" would write it */
+static void
+line_int(struct line *l, long long v)
+{
+	char			 digits[24], *p = digits + sizeof digits;
+	unsigned long long	 u;
+
+	u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	line_add(l, p);
+}
+
 static void
 observe_log_issue(const struct decision *d)
 {
-	char	jti[BATON_JTI_LEN * 2 + 1] = "-";
-	char	parent[BATON_JTI_LEN * 2 + 1] = "-";
+	char		jti[BATON_JTI_LEN * 2 + 1] = "-";
+	char		parent[BATON_JTI_LEN * 2 + 1] = "-";
+	struct line	l;
 
 	if (d->jti != NULL)
 		baton_hex(jti, d->jti, BATON_JTI_LEN);
 	if (d->tok != NULL && d->tok->nblocks > 0)
 		baton_hex(parent, d->tok->blocks[d->tok->nblocks - 1].jti,
 		    BATON_JTI_LEN);
-	log_info("%s %s jti=%s parent=%s %s=%s uid=%u pid=%ld reason=%s",
-	    baton_op_name(d->op), d->reason == BATON_R_OK ? "allow" : "deny",
-	    jti, parent, d->op == BATON_OP_MINT ? "iss" : "delegator",
-	    d->agent != NULL ? d->agent : "-", (unsigned)d->peer->uid,
-	    (long)d->peer->pid, baton_reason_name(d->reason));
+	/* "%s %s jti=%s parent=%s %s=%s uid=%u pid=%ld reason=%s" */
+	l.len = 0;
+	line_add(&l, baton_op_name(d->op));
+	line_add(&l, d->reason == BATON_R_OK ? " allow jti=" : " deny jti=");
+	line_add(&l, jti);
+	line_add(&l, " parent=");
+	line_add(&l, parent);
+	line_add(&l, d->op == BATON_OP_MINT ? " iss=" : " delegator=");
+	line_add(&l, d->agent != NULL ? d->agent : "-");
+	line_add(&l, " uid=");
+	line_int(&l, (unsigned)d->peer->uid);
+	line_add(&l, " pid=");
+	line_int(&l, (long)d->peer->pid);
+	line_add(&l, " reason=");
+	line_add(&l, baton_reason_name(d->reason));
+	log_info_str(l.buf);
 }
 
 static void

@@ -25,15 +25,16 @@ log_open(int use_syslog, int verbose)
 #define LOG_PREFIX	"batond: "
 #define LOG_PREFIX_LEN	(sizeof(LOG_PREFIX) - 1)
 
+/*
+ * line holds LOG_PREFIX_LEN bytes of room, then the message (at most 1023
+ * bytes and a NUL), then room for a newline.
+ */
 static void
-log_vwrite(int pri, const char *fmt, va_list ap)
+log_line(int pri, char *line)
 {
-	char	line[LOG_PREFIX_LEN + 1024 + 1], *buf, *p;
+	char	*buf = line + LOG_PREFIX_LEN, *p;
 
-	/* the message goes after the prefix: formatted once, one write */
 	memcpy(line, LOG_PREFIX, LOG_PREFIX_LEN);
-	buf = line + LOG_PREFIX_LEN;
-	vsnprintf(buf, 1024, fmt, ap);
 	/*
 	 * Tool names, agent ids and messages come from clients: a newline or
 	 * escape in one must not forge a log line or drive a terminal.
@@ -47,6 +48,30 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 		*p++ = '\n';
 		fwrite(line, 1, (size_t)(p - line), stderr);
 	}
+}
+
+static void
+log_vwrite(int pri, const char *fmt, va_list ap)
+{
+	char	line[LOG_PREFIX_LEN + 1024 + 1];
+
+	/* the message goes after the prefix: formatted once, one write */
+	vsnprintf(line + LOG_PREFIX_LEN, 1024, fmt, ap);
+	log_line(pri, line);
+}
+
+/* A message built by the caller, as log_info("%s", msg) would log it. */
+void
+log_info_str(const char *msg)
+{
+	char	line[LOG_PREFIX_LEN + 1024 + 1];
+	size_t	len = strlen(msg);
+
+	if (len > 1023)
+		len = 1023;
+	memcpy(line + LOG_PREFIX_LEN, msg, len);
+	line[LOG_PREFIX_LEN + len] = '\0';
+	log_line(LOG_INFO, line);
 }
 
 static void __attribute__((format(printf, 2, 3)))

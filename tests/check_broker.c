@@ -2024,6 +2024,11 @@ START_TEST(test_issue_audit)
 	ck_assert(tb_log_has(&T, "reason=widen_limit"));
 	ck_assert(tb_log_has(&T, "reason=ttl_too_long"));
 	ck_assert(tb_log_has(&T, "mint deny jti=- parent=- iss="));
+	/* the whole line, as the printf format wrote it */
+	snprintf(line, sizeof line, "\nbatond: mint deny jti=- parent=- "
+	    "iss=uid:%u uid=%u pid=%ld reason=ttl_too_long\n",
+	    (unsigned)getuid(), (unsigned)getuid(), (long)getpid());
+	ck_assert_msg(tb_log_has(&T, line), "no \"%s\"", line);
 	/* The issue seam carries what a policy module would rule on. */
 	ck_assert(tb_log_has(&T, "authorize present agent=worker-b ttl=0 "
 	    "tools=db_query actions=read aud=tools.example restriction=yes"));
