@@ -7,6 +7,14 @@
  * checking run on several cores and a slow client only ever holds its own
  * connection.  A connection's state changes in one function, conn_set_state.
  *
+ * A request costs the worker one read and one send besides the wakeup:
+ * a readable connection is read straight into the worker's scratch buffer
+ * and its frames answered from there; only a frame cut by the read (or
+ * left for later by the budget) is copied into a buffer of the
+ * connection's own, so an idle connection holds no buffer.  An answer
+ * goes to the socket at once when nothing is queued before it; the rest
+ * of a short write is queued and sent when the socket is writable.
+ *
  * An answer that depends on a journal record (revoke, spending a
  * single-use jti) is held, with every later answer on that connection,
  * until the journal's commit thread has synced the record: it wakes each
@@ -28,8 +36,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -43,6 +49,11 @@
 	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
 	    (var) = (tvar))
 #endif
+
+/* At most one whole maximal frame is buffered for a connection. */
+#define CONN_IN_MAX	(BATON_WIRE_HDR + BATON_WIRE_MAX_FRAME)
+#define CONN_IN_MIN	512	/* least size of a connection's own buffer */
+#define CONN_OUT_MIN	4096
 
 enum conn_state { CONN_READING, CONN_PAUSED, CONN_CLOSING };
 
@@ -61,14 +72,29 @@ struct worker;
 
 struct conn {
 	struct worker		*w;
-	struct bufferevent	*bev;
+	int			 fd;
+	struct event		*rev;		/* readable; the idle timeout */
+	struct event		*wev;		/* writable, while out is queued */
 	struct event		*resume;	/* budget spent: continue later */
 	struct event		*slow;		/* a frame has started */
+	struct timeval		 idle_tv;
 	struct timeval		 slow_tv;	/* slow-timeout at connect */
+	struct timeval		 write_tv;
 	int			 slow_armed;
 	int			 eof;		/* peer done sending */
+	int			 broken;	/* a send failed: free at once */
 	enum conn_state		 state;
 	struct peer		 peer;
+	/*
+	 * Bytes read and not yet answered are in[inoff..inlen): the
+	 * worker's scratch buffer while conn_process runs from a read,
+	 * else the connection's own, NULL when it has none.
+	 */
+	uint8_t			*in;
+	size_t			 inoff, inlen, insize;
+	/* Answer bytes the socket has not taken: out[outoff..outlen). */
+	uint8_t			*out;
+	size_t			 outoff, outlen, outsize;
 	TAILQ_HEAD(, held)	 held;
 	size_t			 held_bytes;
 	int			 holding;	/* on w->holding */
@@ -85,6 +111,7 @@ struct worker {
 	int			 draining;
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, conn)	 holding;	/* conns with held answers */
+	uint8_t			*scratch;	/* CONN_IN_MAX bytes, see above */
 };
 
 struct handoff {
@@ -271,7 +298,7 @@ conn_set_state(struct conn *c, enum conn_state st)
 	switch (st) {
 	case CONN_READING:
 		if (!c->eof)
-			bufferevent_enable(c->bev, EV_READ);
+			event_add(c->rev, &c->idle_tv);
 		break;
 	case CONN_PAUSED:
 		/*
@@ -279,15 +306,22 @@ conn_set_state(struct conn *c, enum conn_state st)
 		 * half read now must not count against the slow timeout.
 		 * conn_process arms it afresh once reading resumes.
 		 */
-		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->rev);
 		event_del(c->slow);
 		c->slow_armed = 0;
 		break;
 	case CONN_CLOSING:
-		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->rev);
 		event_del(c->slow);
 		break;
 	}
+}
+
+/* Answer bytes not yet taken by the socket. */
+static size_t
+conn_queued(const struct conn *c)
+{
+	return (c->outlen - c->outoff);
 }
 
 /*
@@ -299,8 +333,7 @@ static void
 conn_close(struct conn *c)
 {
 	conn_set_state(c, CONN_CLOSING);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    TAILQ_EMPTY(&c->held))
+	if (conn_queued(c) == 0 && TAILQ_EMPTY(&c->held))
 		event_active(c->resume, EV_TIMEOUT, 1);
 }
 
@@ -308,8 +341,7 @@ conn_close(struct conn *c)
 static size_t
 conn_backlog(struct conn *c)
 {
-	return (evbuffer_get_length(bufferevent_get_output(c->bev)) +
-	    c->held_bytes);
+	return (conn_queued(c) + c->held_bytes);
 }
 
 static void
@@ -360,7 +392,7 @@ conn_release_held(struct conn *c)
 		c->holding = 0;
 	}
 	if (c->state == CONN_CLOSING) {
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		if (conn_queued(c) == 0)
 			event_active(c->resume, EV_TIMEOUT, 1);
 	} else if (c->state == CONN_PAUSED &&
 	    conn_backlog(c) <= BATOND_OUT_MAX) {
@@ -392,6 +424,110 @@ conn_hold(struct conn *c, const struct request *r)
 	conn_release_held(c);
 }
 
+/*
+ * Buffers that held frames or answers are wiped before they are freed
+ * or reused: requests and answers carry tokens.  What was consumed is
+ * wiped as it goes, so only in[inoff..inlen) can still hold anything.
+ */
+static void
+conn_in_drop(struct conn *c)
+{
+	if (c->in == NULL)
+		return;
+	sodium_memzero(c->in + c->inoff, c->inlen - c->inoff);
+	if (c->in != c->w->scratch)
+		free(c->in);
+	c->in = NULL;
+	c->inoff = c->inlen = c->insize = 0;
+}
+
+static void
+conn_out_drop(struct conn *c)
+{
+	if (c->out == NULL)
+		return;
+	sodium_memzero(c->out + c->outoff, c->outlen - c->outoff);
+	free(c->out);
+	c->out = NULL;
+	c->outoff = c->outlen = c->outsize = 0;
+}
+
+/* Resize a wiped-on-the-way buffer to size, keeping data[off..len). */
+static uint8_t *
+buf_move(uint8_t *data, size_t *off, size_t *len, size_t size)
+{
+	uint8_t	*p;
+	size_t	 keep = *len - *off;
+
+	p = xmalloc(size);
+	if (keep > 0)
+		memcpy(p, data + *off, keep);
+	if (data != NULL) {
+		sodium_memzero(data + *off, keep);
+		free(data);
+	}
+	*off = 0;
+	*len = keep;
+	return (p);
+}
+
+/*
+ * After conn_process: what the scratch buffer still holds (a frame cut
+ * by the read, or frames the budget left for later) moves to a buffer of
+ * the connection's own; an own buffer that is empty is freed.  A closing
+ * connection reads no more frames: its input is dropped.
+ */
+static void
+conn_in_settle(struct conn *c)
+{
+	size_t	left, size;
+
+	if (c->in == NULL)
+		return;
+	left = c->inlen - c->inoff;
+	if (left == 0 || c->state == CONN_CLOSING) {
+		conn_in_drop(c);
+		return;
+	}
+	if (c->in != c->w->scratch)
+		return;
+	size = left < CONN_IN_MIN / 2 ? CONN_IN_MIN : 2 * left;
+	if (size > CONN_IN_MAX)
+		size = CONN_IN_MAX;
+	c->in = xmalloc(size);
+	memcpy(c->in, c->w->scratch + c->inoff, left);
+	sodium_memzero(c->w->scratch + c->inoff, left);
+	c->inoff = 0;
+	c->inlen = left;
+	c->insize = size;
+}
+
+/*
+ * Room to read into the connection's own buffer: what is left moves to
+ * the front, and a full buffer doubles, up to one whole maximal frame.
+ * Growing by what arrived, not by what the header announces, keeps a
+ * peer that announces big frames and sends little from costing much.
+ */
+static void
+conn_in_room(struct conn *c)
+{
+	size_t	left = c->inlen - c->inoff, size;
+
+	if (c->inoff > 0) {
+		memmove(c->in, c->in + c->inoff, left);
+		sodium_memzero(c->in + left, c->inlen - left);
+		c->inoff = 0;
+		c->inlen = left;
+	}
+	if (c->inlen < c->insize || c->insize >= CONN_IN_MAX)
+		return;
+	size = 2 * c->insize;
+	if (size > CONN_IN_MAX)
+		size = CONN_IN_MAX;
+	c->in = buf_move(c->in, &c->inoff, &c->inlen, size);
+	c->insize = size;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -402,59 +538,87 @@ conn_free(struct conn *c)
 		TAILQ_REMOVE(&w->holding, c, hold_entry);
 	while (!TAILQ_EMPTY(&c->held))
 		held_free(c, TAILQ_FIRST(&c->held));
+	conn_in_drop(c);
+	conn_out_drop(c);
 	conn_release(c->peer.uid);
 	peer_release(&c->peer);
+	event_free(c->rev);
+	event_free(c->wev);
 	event_free(c->resume);
 	event_free(c->slow);
-	bufferevent_free(c->bev);
+	close(c->fd);
 	free(c);
 	if (w->draining && TAILQ_EMPTY(&w->conns))
 		event_base_loopexit(w->base, NULL);
 }
 
 /*
- * Queue an answer.  When nothing is queued already, try the socket first:
- * a verify answer nearly always fits, and handing it to the bufferevent
- * costs an epoll_ctl to arm EV_WRITE, another wakeup and an epoll_ctl to
- * disarm it, per request.  Whatever the socket does not take (or an error,
- * which the bufferevent then reports) goes through the bufferevent, so
- * order and the write timeout are unchanged.
+ * A send failed for good: the peer is gone, and nothing more can be said
+ * to it.  Callers up the stack still hold c: the resume event frees it.
  */
-/* Queued answer bytes are wiped once written: they may hold a token. */
 static void
-conn_out_free(const void *data, size_t len, void *arg)
+conn_broken(struct conn *c)
 {
-	(void)arg;
-	sodium_memzero((void *)(uintptr_t)data, len);
-	free((void *)(uintptr_t)data);
+	log_debug("conn pid %ld: send: %s", (long)c->peer.pid,
+	    strerror(errno));
+	c->broken = 1;
+	conn_out_drop(c);
+	event_del(c->wev);
+	conn_set_state(c, CONN_CLOSING);
+	event_active(c->resume, EV_TIMEOUT, 1);
 }
 
+static ssize_t
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	ssize_t	n;
+
+	do
+		n = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		n = 0;
+	return (n);
+}
+
+/*
+ * Send an answer.  When nothing is queued before it, straight to the
+ * socket: a verify answer nearly always fits, and the round trip then
+ * costs this one send.  What the socket does not take is queued, in
+ * order, and written when the socket is writable; a peer that leaves it
+ * unread for write-timeout is dropped.
+ */
 static void
 conn_send(struct conn *c, const char *data, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	ssize_t		 n = 0;
-	char		*copy;
+	size_t	size;
+	ssize_t	n = 0;
 
-	if (evbuffer_get_length(out) == 0) {
-		do
-			n = send(bufferevent_getfd(c->bev), data, len,
-			    MSG_DONTWAIT | MSG_NOSIGNAL);
-		while (n == -1 && errno == EINTR);
-		if (n < 0)
-			n = 0;
+	if (c->broken)
+		return;
+	if (conn_queued(c) == 0) {
+		if ((n = conn_write(c, data, len)) == -1) {
+			conn_broken(c);
+			return;
+		}
+		if ((size_t)n == len)
+			return;
+		data += n;
+		len -= (size_t)n;
 	}
-	if ((size_t)n < len) {
-		/*
-		 * By reference, not bufferevent_write: its copy would be
-		 * freed unwiped once sent.
-		 */
-		copy = xmalloc(len - (size_t)n);
-		memcpy(copy, data + n, len - (size_t)n);
-		if (evbuffer_add_reference(out, copy, len - (size_t)n,
-		    conn_out_free, NULL) != 0)
-			conn_out_free(copy, len - (size_t)n, NULL);
+	if (c->outsize - c->outlen < len) {
+		size = c->outsize != 0 ? c->outsize : CONN_OUT_MIN;
+		while (size < conn_queued(c) + len)
+			size *= 2;
+		if (size > c->outsize || c->outoff > 0) {
+			c->out = buf_move(c->out, &c->outoff, &c->outlen, size);
+			c->outsize = size;
+		}
 	}
+	memcpy(c->out + c->outlen, data, len);
+	c->outlen += len;
+	if (conn_queued(c) == len)
+		event_add(c->wev, &c->write_tv);
 }
 
 /* An error answer outside any request (bad frame head): then close. */
@@ -507,21 +671,20 @@ conn_frame(struct conn *c, const uint8_t *data, size_t len)
 	free(r.errmsg);
 }
 
+/* Answer the whole frames buffered, within the budget. */
 static void
-conn_process(struct conn *c)
+conn_frames(struct conn *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	uint8_t		 hdr[BATON_WIRE_HDR];
-	uint8_t		*data;
+	uint8_t		*hdr;
 	uint32_t	 len;
 	size_t		 avail;
 	int		 budget = BATOND_BUDGET;
 
 	while (c->state == CONN_READING) {
-		avail = evbuffer_get_length(in);
+		avail = c->inlen - c->inoff;
 		if (avail < BATON_WIRE_HDR)
 			break;
-		evbuffer_copyout(in, hdr, sizeof hdr);
+		hdr = c->in + c->inoff;
 		if ((len = baton_wire_frame_len(hdr)) == 0) {
 			/* Decided from the header alone, before buffering. */
 			if (hdr[0] | hdr[1] | hdr[2] | hdr[3])
@@ -539,11 +702,10 @@ conn_process(struct conn *c)
 			event_active(c->resume, EV_TIMEOUT, 1);
 			return;
 		}
-		data = evbuffer_pullup(in, BATON_WIRE_HDR + (ssize_t)len);
-		conn_frame(c, data + BATON_WIRE_HDR, len);
-		/* Most requests carry a token: wipe before the chunk is freed. */
-		sodium_memzero(data, BATON_WIRE_HDR + (size_t)len);
-		evbuffer_drain(in, BATON_WIRE_HDR + (size_t)len);
+		conn_frame(c, hdr + BATON_WIRE_HDR, len);
+		/* Most requests carry a token. */
+		sodium_memzero(hdr, BATON_WIRE_HDR + (size_t)len);
+		c->inoff += BATON_WIRE_HDR + (size_t)len;
 		if (c->state == CONN_CLOSING)
 			return;
 		if (conn_backlog(c) > BATOND_OUT_MAX)
@@ -563,7 +725,7 @@ conn_process(struct conn *c)
 	 * requests (reads ending mid-frame) would be cut off while making
 	 * progress.
 	 */
-	if (evbuffer_get_length(in) > 0) {
+	if (c->inlen > c->inoff) {
 		if (!c->slow_armed || budget != BATOND_BUDGET) {
 			evtimer_add(c->slow, &c->slow_tv);
 			c->slow_armed = 1;
@@ -577,20 +739,85 @@ conn_process(struct conn *c)
 }
 
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_process(struct conn *c)
+{
+	conn_frames(c);
+	conn_in_settle(c);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+	uint8_t		*buf;
+	size_t		 room;
+	ssize_t		 n = 0;
 
-	(void)bev;
+	if (what & EV_TIMEOUT) {
+		log_debug("conn pid %ld: idle timeout", (long)c->peer.pid);
+		conn_free(c);
+		return;
+	}
+	if (c->in == NULL) {
+		buf = c->w->scratch;
+		room = CONN_IN_MAX;
+	} else {
+		conn_in_room(c);
+		buf = c->in + c->inlen;
+		room = c->insize - c->inlen;
+	}
+	/* No room: one whole maximal frame is buffered; answer it first. */
+	if (room > 0) {
+		do
+			n = read(fd, buf, room);
+		while (n == -1 && errno == EINTR);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			log_debug("conn pid %ld: read: %s", (long)c->peer.pid,
+			    strerror(errno));
+			conn_free(c);
+			return;
+		}
+		if (n == 0) {
+			/* Answer what it already sent before closing. */
+			c->eof = 1;
+			event_del(c->rev);
+		}
+	}
+	if (c->in == NULL && n > 0) {
+		c->in = buf;
+		c->insize = CONN_IN_MAX;
+	}
+	c->inlen += (size_t)n;
 	conn_process(c);
 }
 
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+	ssize_t		 n;
 
-	(void)bev;
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		/* A peer that does not read its answers is gone. */
+		log_debug("conn pid %ld: write timeout", (long)c->peer.pid);
+		conn_free(c);
+		return;
+	}
+	if ((n = conn_write(c, c->out + c->outoff, conn_queued(c))) == -1) {
+		log_debug("conn pid %ld: send: %s", (long)c->peer.pid,
+		    strerror(errno));
+		conn_free(c);
+		return;
+	}
+	sodium_memzero(c->out + c->outoff, (size_t)n);
+	c->outoff += (size_t)n;
+	if (conn_queued(c) > 0)
+		return;
+	event_del(c->wev);
+	conn_out_drop(c);
 	if (c->state == CONN_CLOSING) {
 		/* Held answers still to come: their release frees c. */
 		if (TAILQ_EMPTY(&c->held))
@@ -604,35 +831,17 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)bev;
-	if ((what & BEV_EVENT_EOF) && c->state == CONN_READING) {
-		/* Answer what it already sent before closing. */
-		c->eof = 1;
-		bufferevent_disable(c->bev, EV_READ);
-		conn_process(c);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT)
-		log_debug("conn pid %ld: timeout", (long)c->peer.pid);
-	/* Error or timeout: nothing more can be said to this peer. */
-	conn_free(c);
-}
-
-static void
 conn_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
 	(void)fd;
 	(void)what;
-	if (c->state != CONN_CLOSING)
+	if (c->broken)
+		conn_free(c);
+	else if (c->state != CONN_CLOSING)
 		conn_process(c);
-	else if (TAILQ_EMPTY(&c->held) &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	else if (TAILQ_EMPTY(&c->held) && conn_queued(c) == 0)
 		conn_free(c);
 }
 
@@ -651,32 +860,30 @@ static void
 conn_new(struct worker *w, struct handoff *h)
 {
 	struct conn	*c;
-	struct timeval	 idle = { 60, 0 }, wr = { 10, 0 };
 	struct config	*cfg;
 
 	c = xcalloc(1, sizeof *c);
 	c->w = w;
+	c->fd = h->fd;
 	c->peer = h->peer;
 	TAILQ_INIT(&c->held);
-	c->bev = bufferevent_socket_new(w->base, h->fd, BEV_OPT_CLOSE_ON_FREE);
+	c->rev = event_new(w->base, c->fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	c->wev = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c);
 	c->resume = event_new(w->base, -1, 0, conn_resume_cb, c);
 	c->slow = evtimer_new(w->base, conn_slow_cb, c);
-	if (c->bev == NULL || c->resume == NULL || c->slow == NULL)
+	if (c->rev == NULL || c->wev == NULL || c->resume == NULL ||
+	    c->slow == NULL)
 		fatalx("cannot set up a connection");
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	cfg = broker_config();
-	idle.tv_sec = cfg->idle_timeout;
+	c->idle_tv.tv_sec = cfg->idle_timeout;
 	c->slow_tv.tv_sec = cfg->slow_timeout;
-	wr.tv_sec = cfg->write_timeout;
+	c->write_tv.tv_sec = cfg->write_timeout;
 	broker_config_release();
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* libevent stops reading once one whole maximal frame is buffered. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    BATON_WIRE_HDR + BATON_WIRE_MAX_FRAME);
-	/* A peer that does not read its answers for write-timeout is gone. */
-	bufferevent_set_timeouts(c->bev, &idle, &wr);
 	c->state = CONN_READING;
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	event_add(c->rev, &c->idle_tv);
 }
 
 /* ---- workers ------------------------------------------------------------- */
@@ -774,6 +981,7 @@ server_start(unsigned n)
 	for (i = 0; i < n; i++) {
 		TAILQ_INIT(&workers[i].conns);
 		TAILQ_INIT(&workers[i].holding);
+		workers[i].scratch = xmalloc(CONN_IN_MAX);
 		if ((workers[i].base = event_base_new()) == NULL)
 			fatalx("event_base_new");
 		if (pipe2(workers[i].notify, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -916,6 +1124,7 @@ server_wait(void)
 		event_base_free(workers[i].base);
 		close(workers[i].notify[0]);
 		close(workers[i].notify[1]);
+		free(workers[i].scratch);
 	}
 	free(workers);
 	free(uidcounts);

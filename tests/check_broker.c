@@ -1014,6 +1014,110 @@ START_TEST(test_pipelining)
 }
 END_TEST
 
+/* A verify frame of exactly len body bytes: its token fills the rest. */
+static void
+max_frame(msgpack_sbuffer *out, uint32_t id, size_t len)
+{
+	struct msg	 m;
+	size_t		 pad = 300, have;
+	char		*tok;
+
+	/* Once with a short token (str16 all the same) to learn the rest. */
+	for (;;) {
+		ck_assert_ptr_nonnull(tok = malloc(pad));
+		memset(tok, 'A', pad);
+		msg_start(&m, BATON_OP_VERIFY, id, 1);
+		pk_str(&m.pk, "token");
+		baton_pack_strn(&m.pk, tok, pad);
+		free(tok);
+		have = m.sb.size - BATON_WIRE_HDR;
+		if (have == len)
+			break;
+		msgpack_sbuffer_destroy(&m.sb);
+		pad += len - have;
+	}
+	ck_assert_int_eq(baton_wire_finish(&m.sb), 0);
+	msgpack_sbuffer_write(out, m.sb.data, m.sb.size);
+	msgpack_sbuffer_destroy(&m.sb);
+}
+
+static void
+hello_frames(msgpack_sbuffer *out, uint32_t id, int n)
+{
+	struct msg	m;
+	int		i;
+
+	for (i = 0; i < n; i++) {
+		msg_start(&m, BATON_OP_HELLO, id + (uint32_t)i, 0);
+		ck_assert_int_eq(baton_wire_finish(&m.sb), 0);
+		msgpack_sbuffer_write(out, m.sb.data, m.sb.size);
+		msgpack_sbuffer_destroy(&m.sb);
+	}
+}
+
+/*
+ * The broker reads into one buffer per worker and keeps, per connection,
+ * only what a read cut or the budget left.  Frames cut anywhere (inside
+ * the header too), a maximal frame arriving piece by piece, and more
+ * pipelined at once than one read and the budget take: all answered, in
+ * order, on one connection.
+ */
+START_TEST(test_frame_pieces)
+{
+	static const size_t	 cuts[] = { 1, 2, 1, 3, 500, 4000, 9000, 20000 };
+	msgpack_sbuffer		 all;
+	struct resp		 r;
+	size_t			 off, n, i;
+	int			 fd = up(NULL, NULL), k;
+
+	/* A maximal frame in pieces the broker reads one by one. */
+	msgpack_sbuffer_init(&all);
+	max_frame(&all, 9, BATON_WIRE_MAX_FRAME);
+	ck_assert_uint_eq(all.size, BATON_WIRE_HDR + BATON_WIRE_MAX_FRAME);
+	for (off = 0, i = 0; off < all.size; off += n, i++) {
+		n = i < sizeof cuts / sizeof cuts[0] ? cuts[i] : 16384;
+		if (n > all.size - off)
+			n = all.size - off;
+		ck_assert_int_eq(send_raw(fd, all.data + off, n), 0);
+		usleep(20000);
+	}
+	ck_assert_int_eq(resp_read(fd, &r), 0);
+	ck_assert_uint_eq(r.id, 9);
+	ck_assert_uint_eq(r.op, BATON_OP_VERIFY);
+	resp_free(&r);
+	msgpack_sbuffer_destroy(&all);
+
+	/* 40 hellos, a maximal frame and 40 hellos, sent in one go. */
+	msgpack_sbuffer_init(&all);
+	hello_frames(&all, 1000, 40);
+	max_frame(&all, 2000, BATON_WIRE_MAX_FRAME);
+	hello_frames(&all, 3000, 40);
+	ck_assert_int_eq(send_raw(fd, all.data, all.size), 0);
+	msgpack_sbuffer_destroy(&all);
+	for (k = 0; k < 81; k++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_uint_eq(r.id, k < 40 ? 1000 + (uint32_t)k :
+		    k == 40 ? 2000 : 3000 + (uint32_t)k - 41);
+		resp_free(&r);
+	}
+
+	/* Still in step: a frame cut in its header, then a whole one. */
+	msgpack_sbuffer_init(&all);
+	hello_frames(&all, 4000, 2);
+	ck_assert_int_eq(send_raw(fd, all.data, 2), 0);
+	usleep(20000);
+	ck_assert_int_eq(send_raw(fd, all.data + 2, all.size - 2), 0);
+	msgpack_sbuffer_destroy(&all);
+	for (k = 0; k < 2; k++) {
+		ck_assert_int_eq(resp_read(fd, &r), 0);
+		ck_assert_uint_eq(r.id, 4000 + (uint32_t)k);
+		resp_free(&r);
+	}
+	close(fd);
+	down();
+}
+END_TEST
+
 /* ---- keys, inspect, status, revoke by jti --------------------------------------- */
 
 /* How many of batond's descriptors point at a key file? */
@@ -3350,6 +3454,77 @@ START_TEST(test_fd_limit_uids)
 END_TEST
 
 /* A soft limit short of the caps is raised toward the hard one first. */
+/* The broker's resident memory, from its page tables (VmRSS lags). */
+static long
+rss_kib(pid_t pid)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	long	 kib = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "Rss: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_gt(kib, 0);
+	return (kib);
+}
+
+/*
+ * Idle connections hold no read or write buffer: 250 that have asked
+ * once cost ~1.8 KiB each (the connection and its events), and a part of
+ * a header sent on each ~0.5 KiB more.  A buffer of 4 KiB kept per
+ * connection fails either bound.
+ */
+START_TEST(test_idle_conns_cheap)
+{
+	static const uint8_t	 part[3] = { 0, 0, 1 };
+	enum { N = 250 };
+	struct resp		 r;
+	long			 k0, k1, k2;
+	int			 fds[N], i;
+
+	NO_VALGRIND();
+#if defined(__SANITIZE_ADDRESS__)
+	printf("SKIP %s: ASan's redzones and quarantine are not the "
+	    "broker's\n", __func__);
+	return;
+#endif
+	tb_init(&T, "development-mode yes\n", NULL);
+	ck_assert_int_eq(tb_launch(&T), 0);
+	/* The workers' allocators and tables warmed up first. */
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_ge(fds[i] = tb_connect(&T), 0);
+		ck_assert_int_eq(simple_status(fds[i], BATON_OP_HELLO, &r), 0);
+		resp_free(&r);
+	}
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	usleep(200000);
+	k0 = rss_kib(T.pid);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_ge(fds[i] = tb_connect(&T), 0);
+		ck_assert_int_eq(simple_status(fds[i], BATON_OP_HELLO, &r), 0);
+		resp_free(&r);
+	}
+	usleep(200000);
+	k1 = rss_kib(T.pid);
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(send_raw(fds[i], part, sizeof part), 0);
+	usleep(500000);
+	k2 = rss_kib(T.pid);
+	ck_assert_msg((k1 - k0) * 1024 / N < 2560, "%ld bytes per idle "
+	    "connection", (k1 - k0) * 1024 / N);
+	ck_assert_msg((k2 - k1) * 1024 / N < 1024, "%ld bytes more per "
+	    "connection with a partial header", (k2 - k1) * 1024 / N);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	down();
+}
+END_TEST
+
 START_TEST(test_fd_limit_raised)
 {
 	struct rlimit	rl;
@@ -4141,6 +4316,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_bad_key_dir);
 	tcase_add_test(tc, test_bad_frames);
 	tcase_add_test(tc, test_pipelining);
+	tcase_add_test(tc, test_frame_pieces);
 	tcase_add_test(tc, test_keys_inspect_status);
 	tcase_add_test(tc, test_rate_and_caps);
 	tcase_add_test(tc, test_rate_classes);
@@ -4178,6 +4354,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_accept_out_of_fds);
 	tcase_add_test(tc, test_fd_limit_uids);
 	tcase_add_test(tc, test_fd_limit_raised);
+	tcase_add_test(tc, test_idle_conns_cheap);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("journal");
 	tcase_set_timeout(tc, 60);
