@@ -51,11 +51,11 @@ static struct event	*ev_listen, *ev_listen_again;
 static void
 req_head(struct request *r, int status)
 {
-	/* An answer begun and replaced may already hold a token. */
-	if (r->sb.data != NULL)
-		sodium_memzero(r->sb.data, r->sb.alloc);
-	msgpack_sbuffer_destroy(&r->sb);
-	baton_wire_begin(&r->sb, &r->pk);
+	/*
+	 * An answer begun and replaced may already hold a token: wiped.
+	 * The buffer is kept, the one server.c lends included.
+	 */
+	baton_wire_reset(&r->sb, &r->pk);
 	msgpack_pack_array(&r->pk, 4);
 	msgpack_pack_uint32(&r->pk, r->op | BATON_WIRE_RESPONSE);
 	msgpack_pack_uint32(&r->pk, r->id);

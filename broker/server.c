@@ -112,6 +112,7 @@ struct worker {
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, conn)	 holding;	/* conns with held answers */
 	uint8_t			*scratch;	/* CONN_IN_MAX bytes, see above */
+	msgpack_sbuffer		 answer;	/* lent to each request */
 };
 
 struct handoff {
@@ -645,6 +646,7 @@ conn_fatal(struct conn *c, uint32_t id, int status, const char *msg)
 static void
 conn_frame(struct conn *c, const uint8_t *data, size_t len)
 {
+	struct worker	*w = c->w;
 	struct request	r;
 	uint32_t	op, id;
 
@@ -659,15 +661,26 @@ conn_frame(struct conn *c, const uint8_t *data, size_t len)
 	}
 	r.op = op;
 	r.id = id;
+	/* The worker's answer buffer: no allocation per request. */
+	r.sb = w->answer;
 	request_run(&r);
 	if (r.ticket != 0 || !TAILQ_EMPTY(&c->held))
 		conn_hold(c, &r);
 	else
 		conn_send(c, r.sb.data, r.sb.size);
-	/* Answers to mint, attenuate and present carry a token. */
+	/*
+	 * Answers to mint, attenuate and present carry a token: wiped, as
+	 * far as written (growing wiped the older buffers).  One grown past
+	 * a maximal frame is not kept.
+	 */
 	if (r.sb.data != NULL)
-		sodium_memzero(r.sb.data, r.sb.alloc);
-	msgpack_sbuffer_destroy(&r.sb);
+		sodium_memzero(r.sb.data, r.sb.size);
+	r.sb.size = 0;
+	if (r.sb.alloc > 2 * CONN_IN_MAX) {
+		msgpack_sbuffer_destroy(&r.sb);
+		msgpack_sbuffer_init(&r.sb);
+	}
+	w->answer = r.sb;
 	free(r.errmsg);
 }
 
@@ -1125,6 +1138,7 @@ server_wait(void)
 		close(workers[i].notify[0]);
 		close(workers[i].notify[1]);
 		free(workers[i].scratch);
+		msgpack_sbuffer_destroy(&workers[i].answer);
 	}
 	free(workers);
 	free(uidcounts);

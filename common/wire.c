@@ -108,6 +108,19 @@ baton_wire_begin(msgpack_sbuffer *sb, msgpack_packer *pk)
 	wire_write(sb, zero, sizeof zero);
 }
 
+void
+baton_wire_reset(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+	static const char zero[BATON_WIRE_HDR];
+
+	/* Growing wiped every older buffer: only size bytes were written. */
+	if (sb->data != NULL)
+		sodium_memzero(sb->data, sb->size);
+	sb->size = 0;
+	msgpack_packer_init(pk, sb, wire_write);
+	wire_write(sb, zero, sizeof zero);
+}
+
 int
 baton_wire_finish(msgpack_sbuffer *sb)
 {

@@ -92,6 +92,12 @@ uint32_t baton_wire_frame_len(const uint8_t hdr[BATON_WIRE_HDR]);
  * and fails with BATON_ETOOBIG if the message is over the limit.
  */
 void	baton_wire_begin(msgpack_sbuffer *, msgpack_packer *);
+/*
+ * The same in sbuf's own buffer (or a new one if it has none): what it
+ * held is wiped first and the allocation kept, for a caller that reuses
+ * one buffer for frame after frame.  sbuf must have been initialised.
+ */
+void	baton_wire_reset(msgpack_sbuffer *, msgpack_packer *);
 int	baton_wire_finish(msgpack_sbuffer *);
 
 /* Packing helpers for string-keyed body maps. */

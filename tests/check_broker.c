@@ -2619,6 +2619,38 @@ START_TEST(test_wire_growth)
 END_TEST
 
 /*
+ * The broker packs every answer of a worker into one buffer: starting a
+ * frame again keeps the allocation and wipes what the last one held.
+ */
+START_TEST(test_wire_reset)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	char		*first;
+	size_t		 i, was;
+
+	msgpack_sbuffer_init(&sb);
+	baton_wire_reset(&sb, &pk);
+	ck_assert_ptr_nonnull(sb.data);
+	ck_assert_uint_eq(sb.size, BATON_WIRE_HDR);
+	baton_pack_str(&pk, "bt1_secret-token-text");
+	ck_assert_int_eq(baton_wire_finish(&sb), 0);
+	first = sb.data;
+	was = sb.size;
+	baton_wire_reset(&sb, &pk);
+	ck_assert_ptr_eq(sb.data, first);
+	ck_assert_uint_eq(sb.size, BATON_WIRE_HDR);
+	for (i = 0; i < was; i++)
+		ck_assert_int_eq(sb.data[i], 0);
+	msgpack_pack_uint32(&pk, 7);
+	ck_assert_int_eq(baton_wire_finish(&sb), 0);
+	ck_assert_uint_eq(baton_wire_frame_len((const uint8_t *)sb.data), 1);
+	ck_assert_int_eq((uint8_t)sb.data[BATON_WIRE_HDR], 7);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/*
  * inspect says whether a token is revoked only when its tag or signature
  * held: a forged token naming a chosen jti must learn nothing.
  */
@@ -4339,6 +4371,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_cgroup_agents);
 	tcase_add_test(tc, test_socket_activation_refused);
 	tcase_add_test(tc, test_wire_growth);
+	tcase_add_test(tc, test_wire_reset);
 	tcase_add_test(tc, test_inspect_no_oracle);
 	tcase_add_test(tc, test_call_tokens);
 	tcase_add_test(tc, test_retired_key_enforced);
