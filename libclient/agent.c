@@ -58,67 +58,178 @@ valid_token(const char *tok)
 	    strncmp(tok, BATON_PREFIX, BATON_PREFIX_LEN) == 0;
 }
 
-/* Turn a {token, jti, exp} answer into an issued token. */
-static int
-issued_from(struct baton_issued **out, struct baton_client *c, json_t *resp)
-{
+/*
+ * An issue answer ({token, jti, exp}) read from its msgpack body as its
+ * JSON form gives it (bc_call_raw): the last of repeated keys counts, a
+ * string ends at its first NUL, a bin is its hex text (never a token:
+ * hex has no '_'), an exp that is not a non-negative integer is 0.
+ */
+struct issue_ans {
+	const uint8_t		*tok, *jti;
+	size_t			 toklen, jtilen;
+	int			 jtibin;
+	uint64_t		 exp;
 	struct baton_issued	*t;
-	const char		*tok = bc_json_str(resp, "token");
-	const char		*jti = bc_json_str(resp, "jti");
+};
 
-	if (!valid_token(tok)) {
-		bc_seterr(c, "broker answered without a token");
-		return BATON_EPROTO;
+/* A string value's text up to its first NUL, or NULL for another type. */
+static const uint8_t *
+ans_str(struct mpr *r, size_t *len)
+{
+	const char	*s;
+	uint32_t	 n;
+
+	if (mpr_peek(r) != MPR_STR || mpr_str(r, &s, &n) != 0)
+		return NULL;
+	*len = strnlen(s, n);
+	return (const uint8_t *)s;
+}
+
+/* One top-level value of the answer, already checked. */
+static void
+field_issue(void *arg, const char *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct issue_ans	*a = arg;
+	struct mpr		 r;
+	const uint8_t		*b;
+	uint32_t		 n;
+	uint64_t		 u;
+	int64_t			 si;
+
+	mpr_init(&r, val, vlen);
+	if (klen == 5 && memcmp(key, "token", 5) == 0)
+		a->tok = ans_str(&r, &a->toklen);
+	else if (klen == 3 && memcmp(key, "jti", 3) == 0) {
+		a->jti = NULL;
+		a->jtibin = mpr_peek(&r) == MPR_BIN;
+		if (a->jtibin && mpr_bin(&r, &b, &n) == 0) {
+			a->jti = b;
+			a->jtilen = n;
+		} else if (!a->jtibin)
+			a->jti = ans_str(&r, &a->jtilen);
+	} else if (klen == 3 && memcmp(key, "exp", 3) == 0) {
+		a->exp = 0;
+		if (mpr_peek(&r) == MPR_UINT && mpr_uint(&r, &u) == 0)
+			a->exp = u;	/* <= INT64_MAX */
+		else if (mpr_peek(&r) == MPR_INT && mpr_int(&r, &si) == 0 &&
+		    si >= 0)
+			a->exp = (uint64_t)si;
 	}
+}
+
+/* Copy what the answer issued (under the handle's lock; then wiped). */
+static int
+take_issue(void *arg, const uint8_t *body, size_t len)
+{
+	struct issue_ans	*a = arg;
+	struct baton_issued	*t;
+
+	(void)body;
+	(void)len;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return BATON_ENOMEM;
-	if ((t->token = strdup(tok)) == NULL) {
+	if (a->tok != NULL && (t->token = strndup((const char *)a->tok,
+	    a->toklen)) == NULL) {
 		free(t);
 		return BATON_ENOMEM;
 	}
-	if (jti != NULL && strlen(jti) == BATON_JTI_LEN * 2)
-		memcpy(t->jti, jti, sizeof(t->jti));
-	t->exp = bc_json_u64(resp, "exp");
-	*out = t;
+	if (a->jti != NULL && a->jtibin && a->jtilen == BATON_JTI_LEN)
+		baton_hex(t->jti, a->jti, a->jtilen);
+	else if (a->jti != NULL && !a->jtibin &&
+	    a->jtilen == BATON_JTI_LEN * 2)
+		memcpy(t->jti, a->jti, a->jtilen);
+	t->exp = a->exp;
+	a->t = t;
 	return 0;
 }
 
-/* Run an op whose answer is an issued token; wipes the request buffer. */
+/* Run an op whose answer is an issued token, packed by pack. */
 static int
 issue(struct baton_issued **out, struct baton_client *c, uint32_t op,
-    msgpack_sbuffer *sb)
+    bc_pack_fn pack, const void *parg)
 {
-	json_t	*resp = NULL;
-	int	 ret;
+	struct issue_ans	a;
+	int			ret;
 
-	ret = bc_call(c, op, sb, &resp);
-	/* requests can carry a parent token: do not leave it in the heap */
-	if (sb->data != NULL)
-		sodium_memzero(sb->data, sb->alloc);
-	msgpack_sbuffer_destroy(sb);
-	if (ret == 0)
-		ret = issued_from(out, c, resp);
-	if (resp != NULL) {
-		/* wipe the token text jansson holds before releasing it */
-		json_t	*tok = json_object_get(resp, "token");
-
-		if (json_is_string(tok))
-			sodium_memzero((char *)(uintptr_t)json_string_value(tok),
-			    json_string_length(tok));
+	memset(&a, 0, sizeof(a));
+	ret = bc_call_raw(c, op, pack, parg, field_issue, take_issue, &a,
+	    NULL);
+	if (ret != 0) {
+		baton_issued_free(a.t);	/* NULL: take comes last */
+		return ret;
 	}
-	json_decref(resp);
-	return ret;
+	if (!valid_token(a.t->token)) {
+		baton_issued_free(a.t);
+		bc_seterr(c, "broker answered without a token");
+		return BATON_EPROTO;
+	}
+	*out = a.t;
+	return 0;
+}
+
+/* The mint body, into the handle's request buffer (wiped as written). */
+static int
+pack_mint(msgpack_packer *pk, const void *arg)
+{
+	const struct baton_mint_opts *o = arg;
+	const struct baton_grantset *gs = o->grants;
+	size_t		 n;
+	int		 ret;
+
+	n = 1;	/* grants */
+	n += o->ttl > 0;
+	n += o->as != NULL;
+	n += o->subject != NULL;
+	n += gs->naud > 0;
+	n += o->max_depth >= 0;
+	n += o->single_use != 0;
+	n += o->holder != NULL;
+	n += gs->nctx > 0;
+	msgpack_pack_map(pk, n);
+	if (o->as != NULL) {
+		baton_pack_str(pk, "as");
+		baton_pack_str(pk, o->as);
+	}
+	if (o->subject != NULL) {
+		baton_pack_str(pk, "sub");
+		baton_pack_str(pk, o->subject);
+	}
+	if (o->ttl > 0) {
+		baton_pack_str(pk, "ttl");
+		msgpack_pack_uint64(pk, o->ttl);
+	}
+	if (gs->naud > 0) {
+		baton_pack_str(pk, "aud");
+		gs_pack_aud(pk, gs);
+	}
+	baton_pack_str(pk, "grants");
+	if ((ret = gs_pack_grants(pk, gs)) != 0)
+		return ret;
+	if (o->max_depth >= 0) {
+		baton_pack_str(pk, "max_depth");
+		msgpack_pack_uint32(pk, (uint32_t)o->max_depth);
+	}
+	if (o->single_use) {
+		baton_pack_str(pk, "single_use");
+		msgpack_pack_true(pk);
+	}
+	if (o->holder != NULL) {
+		baton_pack_str(pk, "holder");
+		baton_pack_str(pk, o->holder);
+	}
+	if (gs->nctx > 0) {
+		baton_pack_str(pk, "ctx");
+		gs_pack_ctx(pk, gs);
+	}
+	return 0;
 }
 
 int
 baton_client_mint(struct baton_issued **out, struct baton_client *c,
     const struct baton_mint_opts *o)
 {
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
 	const struct baton_grantset *gs;
-	size_t		 n;
-	int		 ret;
 
 	if (out == NULL)
 		return BATON_EINVAL;
@@ -129,81 +240,26 @@ baton_client_mint(struct baton_issued **out, struct baton_client *c,
 	gs = o->grants;
 	if (!gs->wildcard && gs->ntools == 0)
 		return BATON_EINVAL;
-	n = 1;	/* grants */
-	n += o->ttl > 0;
-	n += o->as != NULL;
-	n += o->subject != NULL;
-	n += gs->naud > 0;
-	n += o->max_depth >= 0;
-	n += o->single_use != 0;
-	n += o->holder != NULL;
-	n += gs->nctx > 0;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, n);
-	if (o->as != NULL) {
-		baton_pack_str(&pk, "as");
-		baton_pack_str(&pk, o->as);
-	}
-	if (o->subject != NULL) {
-		baton_pack_str(&pk, "sub");
-		baton_pack_str(&pk, o->subject);
-	}
-	if (o->ttl > 0) {
-		baton_pack_str(&pk, "ttl");
-		msgpack_pack_uint64(&pk, o->ttl);
-	}
-	if (gs->naud > 0) {
-		baton_pack_str(&pk, "aud");
-		gs_pack_aud(&pk, gs);
-	}
-	baton_pack_str(&pk, "grants");
-	if ((ret = gs_pack_grants(&pk, gs)) != 0) {
-		msgpack_sbuffer_destroy(&sb);
-		return ret;
-	}
-	if (o->max_depth >= 0) {
-		baton_pack_str(&pk, "max_depth");
-		msgpack_pack_uint32(&pk, (uint32_t)o->max_depth);
-	}
-	if (o->single_use) {
-		baton_pack_str(&pk, "single_use");
-		msgpack_pack_true(&pk);
-	}
-	if (o->holder != NULL) {
-		baton_pack_str(&pk, "holder");
-		baton_pack_str(&pk, o->holder);
-	}
-	if (gs->nctx > 0) {
-		baton_pack_str(&pk, "ctx");
-		gs_pack_ctx(&pk, gs);
-	}
-	return issue(out, c, BATON_OP_MINT, &sb);
+	if (gs->wildcard && gs->ntools > 0)	/* as gs_pack_grants refuses */
+		return BATON_EINVAL;
+	return issue(out, c, BATON_OP_MINT, pack_mint, o);
 }
 
-int
-baton_client_attenuate(struct baton_issued **out, struct baton_client *c,
-    const char *parent, const struct baton_attenuate_opts *o)
-{
-	struct baton_attenuate_opts def = BATON_ATTENUATE_OPTS_INIT;
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
-	const struct baton_grantset *gs;
-	size_t		 n;
-	int		 ret, grants;
+struct attenuate_req {
+	const char			*parent;
+	const struct baton_attenuate_opts *o;
+};
 
-	if (out == NULL)
-		return BATON_EINVAL;
-	*out = NULL;
-	if (o == NULL)
-		o = &def;
-	if (c == NULL || o->version != BATON_ATTENUATE_OPTS_VERSION)
-		return BATON_EINVAL;
-	if (!valid_token(parent))
-		return BATON_EMALFORMED;
-	gs = o->grants;
-	if (gs != NULL && gs->wildcard)
-		return BATON_EINVAL;	/* a child can never widen to "*" */
+/* The attenuate body: it carries the parent token. */
+static int
+pack_attenuate(msgpack_packer *pk, const void *arg)
+{
+	const struct attenuate_req	*q = arg;
+	const struct baton_attenuate_opts *o = q->o;
+	const struct baton_grantset	*gs = o->grants;
+	size_t				 n;
+	int				 ret, grants;
+
 	grants = gs != NULL && gs->ntools > 0;
 	n = 1;	/* token */
 	n += o->as != NULL;
@@ -214,58 +270,121 @@ baton_client_attenuate(struct baton_issued **out, struct baton_client *c,
 	n += o->single_use != 0;
 	n += o->holder != NULL;
 	n += gs != NULL && gs->nctx > 0;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, n);
-	baton_pack_str(&pk, "token");
-	baton_pack_str(&pk, parent);
+	msgpack_pack_map(pk, n);
+	baton_pack_str(pk, "token");
+	baton_pack_str(pk, q->parent);
 	if (o->as != NULL) {
-		baton_pack_str(&pk, "as");
-		baton_pack_str(&pk, o->as);
+		baton_pack_str(pk, "as");
+		baton_pack_str(pk, o->as);
 	}
 	if (grants) {
-		baton_pack_str(&pk, "grants");
-		if ((ret = gs_pack_grants(&pk, gs)) != 0) {
-			sodium_memzero(sb.data, sb.alloc);
-			msgpack_sbuffer_destroy(&sb);
+		baton_pack_str(pk, "grants");
+		if ((ret = gs_pack_grants(pk, gs)) != 0)
 			return ret;
-		}
 	}
 	if (gs != NULL && gs->naud > 0) {
-		baton_pack_str(&pk, "aud");
-		gs_pack_aud(&pk, gs);
+		baton_pack_str(pk, "aud");
+		gs_pack_aud(pk, gs);
 	}
 	if (o->ttl > 0) {
-		baton_pack_str(&pk, "ttl");
-		msgpack_pack_uint64(&pk, o->ttl);
+		baton_pack_str(pk, "ttl");
+		msgpack_pack_uint64(pk, o->ttl);
 	}
 	if (o->max_depth >= 0) {
-		baton_pack_str(&pk, "max_depth");
-		msgpack_pack_uint32(&pk, (uint32_t)o->max_depth);
+		baton_pack_str(pk, "max_depth");
+		msgpack_pack_uint32(pk, (uint32_t)o->max_depth);
 	}
 	if (o->single_use) {
-		baton_pack_str(&pk, "single_use");
-		msgpack_pack_true(&pk);
+		baton_pack_str(pk, "single_use");
+		msgpack_pack_true(pk);
 	}
 	if (o->holder != NULL) {
-		baton_pack_str(&pk, "holder");
-		baton_pack_str(&pk, o->holder);
+		baton_pack_str(pk, "holder");
+		baton_pack_str(pk, o->holder);
 	}
 	if (gs != NULL && gs->nctx > 0) {
-		baton_pack_str(&pk, "ctx");
-		gs_pack_ctx(&pk, gs);
+		baton_pack_str(pk, "ctx");
+		gs_pack_ctx(pk, gs);
 	}
-	return issue(out, c, BATON_OP_ATTENUATE, &sb);
+	return 0;
+}
+
+int
+baton_client_attenuate(struct baton_issued **out, struct baton_client *c,
+    const char *parent, const struct baton_attenuate_opts *o)
+{
+	struct baton_attenuate_opts def = BATON_ATTENUATE_OPTS_INIT;
+	struct attenuate_req	 q;
+
+	if (out == NULL)
+		return BATON_EINVAL;
+	*out = NULL;
+	if (o == NULL)
+		o = &def;
+	if (c == NULL || o->version != BATON_ATTENUATE_OPTS_VERSION)
+		return BATON_EINVAL;
+	if (!valid_token(parent))
+		return BATON_EMALFORMED;
+	if (o->grants != NULL && o->grants->wildcard)
+		return BATON_EINVAL;	/* a child can never widen to "*" */
+	q.parent = parent;
+	q.o = o;
+	return issue(out, c, BATON_OP_ATTENUATE, pack_attenuate, &q);
+}
+
+struct present_req {
+	const char			*token;
+	const struct baton_present_opts	*o;
+	size_t				 ndisc;
+	int				 minimal;
+};
+
+/* The present body: it carries the token. */
+static int
+pack_present(msgpack_packer *pk, const void *arg)
+{
+	const struct present_req	*q = arg;
+	const struct baton_present_opts	*o = q->o;
+	size_t				 i;
+
+	msgpack_pack_map(pk, 4 + (o->ttl > 0) + (o->as != NULL) +
+	    q->minimal + (q->ndisc > 0));
+	baton_pack_str(pk, "token");
+	baton_pack_str(pk, q->token);
+	baton_pack_str(pk, "tool");
+	baton_pack_str(pk, o->tool);
+	baton_pack_str(pk, "action");
+	baton_pack_str(pk, o->action);
+	baton_pack_str(pk, "aud");
+	baton_pack_str(pk, o->audience);
+	if (o->ttl > 0) {
+		baton_pack_str(pk, "ttl");
+		msgpack_pack_uint64(pk, o->ttl);
+	}
+	if (o->as != NULL) {
+		baton_pack_str(pk, "as");
+		baton_pack_str(pk, o->as);
+	}
+	if (q->minimal) {
+		baton_pack_str(pk, "minimal");
+		baton_pack_bool(pk, 1);
+	}
+	if (q->ndisc > 0) {
+		baton_pack_str(pk, "disclose");
+		msgpack_pack_array(pk, q->ndisc);
+		for (i = 0; i < q->ndisc; i++)
+			baton_pack_str(pk, o->disclose[i]);
+	}
+	return 0;
 }
 
 int
 baton_client_present(struct baton_issued **out, struct baton_client *c,
     const char *token, const struct baton_present_opts *o)
 {
-	msgpack_sbuffer	sb;
-	msgpack_packer	pk;
-	size_t		i, ndisc = 0;
-	int		minimal = 0;
+	struct present_req	q;
+	size_t			i, ndisc = 0;
+	int			minimal = 0;
 
 	if (out == NULL)
 		return BATON_EINVAL;
@@ -288,87 +407,64 @@ baton_client_present(struct baton_issued **out, struct baton_client *c,
 	}
 	if (!valid_token(token))
 		return BATON_EMALFORMED;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4 + (o->ttl > 0) + (o->as != NULL) + minimal +
-	    (ndisc > 0));
-	baton_pack_str(&pk, "token");
-	baton_pack_str(&pk, token);
-	baton_pack_str(&pk, "tool");
-	baton_pack_str(&pk, o->tool);
-	baton_pack_str(&pk, "action");
-	baton_pack_str(&pk, o->action);
-	baton_pack_str(&pk, "aud");
-	baton_pack_str(&pk, o->audience);
-	if (o->ttl > 0) {
-		baton_pack_str(&pk, "ttl");
-		msgpack_pack_uint64(&pk, o->ttl);
-	}
-	if (o->as != NULL) {
-		baton_pack_str(&pk, "as");
-		baton_pack_str(&pk, o->as);
-	}
-	if (minimal) {
-		baton_pack_str(&pk, "minimal");
-		baton_pack_bool(&pk, 1);
-	}
-	if (ndisc > 0) {
-		baton_pack_str(&pk, "disclose");
-		msgpack_pack_array(&pk, ndisc);
-		for (i = 0; i < ndisc; i++)
-			baton_pack_str(&pk, o->disclose[i]);
-	}
-	return issue(out, c, BATON_OP_PRESENT, &sb);
+	q.token = token;
+	q.o = o;
+	q.ndisc = ndisc;
+	q.minimal = minimal;
+	return issue(out, c, BATON_OP_PRESENT, pack_present, &q);
+}
+
+/* A revoke answer: checked, nothing kept. */
+static int
+take_none(void *arg, const uint8_t *body, size_t len)
+{
+	(void)arg;
+	(void)body;
+	(void)len;
+	return 0;
 }
 
 static int
-revoke(struct baton_client *c, msgpack_sbuffer *sb)
+pack_revoke_jti(msgpack_packer *pk, const void *arg)
 {
-	json_t	*resp = NULL;
-	int	 ret;
+	msgpack_pack_map(pk, 1);
+	baton_pack_str(pk, "jti");
+	baton_pack_bin(pk, arg, BATON_JTI_LEN);
+	return 0;
+}
 
-	ret = bc_call(c, BATON_OP_REVOKE, sb, &resp);
-	sodium_memzero(sb->data, sb->alloc);
-	msgpack_sbuffer_destroy(sb);
-	json_decref(resp);
-	return ret;
+/* The body carries the token: packed into the wiping request buffer. */
+static int
+pack_revoke_token(msgpack_packer *pk, const void *arg)
+{
+	msgpack_pack_map(pk, 1);
+	baton_pack_str(pk, "token");
+	baton_pack_str(pk, arg);
+	return 0;
 }
 
 int
 baton_client_revoke_jti(struct baton_client *c, const char *jti_hex)
 {
-	msgpack_sbuffer	sb;
-	msgpack_packer	pk;
 	uint8_t		jti[BATON_JTI_LEN];
 
 	if (c == NULL || jti_hex == NULL ||
 	    strlen(jti_hex) != BATON_JTI_LEN * 2 ||
 	    baton_unhex(jti, sizeof(jti), jti_hex) != 0)
 		return BATON_EINVAL;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	baton_pack_str(&pk, "jti");
-	baton_pack_bin(&pk, jti, sizeof(jti));
-	return revoke(c, &sb);
+	return bc_call_raw(c, BATON_OP_REVOKE, pack_revoke_jti, jti, NULL,
+	    take_none, NULL, NULL);
 }
 
 int
 baton_client_revoke_token(struct baton_client *c, const char *token)
 {
-	msgpack_sbuffer	sb;
-	msgpack_packer	pk;
-
 	if (c == NULL)
 		return BATON_EINVAL;
 	if (!valid_token(token))
 		return BATON_EMALFORMED;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	baton_pack_str(&pk, "token");
-	baton_pack_str(&pk, token);
-	return revoke(c, &sb);
+	return bc_call_raw(c, BATON_OP_REVOKE, pack_revoke_token, token, NULL,
+	    take_none, NULL, NULL);
 }
 
 /* Run a body-less query and hand back its answer as a JSON text. */

@@ -554,6 +554,182 @@ START_TEST(test_read_ahead)
 }
 END_TEST
 
+/*
+ * A fake broker that answers hello on every connection and each other
+ * request i with the raw body map issue_bodies[i]: the issue answers
+ * (mint, attenuate, present) a broker could send.
+ */
+struct issue_body {
+	const char	*b;
+	size_t		 len;
+};
+
+#define IB(s)	{ s, sizeof(s) - 1 }
+static const struct issue_body issue_bodies[] = {
+	/* 0: {token, jti, exp} */
+	IB("\x83\xa5token\xa5" "bt1_x\xa3jti\xd9\x20"
+	    "0123456789abcdef0123456789abcdef\xa3" "exp\x07"),
+	/* 1: no token */
+	IB("\x81\xa3jti\xa2" "ab"),
+	/* 2: a token that is not a string */
+	IB("\x81\xa5token\x05"),
+	/* 3: the last of repeated keys counts */
+	IB("\x82\xa5token\xa5" "bt1_a\xa5token\x01"),
+	/* 4: the same, the other way: a token; no jti, no exp */
+	IB("\x82\xa5token\x01\xa5token\xa5" "bt1_b"),
+	/* 5: a string ends at its NUL; a bin jti is its hex; exp < 0 */
+	IB("\x83\xa5token\xa8" "bt1_c\0zz\xa3jti\xc4\x10"
+	    "\x01\x23\x45\x67\x89\xab\xcd\xef\x01\x23\x45\x67\x89\xab\xcd\xef"
+	    "\xa3" "exp\xff"),
+	/* 6: a jti of the wrong length, an exp that is a string */
+	IB("\x83\xa5token\xa5" "bt1_d\xa3jti\xa5short\xa3" "exp\xa1" "9"),
+	/* 7: a byte msgpack does not use */
+	IB("\x82\xa5token\xa5" "bt1_e\xa1x\xc1"),
+	/* 8: a token that is not UTF-8 */
+	IB("\x81\xa5token\xa5" "bt1_\xff"),
+	/* 9: an exp past INT64_MAX */
+	IB("\x82\xa5token\xa5" "bt1_f\xa3" "exp\xcf\x80\0\0\0\0\0\0\0"),
+	/* 10: a bin token (its hex is no token); exp as a signed int */
+	IB("\x82\xa5token\xc4\x04" "bt1_\xa3" "exp\xd3\0\0\0\0\0\0\0\x09"),
+	/* 11: a uint key, a nested map; "bt1_" alone is no token */
+	IB("\x83\x07\x81\xa1k\xc0\xa5token\xa4" "bt1_\xa1y\x90"),
+};
+#undef IB
+#define NISSUE	(sizeof(issue_bodies) / sizeof(issue_bodies[0]))
+
+static void *
+issue_serve(void *arg)
+{
+	static uint8_t	 out[256];
+	int		 lfd = *(int *)arg, fd;
+	unsigned	 op;
+	uint32_t	 id;
+	size_t		 i = 0, n;
+
+	while (i < NISSUE) {
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			return NULL;
+		while (i < NISSUE && read_req(fd, &op, &id) == 0) {
+			(void)answer(out, op, id, "");
+			if (op == 1) {	/* hello: {"version": 1} */
+				memcpy(out + 13, "\x81\xa7version\x01", 10);
+				n = 13 + 10;
+			} else {
+				memcpy(out + 13, issue_bodies[i].b,
+				    issue_bodies[i].len);
+				n = 13 + issue_bodies[i].len;
+				i++;
+			}
+			out[3] = (uint8_t)(n - 4);
+			if (write(fd, out, n) != (ssize_t)n)
+				break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * Issue answers read from the frame as their JSON form would read: the
+ * same token, jti and exp, the same refusals with the same messages.
+ */
+START_TEST(test_issue_answers)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_present_opts	 po = BATON_PRESENT_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	struct baton_issued		*t = NULL;
+	struct sockaddr_un		 sun;
+	pthread_t			 th;
+	char				 path[128];
+	int				 lfd;
+
+	snprintf(path, sizeof(path), "%s/issue.sock", B.dir);
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	ck_assert_int_ne(lfd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, issue_serve, &lfd), 0);
+	o.socket_path = path;
+	o.timeout_ms = 2000;
+	ck_assert_int_eq(baton_client_open(&c, &o), 0);
+	po.tool = "db_query";
+	po.action = "read";
+	po.audience = "db";
+	/* 0 */
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po), 0);
+	ck_assert_str_eq(baton_issued_token(t), "bt1_x");
+	ck_assert_str_eq(baton_issued_jti(t),
+	    "0123456789abcdef0123456789abcdef");
+	ck_assert_uint_eq(baton_issued_exp(t), 7);
+	baton_issued_free(t);
+	/* 1, 2, 3 */
+	ck_assert_int_eq(narrow(&t, c, "bt1_AAAA", "a", 0, 0), BATON_EPROTO);
+	ck_assert_ptr_null(t);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker answered without a token");
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po),
+	    BATON_EPROTO);
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po),
+	    BATON_EPROTO);
+	ck_assert_ptr_null(t);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker answered without a token");
+	/* 4 */
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po), 0);
+	ck_assert_str_eq(baton_issued_token(t), "bt1_b");
+	ck_assert_str_eq(baton_issued_jti(t), "");
+	ck_assert_uint_eq(baton_issued_exp(t), 0);
+	baton_issued_free(t);
+	/* 5 */
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po), 0);
+	ck_assert_str_eq(baton_issued_token(t), "bt1_c");
+	ck_assert_str_eq(baton_issued_jti(t),
+	    "0123456789abcdef0123456789abcdef");
+	ck_assert_uint_eq(baton_issued_exp(t), 0);
+	baton_issued_free(t);
+	/* 6 */
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po), 0);
+	ck_assert_str_eq(baton_issued_token(t), "bt1_d");
+	ck_assert_str_eq(baton_issued_jti(t), "");
+	ck_assert_uint_eq(baton_issued_exp(t), 0);
+	baton_issued_free(t);
+	/* 7, 8, 9: malformed bodies (each drops the connection) */
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po),
+	    BATON_EPROTO);
+	ck_assert_ptr_null(t);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker sent a malformed response body");
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po),
+	    BATON_EPROTO);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker sent a malformed response body");
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po),
+	    BATON_EPROTO);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker sent a malformed response body");
+	ck_assert_ptr_null(t);
+	/* 10, 11 */
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po),
+	    BATON_EPROTO);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker answered without a token");
+	ck_assert_int_eq(baton_client_present(&t, c, "bt1_AAAA", &po),
+	    BATON_EPROTO);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker answered without a token");
+	ck_assert_ptr_null(t);
+	baton_client_free(c);
+	pthread_join(th, NULL);
+	close(lfd);
+	unlink(path);
+}
+END_TEST
+
 /* ---- deadlines on the blocking socket ------------------------------------ */
 
 /*
@@ -1877,6 +2053,7 @@ client_suite(void)
 	tcase_add_test(tc, test_reconnect);
 	tcase_add_test(tc, test_no_double_send);
 	tcase_add_test(tc, test_read_ahead);
+	tcase_add_test(tc, test_issue_answers);
 	tcase_add_test(tc, test_timeout_verify);
 	tcase_add_test(tc, test_timeout_half_frame);
 	tcase_add_test(tc, test_timeout_partial_late);
