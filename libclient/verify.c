@@ -23,8 +23,18 @@
  * A decision.  Through the broker, the answer's msgpack body is kept and
  * its JSON form (doc) built only when something asks for the facts or
  * the JSON: a tool server that reads allowed and reason never pays for
- * it.  Offline results, which compute their facts locally, start with doc.
+ * it.  Offline results keep the decoded token (and what evaluation
+ * computed from it) instead, and build the same doc from it on first use.
  */
+struct bc_offline {
+	struct baton_token	 tok;
+	struct baton_effective	 eff;
+	struct baton_tool_facts	 tf;
+	int			 reason;	/* baton_evaluate's */
+	int			 has_eff;	/* eff complete: facts */
+	int			 has_tf;	/* tf for the tool asked for */
+};
+
 struct baton_verify_result {
 	json_t		*doc;		/* {allow, reason, reason_name, facts} */
 	const char	*tool;		/* the tool that was asked for, or NULL */
@@ -34,6 +44,7 @@ struct baton_verify_result {
 	int		 doc_reason;	/* without body: the reason doc holds */
 	const uint8_t	*body;		/* the broker's answer body, or NULL */
 	size_t		 bodylen;
+	struct bc_offline *off;		/* offline: the token, or NULL */
 	/* the body's bytes and the tool's name follow, in one allocation */
 };
 
@@ -88,6 +99,29 @@ doc_finish(json_t *doc, int reason)
 }
 
 /*
+ * An offline decision's document.  Facts come from the complete effective
+ * grant: what evaluation filled in before a deny may be partial, so a
+ * denial's was computed afresh (and without tool facts).  Reads only.
+ */
+static json_t *
+offline_doc(const struct bc_offline *off, const char *tool)
+{
+	json_t	*doc, *facts;
+
+	if ((doc = json_object()) == NULL)
+		return NULL;
+	json_object_set_new(doc, "allow",
+	    json_boolean(off->reason == BATON_R_OK));
+	json_object_set_new(doc, "reason", json_integer(off->reason));
+	json_object_set_new(doc, "offline", json_true());
+	if (off->has_eff && (facts = bc_facts_json(&off->tok, &off->eff,
+	    off->has_tf ? &off->tf : NULL, off->has_tf ? tool : NULL)) !=
+	    NULL)
+		json_object_set_new(doc, "facts", facts);
+	return doc;
+}
+
+/*
  * The decision document, built on first use.  Results are read through
  * const pointers, possibly from several threads: the first complete doc
  * is published atomically, and a thread that lost the race drops its own.
@@ -107,6 +141,9 @@ result_doc(const struct baton_verify_result *cr)
 	if (r->body != NULL) {
 		/* checked by bc_mpr_check already: fails only on ENOMEM */
 		if (bc_mp_to_json(r->body, r->bodylen, &doc) != 0)
+			return NULL;
+	} else if (r->off != NULL) {
+		if ((doc = offline_doc(r->off, r->tool)) == NULL)
 			return NULL;
 	} else {
 		if ((doc = json_object()) == NULL)
@@ -130,27 +167,6 @@ result_facts(const struct baton_verify_result *r)
 	return json_object_get(result_doc(r), "facts");
 }
 
-/* A result from a complete decision document (offline). */
-static int
-result_new(struct baton_verify_result **out, json_t *doc, const char *tool)
-{
-	struct baton_verify_result	*r;
-	json_t				*reason;
-
-	if ((r = result_alloc(0, tool)) == NULL) {
-		json_decref(doc);
-		return BATON_ENOMEM;
-	}
-	r->doc = doc;
-	reason = json_object_get(doc, "reason");
-	result_decide(r, json_is_true(json_object_get(doc, "allow")),
-	    json_is_integer(reason) ? (int)json_integer_value(reason) :
-	    BATON_R_BAD_CHAIN);
-	doc_finish(doc, r->reason);
-	*out = r;
-	return r->allow ? 0 : BATON_EDENIED;
-}
-
 /* A decision with no facts: the reason alone. */
 static int
 result_deny(struct baton_verify_result **out, int reason, const char *tool)
@@ -172,6 +188,10 @@ baton_verify_result_free(struct baton_verify_result *r)
 		return;
 	json_decref(r->doc);
 	free(r->json);
+	if (r->off != NULL) {
+		baton_token_free(&r->off->tok);
+		free(r->off);
+	}
 	free(r);
 }
 
@@ -814,14 +834,12 @@ baton_verify_offline(struct baton_verify_result **out,
     const struct baton_keybundle *kb, const char *token,
     const struct baton_verify_opts *o)
 {
-	struct baton_token	 tok;
+	struct baton_verify_result *r;
+	struct bc_offline	*off;
 	struct baton_request	 req;
-	struct baton_effective	 eff;
-	struct baton_tool_facts	 tf;
 	struct baton_arg	*args = NULL;
 	struct baton_usage	*usage = NULL;
 	enum baton_reason	 reason;
-	json_t			*doc = NULL, *facts;
 	size_t			 i;
 	int			 ret;
 
@@ -832,11 +850,14 @@ baton_verify_offline(struct baton_verify_result **out,
 		return BATON_EINVAL;
 	if (sodium_init() < 0)
 		return BATON_EIO;
-	memset(&tok, 0, sizeof(tok));
-	reason = baton_token_open(&tok, token, strlen(token), &kb->ring,
+	/* the result keeps the token: its facts are built on first use */
+	if ((off = calloc(1, sizeof(*off))) == NULL)
+		return BATON_ENOMEM;
+	reason = baton_token_open(&off->tok, token, strlen(token), &kb->ring,
 	    BATON_CHECK_SIG);
 	if (reason != BATON_R_OK) {
-		baton_token_free(&tok);
+		baton_token_free(&off->tok);
+		free(off);
 		return result_deny(out, (int)reason, o->tool);
 	}
 	ret = BATON_ENOMEM;
@@ -876,31 +897,30 @@ baton_verify_offline(struct baton_verify_result **out,
 	req.nusage = o->nusage;
 	req.now = o->now != 0 ? o->now : (uint64_t)time(NULL);
 	req.leeway = o->leeway;
-	memset(&eff, 0, sizeof(eff));
-	memset(&tf, 0, sizeof(tf));
-	reason = baton_evaluate(&tok, &req, &eff, &tf);
-	if ((doc = json_object()) == NULL)
+	reason = baton_evaluate(&off->tok, &req, &off->eff, &off->tf);
+	if ((r = result_alloc(0, o->tool)) == NULL)
 		goto out;
-	json_object_set_new(doc, "allow", json_boolean(reason == BATON_R_OK));
-	json_object_set_new(doc, "reason", json_integer((json_int_t)reason));
-	json_object_set_new(doc, "offline", json_true());
-	/*
-	 * Facts come from the complete effective grant, computed afresh:
-	 * what evaluation filled in before a deny may be partial.
-	 */
+	/* a denial's facts come from the complete grant, computed afresh */
+	off->reason = (int)reason;
+	off->has_tf = reason == BATON_R_OK;
 	if (reason != BATON_R_OK) {
-		memset(&eff, 0, sizeof(eff));
-		if (baton_effective(&tok, &eff) == BATON_R_OK &&
-		    (facts = bc_facts_json(&tok, &eff, NULL, NULL)) != NULL)
-			json_object_set_new(doc, "facts", facts);
-	} else if ((facts = bc_facts_json(&tok, &eff, &tf, o->tool)) != NULL)
-		json_object_set_new(doc, "facts", facts);
-	ret = result_new(out, doc, o->tool);
-	doc = NULL;
+		memset(&off->eff, 0, sizeof(off->eff));
+		memset(&off->tf, 0, sizeof(off->tf));
+		off->has_eff = baton_effective(&off->tok, &off->eff) ==
+		    BATON_R_OK;
+	} else
+		off->has_eff = 1;
+	r->off = off;
+	off = NULL;
+	result_decide(r, reason == BATON_R_OK, (int)reason);
+	*out = r;
+	ret = r->allow ? 0 : BATON_EDENIED;
 out:
-	json_decref(doc);
 	free(args);
 	free(usage);
-	baton_token_free(&tok);
+	if (off != NULL) {
+		baton_token_free(&off->tok);
+		free(off);
+	}
 	return ret;
 }

@@ -1690,9 +1690,32 @@ START_TEST(test_lazy_facts)
 	facts_text(r2, t2, sizeof(t2));
 	ck_assert_str_eq(t2, t1);
 	baton_verify_result_free(r2);
-	/* the offline result builds its facts eagerly, from the token */
+	/*
+	 * The offline result keeps its own decoded token and builds its
+	 * facts from it on first use: the caller's text may be gone by then,
+	 * and four threads asking at once read the same facts.
+	 */
+	ck_assert_ptr_nonnull(big = strdup(baton_issued_token(a)));
+	ck_assert_int_eq(baton_verify_offline(&r3, kb, big, &vo), 0);
+	memset(big, 'A', strlen(big));
+	free(big);
+	for (i = 0; i < 4; i++) {
+		fr[i].r = r3;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, facts_reader,
+		    &fr[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_str_eq(fr[i].text, t1);
+	}
+	ck_assert_ptr_nonnull(strstr(baton_verify_result_json(r3),
+	    "\"offline\": true"));
+	baton_verify_result_free(r3);
+	/* and the JSON first, then the facts */
 	ck_assert_int_eq(baton_verify_offline(&r3, kb, baton_issued_token(a),
 	    &vo), 0);
+	ck_assert_ptr_nonnull(strstr(baton_verify_result_json(r3),
+	    "\"reason_name\": \"ok\""));
 	facts_text(r3, t3, sizeof(t3));
 	ck_assert_str_eq(t3, t1);
 	baton_verify_result_free(r3);
