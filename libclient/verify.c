@@ -850,9 +850,15 @@ baton_verify_offline(struct baton_verify_result **out,
 		return BATON_EINVAL;
 	if (sodium_init() < 0)
 		return BATON_EIO;
-	/* the result keeps the token: its facts are built on first use */
-	if ((off = calloc(1, sizeof(*off))) == NULL)
+	/*
+	 * The result keeps the token: its facts are built on first use.
+	 * baton_token_open sets all of tok, whatever it returns.
+	 */
+	if ((off = malloc(sizeof(*off))) == NULL)
 		return BATON_ENOMEM;
+	memset(&off->eff, 0, sizeof(off->eff));
+	memset(&off->tf, 0, sizeof(off->tf));
+	off->reason = off->has_eff = off->has_tf = 0;
 	reason = baton_token_open(&off->tok, token, strlen(token), &kb->ring,
 	    BATON_CHECK_SIG);
 	if (reason != BATON_R_OK) {
