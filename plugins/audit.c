@@ -10,12 +10,14 @@
  *
  * Writing is off the request path: a decision's record is queued, and one
  * writer thread per file chains and appends whatever has queued with one
- * write(2), within a millisecond or so.  Once woken the writer lets a
- * batch gather for AUDIT_GATHER first: woken per decision, its wake-up,
- * write and context switch cost a verify more than half again on two
- * cores (bench/RESULTS.md).  A full queue makes deciders wait, never
- * drops a record; releasing a configuration (reload, exit) waits until
- * everything queued is written.
+ * write(2), within about AUDIT_GATHER (10 ms).  Once woken the writer lets
+ * a batch gather that long first: woken per decision, its wake-up, write
+ * and context switch cost a verify more than half again on two cores, and
+ * woken every millisecond it still moved the client and the worker
+ * between the cores often enough to cost a verify 28-38 % at the median
+ * (bench/RESULTS.md); every 10 ms it is lost in the noise.  A full queue
+ * makes deciders wait, never drops a record; releasing a configuration
+ * (reload, exit) waits until everything queued is written.
  */
 
 #include <sys/stat.h>
@@ -38,7 +40,7 @@
 #define AUDIT_LINE_MAX	16384
 #define AUDIT_TAIL	65536
 #define AUDIT_QUEUE	65536		/* records queued before deciders wait */
-#define AUDIT_GATHER	1000000		/* ns a woken writer lets a batch gather */
+#define AUDIT_GATHER	10000000	/* ns a woken writer lets a batch gather */
 
 struct rec {
 	struct rec	*next;
