@@ -197,8 +197,7 @@ baton_envelope_parse_bytes(struct baton_envelope *env, const uint8_t *buf,
 }
 
 /*
- * base64url (RFC 4648 section 5) without padding, by table: each byte's
- * value, -1 outside the alphabet.
+ * base64url (RFC 4648 section 5) without padding, by table.
  *
  * Tokens are not decoded in constant time.  The decoder's timing could
  * tell only what the text already shows its sender, and the token's
@@ -206,25 +205,34 @@ baton_envelope_parse_bytes(struct baton_envelope *env, const uint8_t *buf,
  * constant time; a constant-time decoder was a sixth of a verify's
  * cycles in the broker (bench/RESULTS.md).  Key material is never held
  * in base64 (keys are files of raw bytes, public keys hex).
+ *
+ * B64V is a character's value, -1 outside the alphabet.  The decoder
+ * reads four tables made from it, one per position in a quantum of four
+ * characters, each holding the character's bits already shifted to
+ * their place in the quantum's 24; outside the alphabet an entry is
+ * B64_BAD, whose top byte survives any OR of the four, so one test per
+ * quantum refuses every bad character.
  */
-static const int8_t b64url_val[256] = {
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-	-1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
-	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-};
+#define B64V(c) \
+	((c) >= 'A' && (c) <= 'Z' ? (c) - 'A' : \
+	 (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26 : \
+	 (c) >= '0' && (c) <= '9' ? (c) - '0' + 52 : \
+	 (c) == '-' ? 62 : (c) == '_' ? 63 : -1)
+#define B64_BAD		0xff000000U
+#define B64E(c, sh)	(B64V(c) < 0 ? B64_BAD : (uint32_t)B64V(c) << (sh))
+#define B64R4(c, sh)	B64E(c, sh), B64E((c) + 1, sh), B64E((c) + 2, sh), \
+			B64E((c) + 3, sh)
+#define B64R16(c, sh)	B64R4(c, sh), B64R4((c) + 4, sh), B64R4((c) + 8, sh), \
+			B64R4((c) + 12, sh)
+#define B64R64(c, sh)	B64R16(c, sh), B64R16((c) + 16, sh), \
+			B64R16((c) + 32, sh), B64R16((c) + 48, sh)
+#define B64TABLE(sh)	{ B64R64(0, sh), B64R64(64, sh), B64R64(128, sh), \
+			B64R64(192, sh) }
+
+static const uint32_t b64url_d0[256] = B64TABLE(18);
+static const uint32_t b64url_d1[256] = B64TABLE(12);
+static const uint32_t b64url_d2[256] = B64TABLE(6);
+static const uint32_t b64url_d3[256] = B64TABLE(0);
 
 static const char b64url_chars[64] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -266,52 +274,77 @@ baton_b64url_encode(char *out, const uint8_t *in, size_t len)
 	return ((size_t)(o - out));
 }
 
+/* One quantum of four characters as 24 bits; B64_BAD set if any is bad. */
+static inline uint32_t
+b64url_quantum(const uint8_t *p)
+{
+	return (b64url_d0[p[0]] | b64url_d1[p[1]] | b64url_d2[p[2]] |
+	    b64url_d3[p[3]]);
+}
+
 /*
- * Decode len characters of s into out (room for len / 4 * 3 + 2 bytes);
- * 0 and the length in *outlen, or -1 if the text is not the canonical
- * form of some bytes: a byte outside the alphabet, a length of 4k + 1,
- * or non-zero unused bits in the last character.  So every envelope has
- * exactly one text form.
+ * Decode len characters of s into out (room for len / 4 * 3 + 3 bytes:
+ * eight characters are written as eight bytes, the last two of which the
+ * next round overwrites); 0 and the length in *outlen, or -1 if the text
+ * is not the canonical form of some bytes: a byte outside the alphabet,
+ * a length of 4k + 1, or non-zero unused bits in the last character.  So
+ * every envelope has exactly one text form.
  */
 static int
 b64url_decode(uint8_t *out, const char *s, size_t len, size_t *outlen)
 {
 	const uint8_t	*p = (const uint8_t *)s;
 	uint8_t		*o = out;
-	int32_t		 a, b, c, d;
-	size_t		 i, full = len / 4 * 4;
+	uint64_t	 v;
+	uint32_t	 x, y;
+	size_t		 i = 0, full = len / 4 * 4;
 
-	for (i = 0; i < full; i += 4) {
-		a = b64url_val[p[i]];
-		b = b64url_val[p[i + 1]];
-		c = b64url_val[p[i + 2]];
-		d = b64url_val[p[i + 3]];
-		if ((a | b | c | d) < 0)
+	for (; full - i >= 8; i += 8) {
+		x = b64url_quantum(p + i);
+		y = b64url_quantum(p + i + 4);
+		if (((x | y) & B64_BAD) != 0)
 			return (-1);
-		a = a << 18 | b << 12 | c << 6 | d;
-		*o++ = (uint8_t)(a >> 16);
-		*o++ = (uint8_t)(a >> 8);
-		*o++ = (uint8_t)a;
+		/* 48 bits, big-endian, in the top of a word of 64 */
+		v = ((uint64_t)x << 40) | ((uint64_t)y << 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		v = __builtin_bswap64(v);
+		memcpy(o, &v, sizeof(v));
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		memcpy(o, &v, sizeof(v));
+#else
+		o[0] = (uint8_t)(v >> 56);
+		o[1] = (uint8_t)(v >> 48);
+		o[2] = (uint8_t)(v >> 40);
+		o[3] = (uint8_t)(v >> 32);
+		o[4] = (uint8_t)(v >> 24);
+		o[5] = (uint8_t)(v >> 16);
+#endif
+		o += 6;
+	}
+	if (i < full) {
+		if (((x = b64url_quantum(p + i)) & B64_BAD) != 0)
+			return (-1);
+		*o++ = (uint8_t)(x >> 16);
+		*o++ = (uint8_t)(x >> 8);
+		*o++ = (uint8_t)x;
+		i += 4;
 	}
 	switch (len - full) {
 	case 0:
 		break;
 	case 2:
-		a = b64url_val[p[i]];
-		b = b64url_val[p[i + 1]];
-		if ((a | b) < 0 || (b & 0x0f) != 0)
+		x = b64url_d0[p[i]] | b64url_d1[p[i + 1]];
+		if ((x & B64_BAD) != 0 || (x & 0xffff) != 0)
 			return (-1);
-		*o++ = (uint8_t)(a << 2 | b >> 4);
+		*o++ = (uint8_t)(x >> 16);
 		break;
 	case 3:
-		a = b64url_val[p[i]];
-		b = b64url_val[p[i + 1]];
-		c = b64url_val[p[i + 2]];
-		if ((a | b | c) < 0 || (c & 0x03) != 0)
+		x = b64url_d0[p[i]] | b64url_d1[p[i + 1]] |
+		    b64url_d2[p[i + 2]];
+		if ((x & B64_BAD) != 0 || (x & 0xff) != 0)
 			return (-1);
-		a = a << 18 | b << 12 | c << 6;
-		*o++ = (uint8_t)(a >> 16);
-		*o++ = (uint8_t)(a >> 8);
+		*o++ = (uint8_t)(x >> 16);
+		*o++ = (uint8_t)(x >> 8);
 		break;
 	default:
 		return (-1);

@@ -981,6 +981,96 @@ START_TEST(test_base64_table)
 }
 END_TEST
 
+/*
+ * A well-formed envelope of n bytes (n >= 115) around one payload of
+ * random bytes, so its text can be checked byte for byte after decoding.
+ */
+static size_t
+envelope_of_len(uint8_t *buf, size_t n)
+{
+	size_t	plen = n - 115, i = 0;
+
+	buf[i++] = 0x95;	/* array of 5 */
+	buf[i++] = 0x01;	/* fmt */
+	buf[i++] = 0xc4;
+	buf[i++] = BATON_KID_LEN;
+	randombytes_buf(buf + i, BATON_KID_LEN);
+	i += BATON_KID_LEN;
+	buf[i++] = 0x91;	/* one payload */
+	buf[i++] = 0xc4;
+	buf[i++] = (uint8_t)plen;
+	randombytes_buf(buf + i, plen);
+	i += plen;
+	buf[i++] = 0xc4;
+	buf[i++] = BATON_SIG_LEN;
+	randombytes_buf(buf + i, BATON_SIG_LEN);
+	i += BATON_SIG_LEN;
+	buf[i++] = 0xc4;
+	buf[i++] = BATON_TAG_LEN;
+	randombytes_buf(buf + i, BATON_TAG_LEN);
+	i += BATON_TAG_LEN;
+	return (i);
+}
+
+/*
+ * The decoder works eight characters at a time: for envelopes of every
+ * length mod 6 (so texts of every length mod 8 that base64 allows), the
+ * bytes come out exactly; every byte outside the alphabet is refused at
+ * every position of the text; and the last character is accepted only
+ * with its unused bits zero.
+ */
+START_TEST(test_base64_exact)
+{
+	static const char	 alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	struct baton_envelope	 env;
+	uint8_t			 raw[160];
+	char			*t;
+	size_t			 n, len, p, v;
+	int			 c;
+
+	for (n = 115; n < 115 + 12; n++) {
+		ck_assert_uint_eq(envelope_of_len(raw, n), n);
+		t = text_of(raw, n);
+		len = strlen(t);
+		ck_assert_int_eq(baton_envelope_parse(&env, t, len),
+		    BATON_R_OK);
+		ck_assert_uint_eq(env.len, n);
+		ck_assert_mem_eq(env.buf, raw, n);
+		ck_assert_mem_eq(env.payload[0], raw + 15, n - 115);
+		baton_envelope_free(&env);
+		for (p = BATON_PREFIX_LEN; p < len; p++) {
+			char	keep = t[p];
+
+			for (c = 0; c < 256; c++) {
+				if (c != 0 && strchr(alpha, c) != NULL)
+					continue;
+				t[p] = (char)c;
+				ck_assert_msg(baton_envelope_parse(&env, t,
+				    len) == BATON_R_BAD_BASE64,
+				    "n %zu byte 0x%02x at %zu", n, c, p);
+				baton_envelope_free(&env);
+			}
+			t[p] = keep;
+		}
+		/* the last character: only its used bits may be set */
+		if (n % 3 != 0) {
+			for (v = 0; v < 64; v++) {
+				int	unused = n % 3 == 1 ? (v & 0x0f) != 0 :
+				    (v & 0x03) != 0;
+
+				t[len - 1] = alpha[v];
+				ck_assert_int_eq(baton_envelope_parse(&env, t,
+				    len), unused ? BATON_R_BAD_BASE64 :
+				    BATON_R_OK);
+				baton_envelope_free(&env);
+			}
+		}
+		free(t);
+	}
+}
+END_TEST
+
 START_TEST(test_text_too_long)
 {
 	char	*t;
@@ -1016,6 +1106,7 @@ envelope_suite(void)
 	tcase_add_test(tc, test_text_form);
 	tcase_add_test(tc, test_text_too_long);
 	tcase_add_test(tc, test_base64_table);
+	tcase_add_test(tc, test_base64_exact);
 	suite_add_tcase(s, tc);
 	return (s);
 }
