@@ -527,6 +527,8 @@ struct dec {
 	struct baton_arena	*arena;
 	enum baton_reason	 reason;	/* first failure */
 	size_t			*predbytes;	/* so far in the chain */
+	char			*pool;		/* the block's string copies */
+	size_t			 poolleft;
 };
 
 /* Record a failure; the first one wins. */
@@ -587,6 +589,50 @@ utf8_ok(const uint8_t *s, size_t len)
 	return (1);
 }
 
+/*
+ * Word-at-a-time screen for the common case, text that is all ASCII
+ * without NUL (and, for names and shown text, without control
+ * characters): 1 when every byte is surely acceptable, 0 when some byte
+ * needs the exact checks (has_ctl, utf8_ok), which then decide.  So this
+ * may only ever say 1 for text those checks accept: a byte >= 0x80, a
+ * NUL, or with ctl a byte < 0x20 or 0x7f, makes it say 0.
+ */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+static inline int
+word_clean(uint64_t w, int ctl)
+{
+	/* with no high bit set, w - ONES * n borrows into a high bit
+	 * exactly when some byte is below n (n <= 0x80) */
+	if ((w & HIGHS) != 0)
+		return (0);
+	if (ctl)
+		return (((w - ONES * 0x20) & HIGHS) == 0 &&
+		    (((w ^ (ONES * 0x7f)) - ONES) & HIGHS) == 0);
+	return (((w - ONES) & HIGHS) == 0);
+}
+
+static int
+ascii_clean(const uint8_t *s, size_t len, int ctl)
+{
+	uint64_t	w;
+	size_t		i;
+
+	for (i = 0; len - i >= 8; i += 8) {
+		memcpy(&w, s + i, sizeof(w));
+		if (!word_clean(w, ctl))
+			return (0);
+	}
+	if (i < len) {
+		w = ONES * 'a';		/* padding that passes */
+		memcpy(&w, s + i, len - i);
+		if (!word_clean(w, ctl))
+			return (0);
+	}
+	return (1);
+}
+
 /* Bytewise order of two strings, shorter first on a common prefix. */
 static int
 strcmp_len(const char *a, size_t alen, const char *b, size_t blen)
@@ -623,16 +669,37 @@ has_ctl(const char *s, size_t len)
 static int
 dec_str(struct dec *d, int ident, const char **out, size_t *outlen)
 {
+	struct mpr	*r = &d->r;
 	const char	*s;
 	uint32_t	 len;
 	char		*copy;
 
-	if (mpr_peek(&d->r) != MPR_STR || mpr_str(&d->r, &s, &len) != 0)
+	/* a fixstr that fits is read here, anything else by mpr_str */
+	if (r->err == 0 && r->p != r->end && (*r->p & 0xe0) == 0xa0 &&
+	    (size_t)(*r->p & 0x1f) < (size_t)(r->end - r->p)) {
+		len = *r->p & 0x1f;
+		s = (const char *)r->p + 1;
+		r->p += 1 + len;
+	} else if (mpr_peek(r) != MPR_STR || mpr_str(r, &s, &len) != 0)
 		return (dec_bad(d));
-	if ((ident == 1 && len == 0) || (ident != 0 && has_ctl(s, len)) ||
-	    !utf8_ok((const uint8_t *)s, len))
+	if (ident == 1 && len == 0)
 		return (dec_bad(d));
-	if ((copy = baton_arena_strndup(d->arena, s, len)) == NULL)
+	if (!ascii_clean((const uint8_t *)s, len, ident != 0) &&
+	    ((ident != 0 && has_ctl(s, len)) ||
+	    !utf8_ok((const uint8_t *)s, len)))
+		return (dec_bad(d));
+	/*
+	 * Copies go to the block's pool: each string took at least its
+	 * length and a header byte of the payload, so a pool of the
+	 * payload's size holds them all with their NULs.
+	 */
+	if ((size_t)len < d->poolleft) {
+		copy = d->pool;
+		memcpy(copy, s, len);
+		copy[len] = '\0';
+		d->pool += (size_t)len + 1;
+		d->poolleft -= (size_t)len + 1;
+	} else if ((copy = baton_arena_strndup(d->arena, s, len)) == NULL)
 		return (dec_bad(d));
 	*out = copy;
 	if (outlen != NULL)
@@ -640,10 +707,17 @@ dec_str(struct dec *d, int ident, const char **out, size_t *outlen)
 	return (0);
 }
 
-static int
+static inline int
 dec_uint(struct dec *d, uint64_t *v)
 {
-	if (mpr_uint(&d->r, v) != 0)
+	struct mpr	*r = &d->r;
+
+	/* a positive fixint here, anything else by mpr_uint */
+	if (r->err == 0 && r->p != r->end && *r->p < 0x80) {
+		*v = *r->p++;
+		return (0);
+	}
+	if (mpr_uint(r, v) != 0)
 		return (dec_bad(d));
 	return (0);
 }
@@ -663,10 +737,26 @@ dec_alloc(struct dec *d, size_t n, size_t size)
 }
 
 /* Array header with its count in [min, max]. */
+/*
+ * A fixarray (per 1) or fixmap (per 2) header whose entries could still
+ * follow, read here: 1 and the count in *n; else 0 and nothing read.
+ */
+static inline int
+fix_container(struct mpr *r, uint8_t type, size_t per, uint32_t *n)
+{
+	if (r->err != 0 || r->p == r->end || (*r->p & 0xf0) != type ||
+	    per * (*r->p & 0x0f) >= (size_t)(r->end - r->p))
+		return (0);
+	*n = *r->p++ & 0x0f;
+	return (1);
+}
+
+/* Array header with its count in [min, max]. */
 static int
 dec_array(struct dec *d, uint32_t min, uint32_t max, uint32_t *n)
 {
-	if (mpr_peek(&d->r) != MPR_ARRAY || mpr_array(&d->r, n) != 0)
+	if (!fix_container(&d->r, 0x90, 1, n) &&
+	    (mpr_peek(&d->r) != MPR_ARRAY || mpr_array(&d->r, n) != 0))
 		return (dec_bad(d));
 	if (*n < min || *n > max)
 		return (dec_bad(d));
@@ -676,7 +766,8 @@ dec_array(struct dec *d, uint32_t min, uint32_t max, uint32_t *n)
 static int
 dec_map(struct dec *d, uint32_t *n)
 {
-	if (mpr_peek(&d->r) != MPR_MAP || mpr_map(&d->r, n) != 0)
+	if (!fix_container(&d->r, 0x80, 2, n) &&
+	    (mpr_peek(&d->r) != MPR_MAP || mpr_map(&d->r, n) != 0))
 		return (dec_bad(d));
 	return (0);
 }
@@ -925,7 +1016,7 @@ dec_grants(struct dec *d, struct baton_grants *g)
 		if (dec_sorted_ident(d, &prev, &prevlen,
 		    &g->tools[i].tool) != 0)
 			return (-1);
-		if (strcmp(g->tools[i].tool, "*") == 0)
+		if (prevlen == 1 && g->tools[i].tool[0] == '*')
 			return (dec_bad(d));
 		if (dec_toolgrant(d, &g->tools[i]) != 0)
 			return (-1);
@@ -987,8 +1078,8 @@ dec_field(struct dec *d, uint64_t key, int is_root, struct baton_block *b)
 
 	switch (key) {
 	case K_JTI:
-		if (mpr_peek(&d->r) != MPR_BIN ||
-		    mpr_bin_exact(&d->r, &p, BATON_JTI_LEN) != 0)
+		/* bin 8 of 16 bytes is the only form mpr_bin_exact takes */
+		if (mpr_bin_exact(&d->r, &p, BATON_JTI_LEN) != 0)
 			return (dec_bad(d));
 		memcpy(b->jti, p, BATON_JTI_LEN);
 		return (0);
@@ -1082,6 +1173,9 @@ block_decode(struct baton_arena *arena, const uint8_t *buf, size_t len,
 	d.arena = arena;
 	d.predbytes = predbytes;
 	mpr_init(&d.r, buf, len);
+	/* the pool for dec_str; without it strings go one by one */
+	if (len > 0 && (d.pool = baton_arena_alloc(arena, len)) != NULL)
+		d.poolleft = len;
 
 	if (dec_map(&d, &n) != 0)
 		goto out;

@@ -1350,6 +1350,166 @@ START_TEST(test_payload_table)
 }
 END_TEST
 
+/*
+ * Strings are screened a word (eight bytes) at a time before the exact
+ * UTF-8 and control-character checks: every class of byte sequence, at
+ * every offset mod 8 and with every length of tail after it, in a fixstr
+ * and a str 8, in a name (delegator), shown text (a ctx value) and an
+ * operand (an eq predicate), is accepted or refused as the exact checks
+ * say, and what is accepted decodes to the same bytes.
+ */
+static const struct {
+	const char	*b;
+	size_t		 len;
+	int		 text_ok;	/* as an operand */
+	int		 name_ok;	/* as a name or ctx value */
+} uclasses[] = {
+	{ "a", 1, 1, 1 },
+	{ " ", 1, 1, 1 },
+	{ "~", 1, 1, 1 },
+	{ "\xc3\xa9", 2, 1, 1 },		/* U+00E9 */
+	{ "\xe2\x82\xac", 3, 1, 1 },		/* U+20AC */
+	{ "\xef\xbf\xbf", 3, 1, 1 },		/* U+FFFF */
+	{ "\xf0\x9f\x98\x80", 4, 1, 1 },	/* U+1F600 */
+	{ "\xf4\x8f\xbf\xbf", 4, 1, 1 },	/* U+10FFFF */
+	{ "\xc0\xaf", 2, 0, 0 },		/* overlong */
+	{ "\xe0\x80\xaf", 3, 0, 0 },		/* overlong */
+	{ "\xf0\x80\x80\xaf", 4, 0, 0 },	/* overlong */
+	{ "\xed\xa0\x80", 3, 0, 0 },		/* surrogate */
+	{ "\xf4\x90\x80\x80", 4, 0, 0 },	/* past U+10FFFF */
+	{ "\x80", 1, 0, 0 },			/* lone continuation */
+	{ "\xc3", 1, 0, 0 },			/* lead without its tail */
+	{ "\xf8\x88\x80\x80\x80", 5, 0, 0 },	/* five bytes */
+	{ "\xff", 1, 0, 0 },
+	{ "\0", 1, 0, 0 },
+	{ "\x01", 1, 1, 0 },
+	{ "\x1f", 1, 1, 0 },
+	{ "\n", 1, 1, 0 },
+	{ "\x7f", 1, 1, 0 },
+};
+
+/* Open block 0 and a block 1 holding str (kind 0 delegator, 1 ctx, 2 eq). */
+static enum baton_reason
+open_with_str(struct baton_token *tok, int kind, const char *str,
+    size_t len)
+{
+	static const struct field root[MAXF] = { ROOT_HEAD, ROOT_TAIL };
+	static const uint8_t	 z[BATON_SIG_LEN];
+	msgpack_sbuffer		 sb[3];
+	msgpack_packer		 pk;
+	enum baton_reason	 r;
+	char			*text;
+	int			 i;
+
+	pack_fields(&sb[0], root);
+	msgpack_sbuffer_init(&sb[1]);
+	msgpack_packer_init(&pk, &sb[1], msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 6);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_bin(&pk, BATON_JTI_LEN);
+	msgpack_pack_bin_body(&pk, z, BATON_JTI_LEN);
+	msgpack_pack_uint64(&pk, 3);
+	msgpack_pack_uint64(&pk, 1000);
+	msgpack_pack_uint64(&pk, 5);
+	msgpack_pack_uint64(&pk, 2000);
+	msgpack_pack_uint64(&pk, 8);
+	msgpack_pack_str(&pk, kind == 0 ? len : 1);
+	msgpack_pack_str_body(&pk, kind == 0 ? str : "d", kind == 0 ? len : 1);
+	if (kind == 2) {	/* {t: {3: {a: [[1, str]]}}} */
+		msgpack_pack_uint64(&pk, 11);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str(&pk, 1);
+		msgpack_pack_str_body(&pk, "t", 1);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_uint64(&pk, 3);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str(&pk, 1);
+		msgpack_pack_str_body(&pk, "a", 1);
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_uint64(&pk, 1);
+	} else {		/* {k: str} or, for kind 0, {k: v} */
+		msgpack_pack_uint64(&pk, 15);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str(&pk, 1);
+		msgpack_pack_str_body(&pk, "k", 1);
+	}
+	if (kind == 0) {
+		msgpack_pack_str(&pk, 1);
+		msgpack_pack_str_body(&pk, "v", 1);
+	} else {
+		msgpack_pack_str(&pk, len);
+		msgpack_pack_str_body(&pk, str, len);
+	}
+	/* the envelope, signed by nobody: opened unchecked */
+	msgpack_sbuffer_init(&sb[2]);
+	msgpack_packer_init(&pk, &sb[2], msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint64(&pk, BATON_FMT);
+	msgpack_pack_bin(&pk, BATON_KID_LEN);
+	msgpack_pack_bin_body(&pk, z, BATON_KID_LEN);
+	msgpack_pack_array(&pk, 2);
+	for (i = 0; i < 2; i++) {
+		msgpack_pack_bin(&pk, sb[i].size);
+		msgpack_pack_bin_body(&pk, sb[i].data, sb[i].size);
+	}
+	msgpack_pack_bin(&pk, BATON_SIG_LEN);
+	msgpack_pack_bin_body(&pk, z, BATON_SIG_LEN);
+	msgpack_pack_bin(&pk, BATON_TAG_LEN);
+	msgpack_pack_bin_body(&pk, z, BATON_TAG_LEN);
+	text = text_of((const uint8_t *)sb[2].data, sb[2].size);
+	r = baton_token_open_unchecked(tok, text, strlen(text));
+	free(text);
+	for (i = 0; i < 3; i++)
+		msgpack_sbuffer_destroy(&sb[i]);
+	return (r);
+}
+
+START_TEST(test_utf8_offsets)
+{
+	struct baton_token	 tok;
+	const struct baton_block *b;
+	char			 str[64];
+	const char		*got;
+	size_t			 off, tail, len, gotlen;
+	int			 kind, ok, c;
+
+	for (c = 0; c < (int)NELEM(uclasses); c++)
+	for (kind = 0; kind < 3; kind++)
+	for (off = 0; off < 40; off += off == 15 ? 17 : 1)	/* 0-15, 32-39 */
+	for (tail = 0; tail <= 8; tail++) {
+		len = off + uclasses[c].len + tail;
+		memset(str, 'a', sizeof(str));
+		memcpy(str + off, uclasses[c].b, uclasses[c].len);
+		ok = kind == 2 ? uclasses[c].text_ok : uclasses[c].name_ok;
+		ck_assert_msg(open_with_str(&tok, kind, str, len) ==
+		    (ok ? BATON_R_OK : BATON_R_BAD_PAYLOAD),
+		    "class %d kind %d off %zu tail %zu", c, kind, off, tail);
+		if (ok) {
+			b = &tok.blocks[1];
+			if (kind == 0) {
+				got = b->delegator;
+				gotlen = strlen(got);
+			} else if (kind == 1) {
+				got = b->ctx[0].value;
+				gotlen = strlen(got);
+			} else {
+				got = b->grants.tools[0].where[0].preds[0].
+				    vals[0].s;
+				gotlen = b->grants.tools[0].where[0].preds[0].
+				    vals[0].len;
+				ck_assert_uint_eq(strlen(got), gotlen);
+			}
+			ck_assert_uint_eq(gotlen, len);
+			ck_assert_mem_eq(got, str, len);
+		}
+		baton_token_free(&tok);
+	}
+}
+END_TEST
+
 /* decode takes the envelope in every case and leaves tok freeable */
 START_TEST(test_decode_ownership)
 {
@@ -1387,6 +1547,7 @@ payload_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_payload_table, 0, NELEM(pcases));
 	tcase_add_test(tc, test_decode_ownership);
+	tcase_add_test(tc, test_utf8_offsets);
 	suite_add_tcase(s, tc);
 	return (s);
 }
