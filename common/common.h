@@ -315,7 +315,8 @@ enum baton_reason baton_envelope_check(const struct baton_envelope *,
 /*
  * Strict payload decode of a checked envelope.  Takes ownership of *env
  * (which is zeroed) whatever the result; on OK fills tok, which the caller
- * frees with baton_token_free.
+ * frees with baton_token_free.  Only blocks[0 .. nblocks) are written
+ * (and wiped by baton_token_free): the blocks past nblocks are not set.
  */
 enum baton_reason baton_token_decode(struct baton_token *,
 	    struct baton_envelope *) BATON_WUR;

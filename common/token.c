@@ -128,6 +128,33 @@ baton_envelope_free(struct baton_envelope *env)
 	memset(env, 0, sizeof(*env));
 }
 
+/*
+ * A bin 8 or bin 16 whose body is there, read in place: 1, else 0 with
+ * nothing read (mpr_bin then decides).  The envelope and the jtis are
+ * all bins of these two kinds.
+ */
+static inline int
+bin_fast(struct mpr *r, const uint8_t **p, uint32_t *len)
+{
+	size_t	left = (size_t)(r->end - r->p), n;
+
+	if (r->err != 0 || left < 2)
+		return (0);
+	if (r->p[0] == 0xc4)
+		n = r->p[1];
+	else if (r->p[0] == 0xc5 && left >= 3)
+		n = (size_t)r->p[1] << 8 | r->p[2];
+	else
+		return (0);
+	if (n > left - 2 - (r->p[0] == 0xc5))
+		return (0);
+	r->p += 2 + (r->p[0] == 0xc5);
+	*p = r->p;
+	*len = (uint32_t)n;
+	r->p += n;
+	return (1);
+}
+
 /* Parse env->buf / env->len (already owned by env) in place. */
 static enum baton_reason
 envelope_parse_owned(struct baton_envelope *env)
@@ -156,7 +183,7 @@ envelope_parse_owned(struct baton_envelope *env)
 	if (n == 0 || n > BATON_MAX_BLOCKS)
 		return (BATON_R_CHAIN_TOO_LONG);
 	for (i = 0; i < n; i++) {
-		if (mpr_bin(&r, &p, &len) != 0)
+		if (!bin_fast(&r, &p, &len) && mpr_bin(&r, &p, &len) != 0)
 			return (BATON_R_MALFORMED);
 		if (len > BATON_MAX_PAYLOAD)
 			return (BATON_R_TOO_LARGE);
@@ -712,10 +739,32 @@ dec_uint(struct dec *d, uint64_t *v)
 {
 	struct mpr	*r = &d->r;
 
-	/* a positive fixint here, anything else by mpr_uint */
-	if (r->err == 0 && r->p != r->end && *r->p < 0x80) {
-		*v = *r->p++;
-		return (0);
+	const uint8_t	*p = r->p;
+	size_t		 left = (size_t)(r->end - p);
+
+	/* a fixint or uint 8, 16, 32 here, anything else by mpr_uint */
+	if (r->err == 0 && left > 0) {
+		if (*p < 0x80) {
+			*v = *p;
+			r->p = p + 1;
+			return (0);
+		}
+		if (*p == 0xce && left >= 5) {
+			*v = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
+			    (uint64_t)p[3] << 8 | p[4];
+			r->p = p + 5;
+			return (0);
+		}
+		if (*p == 0xcd && left >= 3) {
+			*v = (uint64_t)p[1] << 8 | p[2];
+			r->p = p + 3;
+			return (0);
+		}
+		if (*p == 0xcc && left >= 2) {
+			*v = p[1];
+			r->p = p + 2;
+			return (0);
+		}
 	}
 	if (mpr_uint(r, v) != 0)
 		return (dec_bad(d));
@@ -1078,8 +1127,10 @@ dec_field(struct dec *d, uint64_t key, int is_root, struct baton_block *b)
 
 	switch (key) {
 	case K_JTI:
-		/* bin 8 of 16 bytes is the only form mpr_bin_exact takes */
-		if (mpr_bin_exact(&d->r, &p, BATON_JTI_LEN) != 0)
+		if (bin_fast(&d->r, &p, &len)) {
+			if (len != BATON_JTI_LEN)
+				return (dec_bad(d));
+		} else if (mpr_bin_exact(&d->r, &p, BATON_JTI_LEN) != 0)
 			return (dec_bad(d));
 		memcpy(b->jti, p, BATON_JTI_LEN);
 		return (0);
@@ -1235,38 +1286,56 @@ out:
 	return (d.reason);
 }
 
+/*
+ * A token is wiped as far as it was written: its blocks up to nblocks
+ * (decode counts the block it is writing), then everything but the
+ * blocks.  The blocks past nblocks were never written, and zeroing all
+ * sixteen was a sizeable part of a short token's decode.
+ */
 void
 baton_token_free(struct baton_token *tok)
 {
+	size_t	n;
+
 	if (tok == NULL)
 		return;
 	baton_envelope_free(&tok->env);
 	baton_arena_free(tok->arena);
-	memset(tok, 0, sizeof(*tok));
+	n = tok->nblocks <= BATON_MAX_BLOCKS ? tok->nblocks : BATON_MAX_BLOCKS;
+	memset(tok->blocks, 0, n * sizeof(tok->blocks[0]));
+	tok->nblocks = 0;
+	tok->arena = NULL;
+	tok->key_not_after = tok->key_trust_until = 0;
 }
 
 enum baton_reason
 baton_token_decode(struct baton_token *tok, struct baton_envelope *env)
 {
 	enum baton_reason	reason = BATON_R_MALFORMED;
-	size_t			i, predbytes = 0;
+	size_t			i, n, predbytes = 0;
 
-	memset(tok, 0, sizeof(*tok));
-	if (env == NULL)
+	/* the blocks are set one by one below; see baton_token_free */
+	tok->nblocks = 0;
+	tok->arena = NULL;
+	tok->key_not_after = tok->key_trust_until = 0;
+	if (env == NULL) {
+		memset(&tok->env, 0, sizeof(tok->env));
 		return (BATON_R_MALFORMED);
+	}
 	tok->env = *env;
 	memset(env, 0, sizeof(*env));
-	if (tok->env.nblocks == 0 || tok->env.nblocks > BATON_MAX_BLOCKS)
+	n = tok->env.nblocks;
+	if (n == 0 || n > BATON_MAX_BLOCKS)
 		goto out;
 	if ((tok->arena = baton_arena_new()) == NULL)
 		goto out;
-	for (i = 0; i < tok->env.nblocks; i++) {
+	for (i = 0; i < n; i++) {
+		tok->nblocks = i + 1;	/* block_decode zeroes it first */
 		reason = block_decode(tok->arena, tok->env.payload[i],
 		    tok->env.paylen[i], i == 0, &tok->blocks[i], &predbytes);
 		if (reason != BATON_R_OK)
 			goto out;
 	}
-	tok->nblocks = tok->env.nblocks;
 	reason = BATON_R_OK;
 out:
 	if (reason != BATON_R_OK)

@@ -1388,18 +1388,52 @@ static const struct {
 	{ "\x7f", 1, 1, 0 },
 };
 
+/*
+ * Open the n payloads in sb (destroyed here) as a token signed by
+ * nobody, unchecked: for the decoder alone.
+ */
+static enum baton_reason
+open_sb_unchecked(struct baton_token *tok, msgpack_sbuffer *sb, size_t n)
+{
+	static const uint8_t	 z[BATON_SIG_LEN];
+	msgpack_sbuffer		 env;
+	msgpack_packer		 pk;
+	enum baton_reason	 r;
+	char			*text;
+	size_t			 i;
+
+	msgpack_sbuffer_init(&env);
+	msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint64(&pk, BATON_FMT);
+	msgpack_pack_bin(&pk, BATON_KID_LEN);
+	msgpack_pack_bin_body(&pk, z, BATON_KID_LEN);
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_bin(&pk, sb[i].size);
+		msgpack_pack_bin_body(&pk, sb[i].data, sb[i].size);
+		msgpack_sbuffer_destroy(&sb[i]);
+	}
+	msgpack_pack_bin(&pk, BATON_SIG_LEN);
+	msgpack_pack_bin_body(&pk, z, BATON_SIG_LEN);
+	msgpack_pack_bin(&pk, BATON_TAG_LEN);
+	msgpack_pack_bin_body(&pk, z, BATON_TAG_LEN);
+	text = text_of((const uint8_t *)env.data, env.size);
+	r = baton_token_open_unchecked(tok, text, strlen(text));
+	free(text);
+	msgpack_sbuffer_destroy(&env);
+	return (r);
+}
+
 /* Open block 0 and a block 1 holding str (kind 0 delegator, 1 ctx, 2 eq). */
 static enum baton_reason
 open_with_str(struct baton_token *tok, int kind, const char *str,
     size_t len)
 {
 	static const struct field root[MAXF] = { ROOT_HEAD, ROOT_TAIL };
-	static const uint8_t	 z[BATON_SIG_LEN];
-	msgpack_sbuffer		 sb[3];
+	static const uint8_t	 z[BATON_JTI_LEN];
+	msgpack_sbuffer		 sb[2];
 	msgpack_packer		 pk;
-	enum baton_reason	 r;
-	char			*text;
-	int			 i;
 
 	pack_fields(&sb[0], root);
 	msgpack_sbuffer_init(&sb[1]);
@@ -1443,28 +1477,7 @@ open_with_str(struct baton_token *tok, int kind, const char *str,
 		msgpack_pack_str(&pk, len);
 		msgpack_pack_str_body(&pk, str, len);
 	}
-	/* the envelope, signed by nobody: opened unchecked */
-	msgpack_sbuffer_init(&sb[2]);
-	msgpack_packer_init(&pk, &sb[2], msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 5);
-	msgpack_pack_uint64(&pk, BATON_FMT);
-	msgpack_pack_bin(&pk, BATON_KID_LEN);
-	msgpack_pack_bin_body(&pk, z, BATON_KID_LEN);
-	msgpack_pack_array(&pk, 2);
-	for (i = 0; i < 2; i++) {
-		msgpack_pack_bin(&pk, sb[i].size);
-		msgpack_pack_bin_body(&pk, sb[i].data, sb[i].size);
-	}
-	msgpack_pack_bin(&pk, BATON_SIG_LEN);
-	msgpack_pack_bin_body(&pk, z, BATON_SIG_LEN);
-	msgpack_pack_bin(&pk, BATON_TAG_LEN);
-	msgpack_pack_bin_body(&pk, z, BATON_TAG_LEN);
-	text = text_of((const uint8_t *)sb[2].data, sb[2].size);
-	r = baton_token_open_unchecked(tok, text, strlen(text));
-	free(text);
-	for (i = 0; i < 3; i++)
-		msgpack_sbuffer_destroy(&sb[i]);
-	return (r);
+	return (open_sb_unchecked(tok, sb, 2));
 }
 
 START_TEST(test_utf8_offsets)
@@ -1510,6 +1523,118 @@ START_TEST(test_utf8_offsets)
 }
 END_TEST
 
+/*
+ * Integers and jtis are read in place for their common encodings (fixint,
+ * uint 8/16/32, bin 8/16): each encoding decodes to its value, and each
+ * cut short by the end of the payload is refused.
+ */
+static const struct {
+	const char	*name;
+	struct field	 f[MAXF];
+	enum baton_reason want;
+	uint64_t	 iat, exp;
+} icases[] = {
+	{ "fixint", { FU(1, 1), FJ, FR(3, "\x05"), FR(5, "\x7f"),
+	    FS(8, "d") }, BATON_R_OK, 5, 127 },
+	{ "uint 8", { FU(1, 1), FJ, FR(3, "\xcc\x05"), FR(5, "\xcc\xff"),
+	    FS(8, "d") }, BATON_R_OK, 5, 255 },
+	{ "uint 16", { FU(1, 1), FJ, FR(3, "\xcd\x01\x02"),
+	    FR(5, "\xcd\xff\xfe"), FS(8, "d") }, BATON_R_OK, 0x102, 0xfffe },
+	{ "uint 32", { FU(1, 1), FJ, FR(3, "\xce\x01\x02\x03\x04"),
+	    FR(5, "\xce\xfe\xfd\xfc\xfb"), FS(8, "d") }, BATON_R_OK,
+	    0x01020304, 0xfefdfcfb },
+	{ "uint 64", { FU(1, 1), FJ, FR(3, "\xcf\0\0\0\x01\x02\x03\x04\x05"),
+	    FR(5, "\xcf\xff\0\0\0\0\0\0\x01"), FS(8, "d") }, BATON_R_OK,
+	    0x0102030405, 0xff00000000000001ULL },
+	{ "jti bin 16", { FU(1, 1),
+	    FR(2, "\xc5\x00\x10" "0123456789abcdef"), FU(3, 5), FU(5, 6),
+	    FS(8, "d") }, BATON_R_OK, 5, 6 },
+	{ "jti bin 16 of 15", { FU(1, 1),
+	    FR(2, "\xc5\x00\x0f" "0123456789abcde"), FU(3, 5), FU(5, 6),
+	    FS(8, "d") }, BATON_R_BAD_PAYLOAD, 0, 0 },
+	{ "jti bin 8 of 17", { FU(1, 1),
+	    FR(2, "\xc4\x11" "0123456789abcdefg"), FU(3, 5), FU(5, 6),
+	    FS(8, "d") }, BATON_R_BAD_PAYLOAD, 0, 0 },
+	{ "uint 8 cut", { FU(1, 1), FJ, FU(3, 5), FU(5, 6), FS(8, "d"),
+	    FR(12, "\xcc") }, BATON_R_BAD_PAYLOAD, 0, 0 },
+	{ "uint 16 cut", { FU(1, 1), FJ, FU(3, 5), FU(5, 6), FS(8, "d"),
+	    FR(12, "\xcd\x01") }, BATON_R_BAD_PAYLOAD, 0, 0 },
+	{ "uint 32 cut", { FU(1, 1), FJ, FU(3, 5), FU(5, 6), FS(8, "d"),
+	    FR(12, "\xce\x01\x02\x03") }, BATON_R_BAD_PAYLOAD, 0, 0 },
+	{ "jti cut", { FU(1, 1), FR(2, "\xc4\x10" "0123456789abcde") },
+	    BATON_R_BAD_PAYLOAD, 0, 0 },
+	{ "jti bin 16 cut", { FU(1, 1), FR(2, "\xc5\x00") },
+	    BATON_R_BAD_PAYLOAD, 0, 0 },
+};
+
+START_TEST(test_int_encodings)
+{
+	static const struct field root[MAXF] = { ROOT_HEAD, ROOT_TAIL };
+	struct baton_token	 tok;
+	msgpack_sbuffer		 sb[2];
+	enum baton_reason	 r;
+
+	pack_fields(&sb[0], root);
+	pack_fields(&sb[1], icases[_i].f);
+	r = open_sb_unchecked(&tok, sb, 2);
+	ck_assert_msg(r == icases[_i].want, "%s: got %d", icases[_i].name, r);
+	if (r == BATON_R_OK) {
+		ck_assert_uint_eq(tok.blocks[1].iat, icases[_i].iat);
+		ck_assert_uint_eq(tok.blocks[1].exp, icases[_i].exp);
+	}
+	baton_token_free(&tok);
+}
+END_TEST
+
+/*
+ * Decode writes the blocks one by one and free wipes those: after a
+ * good token and after one refused in its third block, every block that
+ * was written is zero again, and so is the rest of the token but the
+ * blocks never written.
+ */
+START_TEST(test_token_wiped)
+{
+	static const struct field root[MAXF] = { ROOT_HEAD, ROOT_TAIL };
+	static const struct field child[MAXF] = { CHILD_BASE,
+	    FS(15, "x") };	/* ctx not a map: refused */
+	static const struct field good[MAXF] = { CHILD_BASE };
+	static const uint8_t	 zero[sizeof(struct baton_block)];
+	struct baton_token	*tok;
+	msgpack_sbuffer		 sb[3];
+	size_t			 i;
+	int			 bad;
+
+	tok = malloc(sizeof(*tok));
+	ck_assert_ptr_nonnull(tok);
+	for (bad = 0; bad < 2; bad++) {
+		memset(tok, 0xa5, sizeof(*tok));
+		pack_fields(&sb[0], root);
+		pack_fields(&sb[1], good);
+		pack_fields(&sb[2], bad ? child : good);
+		ck_assert_int_eq(open_sb_unchecked(tok, sb, 3),
+		    bad ? BATON_R_BAD_PAYLOAD : BATON_R_OK);
+		if (!bad) {
+			ck_assert_uint_eq(tok->nblocks, 3);
+			ck_assert_str_eq(tok->blocks[2].delegator, "d");
+			baton_token_free(tok);
+		}
+		for (i = 0; i < 3; i++)
+			ck_assert_msg(memcmp(&tok->blocks[i], zero,
+			    sizeof(zero)) == 0, "block %zu not wiped", i);
+		ck_assert_uint_eq(tok->blocks[3].version, 0xa5a5a5a5a5a5a5a5ULL);
+		ck_assert_uint_eq(tok->nblocks, 0);
+		ck_assert_ptr_null(tok->arena);
+		ck_assert_ptr_null(tok->env.buf);
+		ck_assert_uint_eq(tok->env.len, 0);
+		ck_assert_uint_eq(tok->key_not_after, 0);
+		ck_assert_uint_eq(tok->key_trust_until, 0);
+		/* and free again is harmless */
+		baton_token_free(tok);
+	}
+	free(tok);
+}
+END_TEST
+
 /* decode takes the envelope in every case and leaves tok freeable */
 START_TEST(test_decode_ownership)
 {
@@ -1548,6 +1673,8 @@ payload_suite(void)
 	tcase_add_loop_test(tc, test_payload_table, 0, NELEM(pcases));
 	tcase_add_test(tc, test_decode_ownership);
 	tcase_add_test(tc, test_utf8_offsets);
+	tcase_add_loop_test(tc, test_int_encodings, 0, NELEM(icases));
+	tcase_add_test(tc, test_token_wiped);
 	suite_add_tcase(s, tc);
 	return (s);
 }
