@@ -92,6 +92,9 @@
 
 #include <msgpack.h>
 #include <sodium.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "common.h"
 
@@ -309,13 +312,77 @@ b64url_quantum(const uint8_t *p)
 	    b64url_d3[p[3]]);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define B64_AVX2	1
+
 /*
- * Decode len characters of s into out (room for len / 4 * 3 + 3 bytes:
- * eight characters are written as eight bytes, the last two of which the
- * next round overwrites); 0 and the length in *outlen, or -1 if the text
- * is not the canonical form of some bytes: a byte outside the alphabet,
- * a length of 4k + 1, or non-zero unused bits in the last character.  So
- * every envelope has exactly one text form.
+ * AVX2, where the processor has it: 32 characters a round.  Each byte
+ * is classified by range (signed compares: bytes >= 0x80 fall in none),
+ * and a round with any byte in no range is refused, so it accepts
+ * exactly what the tables do; the ranges' offsets turn characters into
+ * values, which are packed (two multiply-adds, a shuffle, a permute) to
+ * 24 bytes, stored as 32, the last 8 zero.  Returns the characters
+ * consumed (a multiple of 32, at most full), or (size_t)-1 on a bad one;
+ * *o advances by three quarters of what was consumed.
+ */
+__attribute__((target("avx2"))) static size_t
+b64url_decode_avx2(uint8_t **o, const uint8_t *p, size_t full)
+{
+	const __m256i	 pack1 = _mm256_set1_epi32(0x01400140);
+	const __m256i	 pack2 = _mm256_set1_epi32(0x00011000);
+	const __m256i	 order = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8,
+	    14, 13, 12, -1, -1, -1, -1, 2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13,
+	    12, -1, -1, -1, -1);
+	const __m256i	 join = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
+	__m256i		 x, up, lo, dg, dash, und, ok, delta;
+	size_t		 i;
+
+	for (i = 0; full - i >= 32; i += 32) {
+		x = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		up = _mm256_and_si256(
+		    _mm256_cmpgt_epi8(x, _mm256_set1_epi8('A' - 1)),
+		    _mm256_cmpgt_epi8(_mm256_set1_epi8('Z' + 1), x));
+		lo = _mm256_and_si256(
+		    _mm256_cmpgt_epi8(x, _mm256_set1_epi8('a' - 1)),
+		    _mm256_cmpgt_epi8(_mm256_set1_epi8('z' + 1), x));
+		dg = _mm256_and_si256(
+		    _mm256_cmpgt_epi8(x, _mm256_set1_epi8('0' - 1)),
+		    _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), x));
+		dash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('-'));
+		und = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('_'));
+		ok = _mm256_or_si256(_mm256_or_si256(up, lo),
+		    _mm256_or_si256(dg, _mm256_or_si256(dash, und)));
+		if (_mm256_movemask_epi8(ok) != -1)
+			return ((size_t)-1);
+		delta = _mm256_or_si256(
+		    _mm256_or_si256(
+		    _mm256_and_si256(up, _mm256_set1_epi8(-'A')),
+		    _mm256_and_si256(lo, _mm256_set1_epi8(26 - 'a'))),
+		    _mm256_or_si256(
+		    _mm256_and_si256(dg, _mm256_set1_epi8(52 - '0')),
+		    _mm256_or_si256(
+		    _mm256_and_si256(dash, _mm256_set1_epi8(62 - '-')),
+		    _mm256_and_si256(und, _mm256_set1_epi8(63 - '_')))));
+		x = _mm256_add_epi8(x, delta);
+		/* pairs to 12 bits, then pairs of those to 24 per lane */
+		x = _mm256_maddubs_epi16(x, pack1);
+		x = _mm256_madd_epi16(x, pack2);
+		x = _mm256_shuffle_epi8(x, order);
+		x = _mm256_permutevar8x32_epi32(x, join);
+		_mm256_storeu_si256((__m256i *)(void *)*o, x);
+		*o += 24;
+	}
+	return (i);
+}
+#endif
+
+/*
+ * Decode len characters of s into out (room for len / 4 * 3 + 8 bytes:
+ * rounds store a few bytes more than they decode, zeroes the next round
+ * overwrites); 0 and the length in *outlen, or -1 if the text is not the
+ * canonical form of some bytes: a byte outside the alphabet, a length of
+ * 4k + 1, or non-zero unused bits in the last character.  So every
+ * envelope has exactly one text form.
  */
 static int
 b64url_decode(uint8_t *out, const char *s, size_t len, size_t *outlen)
@@ -326,6 +393,11 @@ b64url_decode(uint8_t *out, const char *s, size_t len, size_t *outlen)
 	uint32_t	 x, y;
 	size_t		 i = 0, full = len / 4 * 4;
 
+#ifdef B64_AVX2
+	if (full >= 32 && __builtin_cpu_supports("avx2") &&
+	    (i = b64url_decode_avx2(&o, p, full)) == (size_t)-1)
+		return (-1);
+#endif
 	for (; full - i >= 8; i += 8) {
 		x = b64url_quantum(p + i);
 		y = b64url_quantum(p + i + 4);
@@ -399,7 +471,7 @@ baton_envelope_parse(struct baton_envelope *env, const char *text,
 		return (BATON_R_BAD_PREFIX);
 	b64 = text + BATON_PREFIX_LEN;
 	b64len = len - BATON_PREFIX_LEN;
-	cap = b64len / 4 * 3 + 3;
+	cap = b64len / 4 * 3 + 8;
 	if ((env->buf = malloc(cap)) == NULL)
 		return (BATON_R_MALFORMED);
 	if (b64url_decode(env->buf, b64, b64len, &binlen) != 0) {
