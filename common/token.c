@@ -721,7 +721,7 @@ word_clean(uint64_t w, int ctl)
 	return (((w - ONES) & HIGHS) == 0);
 }
 
-static int
+static inline int
 ascii_clean(const uint8_t *s, size_t len, int ctl)
 {
 	uint64_t	w;
@@ -732,13 +732,37 @@ ascii_clean(const uint8_t *s, size_t len, int ctl)
 		if (!word_clean(w, ctl))
 			return (0);
 	}
-	if (i < len) {
-		w = ONES * 'a';		/* padding that passes */
-		memcpy(&w, s + i, len - i);
-		if (!word_clean(w, ctl))
+	/* the last few bytes one by one, by the same rules */
+	for (; i < len; i++) {
+		if (s[i] >= 0x80 || s[i] == 0 ||
+		    (ctl && (s[i] < 0x20 || s[i] == 0x7f)))
 			return (0);
 	}
 	return (1);
+}
+
+/*
+ * Copy a short string without a call: two overlapping words cover 8 to
+ * 16 bytes, two half words 4 to 8.
+ */
+static inline void
+copy_short(char *dst, const char *src, size_t len)
+{
+	uint64_t	a, b;
+	uint32_t	c, e;
+
+	if (len >= 8 && len <= 16) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + len - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + len - 8, &b, 8);
+	} else if (len >= 4 && len < 8) {
+		memcpy(&c, src, 4);
+		memcpy(&e, src + len - 4, 4);
+		memcpy(dst, &c, 4);
+		memcpy(dst + len - 4, &e, 4);
+	} else
+		memcpy(dst, src, len);
 }
 
 /* Bytewise order of two strings, shorter first on a common prefix. */
@@ -774,7 +798,7 @@ has_ctl(const char *s, size_t len)
  * without control characters; 2: shown text (ctx values), may be empty,
  * no control characters; 0: an operand, any text.
  */
-static int
+static inline int
 dec_str(struct dec *d, int ident, const char **out, size_t *outlen)
 {
 	struct mpr	*r = &d->r;
@@ -803,7 +827,7 @@ dec_str(struct dec *d, int ident, const char **out, size_t *outlen)
 	 */
 	if ((size_t)len < d->poolleft) {
 		copy = d->pool;
-		memcpy(copy, s, len);
+		copy_short(copy, s, len);
 		copy[len] = '\0';
 		d->pool += (size_t)len + 1;
 		d->poolleft -= (size_t)len + 1;
@@ -882,7 +906,7 @@ fix_container(struct mpr *r, uint8_t type, size_t per, uint32_t *n)
 }
 
 /* Array header with its count in [min, max]. */
-static int
+static inline int
 dec_array(struct dec *d, uint32_t min, uint32_t max, uint32_t *n)
 {
 	if (!fix_container(&d->r, 0x90, 1, n) &&
@@ -893,7 +917,7 @@ dec_array(struct dec *d, uint32_t min, uint32_t max, uint32_t *n)
 	return (0);
 }
 
-static int
+static inline int
 dec_map(struct dec *d, uint32_t *n)
 {
 	if (!fix_container(&d->r, 0x80, 2, n) &&
@@ -1132,7 +1156,9 @@ dec_grants(struct dec *d, struct baton_grants *g)
 	size_t		 prevlen = 0;
 	uint32_t	 n, i, len;
 
-	if (mpr_peek(&d->r) == MPR_STR) {
+	/* fixstr, str 8, 16, 32: a str, which may only be "*" */
+	if (d->r.err == 0 && d->r.p != d->r.end &&
+	    ((*d->r.p & 0xe0) == 0xa0 || (*d->r.p >= 0xd9 && *d->r.p <= 0xdb))) {
 		if (mpr_str(&d->r, &s, &len) != 0 || len != 1 || s[0] != '*')
 			return (dec_bad(d));
 		g->wildcard = 1;
@@ -1301,11 +1327,13 @@ block_decode(struct baton_arena *arena, const uint8_t *buf, size_t len,
 	uint32_t	seen = 0;
 
 	memset(b, 0, sizeof(*b));
-	memset(&d, 0, sizeof(d));
-	d.arena = arena;
-	d.predbytes = predbytes;
 	mpr_init(&d.r, buf, len);
+	d.arena = arena;
+	d.reason = BATON_R_OK;
+	d.predbytes = predbytes;
 	/* the pool for dec_str; without it strings go one by one */
+	d.pool = NULL;
+	d.poolleft = 0;
 	if (len > 0 && (d.pool = baton_arena_alloc(arena, len)) != NULL)
 		d.poolleft = len;
 
