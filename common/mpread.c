@@ -291,16 +291,26 @@ mpr_int(struct mpr *r, int64_t *out)
 	return (0);
 }
 
-/* Length of a str (want_str) or bin header; the body must be there. */
+/*
+ * Length of a str (want_str) or bin header; the body must be there.
+ * Every string of a request and a token comes through here, so it works
+ * on the pointers directly: header, length and body are each checked
+ * against what is left before anything is read.
+ */
 static int
 mpr_blob(struct mpr *r, int want_str, const uint8_t **p, uint32_t *len)
 {
-	uint8_t		b;
-	uint64_t	n;
-	size_t		width;
+	const uint8_t	*q = r->p;
+	uint64_t	 n = 0;
+	size_t		 width, left;
+	uint8_t		 b;
 
-	if (mpr_byte(r, &b) != 0)
+	if (r->err != 0)
 		return (r->err);
+	left = (size_t)(r->end - q);
+	if (left == 0)
+		return (mpr_fail(r));
+	b = q[0];
 	if (want_str && b >= 0xa0 && b <= 0xbf) {
 		n = b & 0x1f;
 		width = 0;
@@ -310,13 +320,17 @@ mpr_blob(struct mpr *r, int want_str, const uint8_t **p, uint32_t *len)
 		width = (size_t)1 << (b - 0xc4);
 	else
 		return (mpr_fail(r));
-	if (width != 0 && mpr_take_be(r, width, &n) != 0)
-		return (r->err);
-	if (n > (uint64_t)(r->end - r->p))
+	if (width >= left)		/* the header is 1 + width bytes */
 		return (mpr_fail(r));
-	if (mpr_take(r, (size_t)n, p) != 0)
-		return (r->err);
+	if (width != 0)
+		n = be_read(q + 1, width);
+	q += 1 + width;
+	left -= 1 + width;
+	if (n > left)
+		return (mpr_fail(r));
+	*p = q;
 	*len = (uint32_t)n;
+	r->p = q + n;
 	return (0);
 }
 

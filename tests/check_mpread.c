@@ -534,6 +534,51 @@ START_TEST(test_truncated_typed)
 }
 END_TEST
 
+/*
+ * Every str and bin header width, holding "ok": read whole, then cut at
+ * every byte (refused, sticky), and as the other kind (refused).
+ */
+START_TEST(test_truncated_blobs)
+{
+	static const uint8_t	 blobs[][8] = {
+		{ 0xa2, 'o', 'k' },
+		{ 0xd9, 0x02, 'o', 'k' },
+		{ 0xda, 0x00, 0x02, 'o', 'k' },
+		{ 0xdb, 0x00, 0x00, 0x00, 0x02, 'o', 'k' },
+		{ 0xc4, 0x02, 'o', 'k' },
+		{ 0xc5, 0x00, 0x02, 'o', 'k' },
+		{ 0xc6, 0x00, 0x00, 0x00, 0x02, 'o', 'k' },
+	};
+	static const size_t	 sizes[] = { 3, 4, 5, 7, 4, 5, 7 };
+	struct mpr		 r;
+	const uint8_t		*p;
+	uint32_t		 len;
+	size_t			 i, k;
+	int			 str;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		str = i < 4;
+		mpr_init(&r, blobs[i], sizes[i]);
+		ck_assert_int_eq(str ? mpr_str(&r, (const char **)&p, &len) :
+		    mpr_bin(&r, &p, &len), 0);
+		ck_assert_uint_eq(len, 2);
+		ck_assert_ptr_eq(p, blobs[i] + sizes[i] - 2);
+		ck_assert_int_eq(mpr_done(&r), 0);
+		mpr_init(&r, blobs[i], sizes[i]);
+		ck_assert_int_eq(str ? mpr_bin(&r, &p, &len) :
+		    mpr_str(&r, (const char **)&p, &len), BATON_EMALFORMED);
+		for (k = 0; k < sizes[i]; k++) {
+			mpr_init(&r, blobs[i], k);
+			ck_assert_int_eq(str ?
+			    mpr_str(&r, (const char **)&p, &len) :
+			    mpr_bin(&r, &p, &len), BATON_EMALFORMED);
+			ck_assert_int_eq(r.err, BATON_EMALFORMED);
+			ck_assert_uint_eq(mpr_remaining(&r), 0);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_sticky)
 {
 	struct mpr	r;
@@ -616,6 +661,7 @@ mpread_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_truncation_every_offset);
 	tcase_add_test(tc, test_truncated_typed);
+	tcase_add_test(tc, test_truncated_blobs);
 	tcase_add_test(tc, test_sticky);
 	tcase_add_test(tc, test_done_trailing);
 	suite_add_tcase(s, tc);
