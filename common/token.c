@@ -798,7 +798,14 @@ has_ctl(const char *s, size_t len)
  * without control characters; 2: shown text (ctx values), may be empty,
  * no control characters; 0: an operand, any text.
  */
-static inline int
+/* dec_str is most of a decode's calls: no call frame for it */
+#if defined(__GNUC__)
+#define DEC_INLINE	inline __attribute__((always_inline))
+#else
+#define DEC_INLINE	inline
+#endif
+
+static DEC_INLINE int
 dec_str(struct dec *d, int ident, const char **out, size_t *outlen)
 {
 	struct mpr	*r = &d->r;
@@ -930,11 +937,11 @@ dec_map(struct dec *d, uint32_t *n)
  * A list of identifiers in strictly ascending bytewise order (map keys or
  * array entries).  Checks the order against the previous one.
  */
-static int
+static DEC_INLINE int
 dec_sorted_ident(struct dec *d, const char **prev, size_t *prevlen,
     const char **out)
 {
-	size_t	len;
+	size_t	len = 0;
 
 	if (dec_str(d, 1, out, &len) != 0)
 		return (-1);
