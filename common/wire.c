@@ -64,34 +64,45 @@ baton_wire_frame_len(const uint8_t hdr[BATON_WIRE_HDR])
 }
 
 /*
- * msgpack_sbuffer_write, except that growing wipes the old buffer: frames
- * carry token text, and realloc would leave copies of it in freed memory.
- * The buffer stays malloc'd, so msgpack_sbuffer_destroy still frees it.
+ * Make room for len more bytes in sb.  Growing wipes the old buffer:
+ * frames carry token text, and realloc would leave copies of it in freed
+ * memory.  The buffer stays malloc'd, so msgpack_sbuffer_destroy still
+ * frees it.
  */
+static int
+wire_grow(msgpack_sbuffer *sb, size_t len)
+{
+	size_t	 nsize;
+	char	*p;
+
+	if (sb->alloc - sb->size >= len)
+		return (0);
+	nsize = sb->alloc != 0 ? sb->alloc : MSGPACK_SBUFFER_INIT_SIZE;
+	while (nsize - sb->size < len) {
+		if (nsize > SIZE_MAX / 2)
+			return (-1);
+		nsize *= 2;
+	}
+	if ((p = malloc(nsize)) == NULL)
+		return (-1);
+	if (sb->data != NULL) {
+		memcpy(p, sb->data, sb->size);
+		sodium_memzero(sb->data, sb->alloc);
+		free(sb->data);
+	}
+	sb->data = p;
+	sb->alloc = nsize;
+	return (0);
+}
+
+/* msgpack_sbuffer_write, except that growing wipes the old buffer. */
 static int
 wire_write(void *data, const char *buf, size_t len)
 {
 	msgpack_sbuffer	*sb = data;
-	size_t		 nsize;
-	char		*p;
 
-	if (sb->alloc - sb->size < len) {
-		nsize = sb->alloc != 0 ? sb->alloc : MSGPACK_SBUFFER_INIT_SIZE;
-		while (nsize - sb->size < len) {
-			if (nsize > SIZE_MAX / 2)
-				return (-1);
-			nsize *= 2;
-		}
-		if ((p = malloc(nsize)) == NULL)
-			return (-1);
-		if (sb->data != NULL) {
-			memcpy(p, sb->data, sb->size);
-			sodium_memzero(sb->data, sb->alloc);
-			free(sb->data);
-		}
-		sb->data = p;
-		sb->alloc = nsize;
-	}
+	if (wire_grow(sb, len) != 0)
+		return (-1);
 	memcpy(sb->data + sb->size, buf, len);
 	sb->size += len;
 	return (0);
@@ -161,6 +172,22 @@ wire_took(msgpack_packer *pk, const char *end)
 	msgpack_sbuffer	*sb = pk->data;
 
 	sb->size = (size_t)(end - sb->data);
+}
+
+char *
+baton_wire_room(msgpack_packer *pk, size_t len)
+{
+	msgpack_sbuffer	*sb = pk->data;
+
+	if (pk->callback != wire_write || wire_grow(sb, len) != 0)
+		return (NULL);
+	return (sb->data + sb->size);
+}
+
+void
+baton_wire_took(msgpack_packer *pk, const char *end)
+{
+	wire_took(pk, end);
 }
 
 void

@@ -100,6 +100,17 @@ void	baton_wire_begin(msgpack_sbuffer *, msgpack_packer *);
 void	baton_wire_reset(msgpack_sbuffer *, msgpack_packer *);
 int	baton_wire_finish(msgpack_sbuffer *);
 
+/*
+ * Writing a frame's bytes in place, for answers packed on every request:
+ * baton_wire_room returns room for len more bytes at the end of a frame
+ * begun with baton_wire_begin or _reset (growing it, the old buffer
+ * wiped), or NULL if the packer is not a frame's or memory ran out.
+ * Write at most len bytes there, then give the end of what was written
+ * to baton_wire_took; the frame holds it from then on.
+ */
+char	*baton_wire_room(msgpack_packer *, size_t len);
+void	 baton_wire_took(msgpack_packer *, const char *end);
+
 /* Packing helpers for string-keyed body maps. */
 void	baton_pack_str(msgpack_packer *, const char *);
 void	baton_pack_strn(msgpack_packer *, const char *, size_t);
