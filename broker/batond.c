@@ -48,6 +48,51 @@ static struct event	*ev_listen, *ev_listen_again;
 
 /* ---- answers --------------------------------------------------------------- */
 
+/* v as msgpack_pack_uint32 writes it (the smallest form) at p. */
+static char *
+uint_put(char *p, uint32_t v)
+{
+	int	n;
+
+	if (v < 128) {
+		*p++ = (char)v;
+		return (p);
+	}
+	if (v < 256) {
+		*p++ = (char)0xcc;
+		n = 1;
+	} else if (v < 65536) {
+		*p++ = (char)0xcd;
+		n = 2;
+	} else {
+		*p++ = (char)0xce;
+		n = 4;
+	}
+	while (n-- > 0)
+		*p++ = (char)(v >> (8 * n));
+	return (p);
+}
+
+/* [op, id, status, ...: every answer's head, written in place. */
+static void
+head_put(msgpack_packer *pk, uint32_t op, uint32_t id, uint32_t status)
+{
+	char	*p;
+
+	if ((p = baton_wire_room(pk, 16)) == NULL) {
+		msgpack_pack_array(pk, 4);
+		msgpack_pack_uint32(pk, op);
+		msgpack_pack_uint32(pk, id);
+		msgpack_pack_uint32(pk, status);
+		return;
+	}
+	*p++ = (char)0x94;
+	p = uint_put(p, op);
+	p = uint_put(p, id);
+	p = uint_put(p, status);
+	baton_wire_took(pk, p);
+}
+
 static void
 req_head(struct request *r, int status)
 {
@@ -56,10 +101,7 @@ req_head(struct request *r, int status)
 	 * The buffer is kept, the one server.c lends included.
 	 */
 	baton_wire_reset(&r->sb, &r->pk);
-	msgpack_pack_array(&r->pk, 4);
-	msgpack_pack_uint32(&r->pk, r->op | BATON_WIRE_RESPONSE);
-	msgpack_pack_uint32(&r->pk, r->id);
-	msgpack_pack_uint32(&r->pk, (uint32_t)status);
+	head_put(&r->pk, r->op | BATON_WIRE_RESPONSE, r->id, (uint32_t)status);
 	r->status = status;
 }
 

@@ -390,6 +390,9 @@ struct body {
 	struct baton_usage	*usage;
 	size_t			 nusage;
 	const uint8_t		*jti;
+	/* last: the short strings, copied here rather than into the arena */
+	size_t			 strused;
+	char			 strbuf[320];
 };
 
 int	body_parse(struct body *, struct mpr *, char **);
@@ -412,6 +415,12 @@ void	pack_grants(msgpack_packer *, const struct baton_grants *);
 void	pack_strs(msgpack_packer *, const char *const *, size_t);
 void	pack_ctx(msgpack_packer *, const struct baton_kv *, size_t);
 void	pack_reason(msgpack_packer *, const char *, enum baton_reason);
+void	pack_facts(msgpack_packer *, const struct baton_token *,
+	    const struct baton_effective *, const struct baton_tool_facts *);
+void	pack_verify_answer(msgpack_packer *, enum baton_reason,
+	    const char *message, const struct baton_token *,
+	    const struct baton_effective *, const struct baton_tool_facts *,
+	    size_t nexplain);
 int	token_read(struct request *, const struct body *, struct baton_token *);
 int	identity_resolve(struct request *, const char *, char *, size_t);
 size_t	token_jtis(const struct baton_token *, uint8_t (*)[BATON_JTI_LEN]);

@@ -6,9 +6,12 @@
  * same code as batond.
  */
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "batond.h"
 
@@ -19,7 +22,7 @@
 
 struct bctx {
 	struct mpr		*r;
-	struct baton_arena	*a;
+	struct body		*b;
 	char			**cause;
 };
 
@@ -31,12 +34,44 @@ fail(struct bctx *c, const char *what)
 	return (-1);
 }
 
+/*
+ * The body's arena, made on first use: a verify's few strings fit in the
+ * body's own buffer (body_str) and need none.
+ */
+static struct baton_arena *
+arena(struct bctx *c)
+{
+	if (c->b->arena == NULL && (c->b->arena = baton_arena_new()) == NULL)
+		fatalx("arena");
+	return (c->b->arena);
+}
+
 static void *
 alloc(struct bctx *c, size_t n, size_t size)
 {
 	void	*p;
 
-	if ((p = baton_arena_alloc(c->a, n * size == 0 ? 1 : n * size)) == NULL)
+	if ((p = baton_arena_alloc(arena(c), n * size == 0 ? 1 : n * size)) ==
+	    NULL)
+		fatalx("arena allocation");
+	return (p);
+}
+
+/* A copy of s[0..len) with a NUL after it, in the body's buffer if room. */
+static const char *
+body_str(struct bctx *c, const char *s, size_t len)
+{
+	struct body	*b = c->b;
+	char		*p;
+
+	if (len < sizeof b->strbuf - b->strused) {
+		p = b->strbuf + b->strused;
+		b->strused += len + 1;
+		memcpy(p, s, len);
+		p[len] = '\0';
+		return (p);
+	}
+	if ((p = baton_arena_strndup(arena(c), s, len)) == NULL)
 		fatalx("arena allocation");
 	return (p);
 }
@@ -67,12 +102,12 @@ get_str_any(struct bctx *c, const char **out, size_t max, int value,
 	const char	*s;
 	uint32_t	 len;
 
+	/* has_ctl refuses NUL too: only a value needs the memchr */
 	if (mpr_str(c->r, &s, &len) != 0 || len > max ||
-	    memchr(s, '\0', len) != NULL ||
-	    (!value && (len == 0 || has_ctl(s, len))))
+	    (value ? memchr(s, '\0', len) != NULL :
+	    len == 0 || has_ctl(s, len)))
 		return (fail(c, what));
-	if ((*out = baton_arena_strndup(c->a, s, len)) == NULL)
-		fatalx("arena allocation");
+	*out = body_str(c, s, len);
 	return (0);
 }
 
@@ -341,38 +376,66 @@ _Static_assert(NKNOWN == K_SOURCE + 1, "known[] and enum body_key differ");
 _Static_assert(NKNOWN <= 32, "seen is a 32-bit mask");
 
 /*
+ * The known keys by length, each list ended by NKNOWN.  A key listed
+ * under the wrong length is never found: tests/check_body sends each
+ * known key twice and expects the duplicate refused.
+ */
+#define KEY_LENS	11
+static const uint8_t by_len[KEY_LENS][9] = {
+	[0] = { NKNOWN }, [1] = { NKNOWN },
+	[2] = { K_AS, NKNOWN },
+	[3] = { K_SUB, K_AUD, K_TTL, K_NBF, K_CTX, K_JTI, K_NOW, NKNOWN },
+	[4] = { K_TOOL, K_ARGS, NKNOWN },
+	[5] = { K_TOKEN, K_BLOCK, K_USAGE, NKNOWN },
+	[6] = { K_ACTION, K_HOLDER, K_FORMAT, K_CLIENT, K_GRANTS, K_SOURCE,
+	    NKNOWN },
+	[7] = { K_VERSION, K_MINIMAL, K_EXPLAIN, NKNOWN },
+	[8] = { K_DISCLOSE, NKNOWN },
+	[9] = { K_MAX_DEPTH, NKNOWN },
+	[10] = { K_SINGLE_USE, NKNOWN },
+};
+
+/*
  * A body key, read in place (keys are only compared, never kept): the
  * same checks as get_str, then its index in known[], or NKNOWN.
  */
 static int
 get_key(struct bctx *c, uint32_t *k)
 {
+	const uint8_t	*p;
 	const char	*s;
 	uint32_t	 len;
 
 	*k = NKNOWN;
-	if (mpr_str(c->r, &s, &len) != 0 || len > 64 || len == 0 ||
-	    memchr(s, '\0', len) != NULL || has_ctl(s, len))
+	if (mpr_str(c->r, &s, &len) != 0)
 		return (fail(c, "body keys must be strings"));
-	for (*k = 0; *k < NKNOWN; (*k)++)
-		if (known[*k].len == len && memcmp(known[*k].name, s, len) == 0)
-			break;
+	/* A known key has no control character: the checks are for others. */
+	if (len < KEY_LENS) {
+		for (p = by_len[len]; *p != NKNOWN; p++)
+			if (known[*p].name[0] == s[0] &&
+			    memcmp(known[*p].name, s, len) == 0) {
+				*k = *p;
+				return (0);
+			}
+	}
+	if (len > 64 || len == 0 || has_ctl(s, len))
+		return (fail(c, "body keys must be strings"));
 	return (0);
 }
 
 int
 body_parse(struct body *b, struct mpr *r, char **cause)
 {
-	struct bctx	 c = { r, NULL, cause };
+	struct bctx	 c = { r, b, cause };
 	const char	*s;
 	const uint8_t	*bin;
 	uint32_t	 n, i, k, key, len, seen = 0;
 	int		 rc = -1;
 
-	memset(b, 0, sizeof *b);
-	if ((b->arena = baton_arena_new()) == NULL)
-		fatalx("arena");
-	c.a = b->arena;
+	/* strbuf is not cleared: strused says how much of it holds data */
+	memset(b, 0, offsetof(struct body, strbuf));
+	b->strused = 0;
+	c.b = b;
 	*cause = NULL;
 	if (mpr_map(r, &n) != 0)
 		return (fail(&c, "body must be a map"));
@@ -543,6 +606,8 @@ out:
 void
 body_free(struct body *b)
 {
+	sodium_memzero(b->strbuf, b->strused);
+	b->strused = 0;
 	baton_arena_free(b->arena);
 	b->arena = NULL;
 }
@@ -697,18 +762,347 @@ pack_ctx(msgpack_packer *pk, const struct baton_kv *kv, size_t n)
 }
 
 /*
+ * The answers every verify writes, packed in place: a cursor into the
+ * frame's buffer (baton_wire_room), checked for room before each item,
+ * writing the same bytes msgpack-c writes (the smallest form of each
+ * header and integer).  Keys are literals, so their headers and copies
+ * fold into a few stores.  A packer that is not a frame's gets the bytes
+ * from a frame of our own, wiped after.
+ */
+struct put {
+	msgpack_packer	*pk;
+	char		*p, *end;
+};
+
+#define PUT_CHUNK	512
+
+static void
+put_grow(struct put *w, size_t len)
+{
+	char	*p;
+
+	baton_wire_took(w->pk, w->p);
+	if (len < PUT_CHUNK)
+		len = PUT_CHUNK;
+	if ((p = baton_wire_room(w->pk, len)) == NULL)
+		fatalx("answer buffer");
+	w->p = p;
+	w->end = p + len;
+}
+
+static inline char *
+put_need(struct put *w, size_t len)
+{
+	if ((size_t)(w->end - w->p) < len)
+		put_grow(w, len);
+	return (w->p);
+}
+
+static inline void
+put_be(char *p, uint64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)v;
+		v >>= 8;
+	}
+}
+
+/* A map or array head: fix (0x80 or 0x90 | n), 16 or 32 bits. */
+static inline void
+put_head(struct put *w, uint32_t n, int fix, int h16)
+{
+	char	*p = put_need(w, 5);
+
+	if (n < 16)
+		*p++ = (char)(fix | n);
+	else if (n < 65536) {
+		*p++ = (char)h16;
+		put_be(p, n, 2);
+		p += 2;
+	} else {
+		*p++ = (char)(h16 + 1);
+		put_be(p, n, 4);
+		p += 4;
+	}
+	w->p = p;
+}
+
+static inline void
+put_map(struct put *w, size_t n)
+{
+	put_head(w, (uint32_t)n, 0x80, 0xde);
+}
+
+static inline void
+put_array(struct put *w, size_t n)
+{
+	put_head(w, (uint32_t)n, 0x90, 0xdc);
+}
+
+static inline void
+put_uint(struct put *w, uint64_t v)
+{
+	char	*p = put_need(w, 9);
+
+	if (v < 128)
+		*p++ = (char)v;
+	else if (v < 256) {
+		*p++ = (char)0xcc;
+		*p++ = (char)v;
+	} else if (v < 65536) {
+		*p++ = (char)0xcd;
+		put_be(p, v, 2);
+		p += 2;
+	} else if (v <= UINT32_MAX) {
+		*p++ = (char)0xce;
+		put_be(p, v, 4);
+		p += 4;
+	} else {
+		*p++ = (char)0xcf;
+		put_be(p, v, 8);
+		p += 8;
+	}
+	w->p = p;
+}
+
+static inline void
+put_bool(struct put *w, int b)
+{
+	*put_need(w, 1) = (char)(b ? 0xc3 : 0xc2);
+	w->p++;
+}
+
+/* A string or bin head (fix only for strings), then its bytes. */
+static inline void
+put_bytes(struct put *w, const void *s, size_t len, int fix, int h8)
+{
+	char	*p = put_need(w, len + 5);
+
+	if (fix && len < 32)
+		*p++ = (char)(0xa0 | len);
+	else if (len < 256) {
+		*p++ = (char)h8;
+		*p++ = (char)len;
+	} else if (len < 65536) {
+		*p++ = (char)(h8 + 1);
+		put_be(p, len, 2);
+		p += 2;
+	} else {
+		*p++ = (char)(h8 + 2);
+		put_be(p, len, 4);
+		p += 4;
+	}
+	memcpy(p, s, len);
+	w->p = p + len;
+}
+
+static inline void
+put_strn(struct put *w, const char *s, size_t len)
+{
+	put_bytes(w, s, len, 1, 0xd9);
+}
+
+static inline void
+put_str(struct put *w, const char *s)
+{
+	put_strn(w, s, strlen(s));
+}
+
+static inline void
+put_bin(struct put *w, const void *v, size_t len)
+{
+	put_bytes(w, v, len, 0, 0xc4);
+}
+
+/* A literal key (under 32 bytes): a fixstr, its length known here. */
+#define PUT_KEY(w, lit) do {						\
+	_Static_assert(sizeof(lit) - 1 < 32, "a fixstr key");		\
+	char *p_ = put_need((w), sizeof(lit));				\
+	*p_++ = (char)(0xa0 | (sizeof(lit) - 1));			\
+	memcpy(p_, (lit), sizeof(lit) - 1);				\
+	(w)->p = p_ + sizeof(lit) - 1;					\
+} while (0)
+
+static void
+put_strs(struct put *w, const char *const *v, size_t n)
+{
+	size_t	i;
+
+	put_array(w, n);
+	for (i = 0; i < n; i++)
+		put_str(w, v[i]);
+}
+
+/*
+ * Start writing at the end of pk's frame; a packer that is not a frame's
+ * (a test's plain sbuffer) gets a frame of ours, in *own.
+ */
+static void
+put_begin(struct put *w, msgpack_packer *pk, msgpack_sbuffer *own,
+    msgpack_packer *opk)
+{
+	w->pk = pk;
+	if ((w->p = baton_wire_room(pk, PUT_CHUNK)) == NULL) {
+		baton_wire_begin(own, opk);
+		w->pk = opk;
+		if ((w->p = baton_wire_room(opk, PUT_CHUNK)) == NULL)
+			fatalx("answer buffer");
+	}
+	w->end = w->p + PUT_CHUNK;
+}
+
+static void
+put_end(struct put *w, msgpack_packer *pk, msgpack_sbuffer *own)
+{
+	baton_wire_took(w->pk, w->p);
+	if (w->pk == pk)
+		return;
+	/* the bytes after our frame's header, then wiped */
+	pk->callback(pk->data, own->data + BATON_WIRE_HDR,
+	    own->size - BATON_WIRE_HDR);
+	sodium_memzero(own->data, own->size);
+	msgpack_sbuffer_destroy(own);
+}
+
+/*
  * How verify and inspect open their answers: key ("allow", "verified")
  * true only for BATON_R_OK, then the reason as a number and a name.
  */
+static void
+put_reason(struct put *w, const char *key, enum baton_reason why)
+{
+	put_str(w, key);
+	put_bool(w, why == BATON_R_OK);
+	PUT_KEY(w, "reason");
+	put_uint(w, (uint32_t)why);
+	PUT_KEY(w, "reason_name");
+	put_str(w, baton_reason_name(why));
+}
+
 void
 pack_reason(msgpack_packer *pk, const char *key, enum baton_reason why)
 {
-	baton_pack_str(pk, key);
-	baton_pack_bool(pk, why == BATON_R_OK);
-	baton_pack_str(pk, "reason");
-	msgpack_pack_uint32(pk, (uint32_t)why);
-	baton_pack_str(pk, "reason_name");
-	baton_pack_str(pk, baton_reason_name(why));
+	msgpack_sbuffer	own;
+	msgpack_packer	opk;
+	struct put	w;
+
+	put_begin(&w, pk, &own, &opk);
+	put_reason(&w, key, why);
+	put_end(&w, pk, &own);
+}
+
+static void
+put_facts(struct put *w, const struct baton_token *tok,
+    const struct baton_effective *eff, const struct baton_tool_facts *tf)
+{
+	const struct baton_block	*b;
+	size_t				 i;
+
+	put_map(w, 15 + (eff->holder != NULL) + (eff->has_aud != 0));
+	PUT_KEY(w, "wildcard");
+	put_bool(w, eff->wildcard);
+	PUT_KEY(w, "tools");
+	put_strs(w, eff->tools, eff->wildcard ? 0 : eff->ntools);
+	PUT_KEY(w, "any_action");
+	put_bool(w, tf != NULL && tf->any_action);
+	PUT_KEY(w, "actions");
+	put_strs(w, tf != NULL ? tf->actions : NULL,
+	    tf != NULL ? tf->nactions : 0);
+	PUT_KEY(w, "limits");
+	put_map(w, tf != NULL ? tf->nlimits : 0);
+	for (i = 0; tf != NULL && i < tf->nlimits; i++) {
+		put_str(w, tf->limits[i].name);
+		put_uint(w, tf->limits[i].max);
+	}
+	PUT_KEY(w, "depth");
+	put_uint(w, tok->nblocks - 1);
+	PUT_KEY(w, "iss");
+	put_str(w, eff->iss != NULL ? eff->iss : "");
+	PUT_KEY(w, "sub");
+	put_str(w, eff->sub != NULL ? eff->sub : "");
+	if (eff->holder != NULL) {
+		PUT_KEY(w, "holder");
+		put_str(w, eff->holder);
+	}
+	if (eff->has_aud) {
+		PUT_KEY(w, "aud");
+		put_strs(w, eff->aud, eff->naud);
+	}
+	PUT_KEY(w, "exp");
+	put_uint(w, eff->exp);
+	PUT_KEY(w, "kid");
+	put_bin(w, tok->env.kid, BATON_KID_LEN);
+	PUT_KEY(w, "root_kid");
+	put_bin(w, baton_token_root_kid(tok), BATON_KID_LEN);
+	PUT_KEY(w, "delegators");
+	put_array(w, tok->nblocks);
+	for (i = 0; i < tok->nblocks; i++) {
+		b = &tok->blocks[i];
+		if (i == 0)
+			put_str(w, b->iss != NULL ? b->iss : "");
+		else
+			put_str(w, b->delegator);
+	}
+	PUT_KEY(w, "jtis");
+	put_array(w, tok->nblocks);
+	for (i = 0; i < tok->nblocks; i++)
+		put_bin(w, tok->blocks[i].jti, BATON_JTI_LEN);
+	PUT_KEY(w, "ctx");
+	put_map(w, eff->nctx);
+	for (i = 0; i < eff->nctx; i++) {
+		put_str(w, eff->ctx[i].key);
+		put_str(w, eff->ctx[i].value);
+	}
+	PUT_KEY(w, "presented");
+	put_bool(w, eff->presented);
+}
+
+/*
+ * What a verify answer says about a token that decoded: the effective
+ * grant, the facts for the tool asked about (tf, NULL when the token
+ * does not grant it) and the chain.  doc/PROTOCOL.md lists the keys.
+ */
+void
+pack_facts(msgpack_packer *pk, const struct baton_token *tok,
+    const struct baton_effective *eff, const struct baton_tool_facts *tf)
+{
+	msgpack_sbuffer	own;
+	msgpack_packer	opk;
+	struct put	w;
+
+	put_begin(&w, pk, &own, &opk);
+	put_facts(&w, tok, eff, tf);
+	put_end(&w, pk, &own);
+}
+
+/*
+ * The whole head of a verify answer's body: its map, the decision, the
+ * stack's message if any, and the facts if the token decoded (tok not
+ * NULL); nexplain more entries follow, packed by the caller.
+ */
+void
+pack_verify_answer(msgpack_packer *pk, enum baton_reason why,
+    const char *message, const struct baton_token *tok,
+    const struct baton_effective *eff, const struct baton_tool_facts *tf,
+    size_t nexplain)
+{
+	msgpack_sbuffer	own;
+	msgpack_packer	opk;
+	struct put	w;
+
+	put_begin(&w, pk, &own, &opk);
+	put_map(&w, 3 + (tok != NULL) + (message != NULL) + nexplain);
+	put_reason(&w, "allow", why);
+	if (message != NULL) {
+		/* The stack line that refused, and its module's reason. */
+		PUT_KEY(&w, "message");
+		put_str(&w, message);
+	}
+	if (tok != NULL) {
+		PUT_KEY(&w, "facts");
+		put_facts(&w, tok, eff, tf);
+	}
+	put_end(&w, pk, &own);
 }
 
 void

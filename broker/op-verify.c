@@ -18,65 +18,6 @@
 
 #include "batond.h"
 
-static void
-pack_facts(msgpack_packer *pk, const struct baton_token *tok,
-    const struct baton_effective *eff, const struct baton_tool_facts *tf)
-{
-	size_t	i, n;
-
-	n = 15 + (eff->holder != NULL) + (eff->has_aud != 0);
-	msgpack_pack_map(pk, n);
-	baton_pack_str(pk, "wildcard");
-	baton_pack_bool(pk, eff->wildcard);
-	baton_pack_str(pk, "tools");
-	pack_strs(pk, eff->wildcard ? NULL : eff->tools,
-	    eff->wildcard ? 0 : eff->ntools);
-	baton_pack_str(pk, "any_action");
-	baton_pack_bool(pk, tf != NULL && tf->any_action);
-	baton_pack_str(pk, "actions");
-	pack_strs(pk, tf != NULL ? tf->actions : NULL,
-	    tf != NULL ? tf->nactions : 0);
-	baton_pack_str(pk, "limits");
-	msgpack_pack_map(pk, tf != NULL ? tf->nlimits : 0);
-	for (i = 0; tf != NULL && i < tf->nlimits; i++) {
-		baton_pack_str(pk, tf->limits[i].name);
-		msgpack_pack_uint64(pk, tf->limits[i].max);
-	}
-	baton_pack_str(pk, "depth");
-	msgpack_pack_uint64(pk, tok->nblocks - 1);
-	baton_pack_str(pk, "iss");
-	baton_pack_str(pk, eff->iss != NULL ? eff->iss : "");
-	baton_pack_str(pk, "sub");
-	baton_pack_str(pk, eff->sub != NULL ? eff->sub : "");
-	if (eff->holder != NULL) {
-		baton_pack_str(pk, "holder");
-		baton_pack_str(pk, eff->holder);
-	}
-	if (eff->has_aud) {
-		baton_pack_str(pk, "aud");
-		pack_strs(pk, eff->aud, eff->naud);
-	}
-	baton_pack_str(pk, "exp");
-	msgpack_pack_uint64(pk, eff->exp);
-	baton_pack_str(pk, "kid");
-	baton_pack_bin(pk, tok->env.kid, BATON_KID_LEN);
-	baton_pack_str(pk, "root_kid");
-	baton_pack_bin(pk, baton_token_root_kid(tok), BATON_KID_LEN);
-	baton_pack_str(pk, "delegators");
-	msgpack_pack_array(pk, tok->nblocks);
-	for (i = 0; i < tok->nblocks; i++)
-		baton_pack_str(pk, i == 0 ? (tok->blocks[0].iss != NULL ?
-		    tok->blocks[0].iss : "") : tok->blocks[i].delegator);
-	baton_pack_str(pk, "jtis");
-	msgpack_pack_array(pk, tok->nblocks);
-	for (i = 0; i < tok->nblocks; i++)
-		baton_pack_bin(pk, tok->blocks[i].jti, BATON_JTI_LEN);
-	baton_pack_str(pk, "ctx");
-	pack_ctx(pk, eff->ctx, eff->nctx);
-	baton_pack_str(pk, "presented");
-	baton_pack_bool(pk, eff->presented);
-}
-
 /*
  * A call token's sealed lineage: it must open with the key that signed
  * the token, and no ancestor may be revoked.
@@ -357,18 +298,8 @@ op_verify(struct request *r)
 	else
 		decoded = 0;
 	req_begin(r);
-	msgpack_pack_map(&r->pk, (decoded ? 4 : 3) + (why_msg[0] != '\0') +
-	    (t != NULL));
-	pack_reason(&r->pk, "allow", why);
-	if (why_msg[0] != '\0') {
-		/* The stack line that refused, and its module's reason. */
-		baton_pack_str(&r->pk, "message");
-		baton_pack_str(&r->pk, why_msg);
-	}
-	if (decoded) {
-		baton_pack_str(&r->pk, "facts");
-		pack_facts(&r->pk, &tok, &feff, have_tf ? &ftf : NULL);
-	}
+	pack_verify_answer(&r->pk, why, why_msg[0] != '\0' ? why_msg : NULL,
+	    decoded ? &tok : NULL, &feff, have_tf ? &ftf : NULL, t != NULL);
 	if (t != NULL) {
 		baton_pack_str(&r->pk, "explain");
 		msgpack_pack_array(&r->pk, tr.n);
