@@ -177,6 +177,9 @@ observe_log(const struct decision *d)
 		observe_log_issue(d);
 		return;
 	}
+	/* An allow is a debug line: nothing to format when not debugging. */
+	if (d->reason == BATON_R_OK && !log_debugging())
+		return;
 	if (d->tok != NULL && d->tok->nblocks > 0)
 		baton_hex(jti, d->tok->blocks[d->tok->nblocks - 1].jti,
 		    BATON_JTI_LEN);
