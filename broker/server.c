@@ -73,7 +73,9 @@ struct worker;
 struct conn {
 	struct worker		*w;
 	int			 fd;
-	struct event		*rev;		/* readable; the idle timeout */
+	struct event		*rev;		/* readable */
+	struct event		*idle;		/* armed while rev is */
+	uint64_t		 last_read;	/* clock_usec of the last read */
 	struct event		*wev;		/* writable, while out is queued */
 	struct event		*resume;	/* budget spent: continue later */
 	struct event		*slow;		/* a frame has started */
@@ -286,6 +288,27 @@ rate_take(const char *key, unsigned rate)
 
 /* ---- connections --------------------------------------------------------- */
 
+/*
+ * Reading, and the idle timeout with it.  The read event has no timeout
+ * of its own: libevent would put it back in its timer heap on every
+ * frame.  A read notes the time instead, and the idle timer, when it
+ * fires, closes the connection or waits out the rest of the timeout.
+ */
+static void
+conn_read_on(struct conn *c)
+{
+	event_add(c->rev, NULL);
+	c->last_read = clock_usec();
+	evtimer_add(c->idle, &c->idle_tv);
+}
+
+static void
+conn_read_off(struct conn *c)
+{
+	event_del(c->rev);
+	evtimer_del(c->idle);
+}
+
 static void
 conn_set_state(struct conn *c, enum conn_state st)
 {
@@ -299,7 +322,7 @@ conn_set_state(struct conn *c, enum conn_state st)
 	switch (st) {
 	case CONN_READING:
 		if (!c->eof)
-			event_add(c->rev, &c->idle_tv);
+			conn_read_on(c);
 		break;
 	case CONN_PAUSED:
 		/*
@@ -307,12 +330,12 @@ conn_set_state(struct conn *c, enum conn_state st)
 		 * half read now must not count against the slow timeout.
 		 * conn_process arms it afresh once reading resumes.
 		 */
-		event_del(c->rev);
+		conn_read_off(c);
 		event_del(c->slow);
 		c->slow_armed = 0;
 		break;
 	case CONN_CLOSING:
-		event_del(c->rev);
+		conn_read_off(c);
 		event_del(c->slow);
 		break;
 	}
@@ -544,6 +567,7 @@ conn_free(struct conn *c)
 	conn_release(c->peer.uid);
 	peer_release(&c->peer);
 	event_free(c->rev);
+	event_free(c->idle);
 	event_free(c->wev);
 	event_free(c->resume);
 	event_free(c->slow);
@@ -766,11 +790,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	size_t		 room;
 	ssize_t		 n = 0;
 
-	if (what & EV_TIMEOUT) {
-		log_debug("conn pid %ld: idle timeout", (long)c->peer.pid);
-		conn_free(c);
-		return;
-	}
+	(void)what;
+	c->last_read = clock_usec();
 	if (c->in == NULL) {
 		buf = c->w->scratch;
 		room = CONN_IN_MAX;
@@ -795,7 +816,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == 0) {
 			/* Answer what it already sent before closing. */
 			c->eof = 1;
-			event_del(c->rev);
+			conn_read_off(c);
 		}
 	}
 	if (c->in == NULL && n > 0) {
@@ -859,6 +880,28 @@ conn_resume_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	struct timeval	 tv;
+	uint64_t	 idle, limit;
+
+	(void)fd;
+	(void)what;
+	idle = clock_usec() - c->last_read;
+	limit = (uint64_t)c->idle_tv.tv_sec * 1000000;
+	if (idle < limit) {
+		/* Read since the timer was set: the rest of the timeout. */
+		tv.tv_sec = (time_t)((limit - idle) / 1000000);
+		tv.tv_usec = (suseconds_t)((limit - idle) % 1000000);
+		evtimer_add(c->idle, &tv);
+		return;
+	}
+	log_debug("conn pid %ld: idle timeout", (long)c->peer.pid);
+	conn_free(c);
+}
+
+static void
 conn_slow_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
@@ -886,8 +929,9 @@ conn_new(struct worker *w, struct handoff *h)
 	    conn_write_cb, c);
 	c->resume = event_new(w->base, -1, 0, conn_resume_cb, c);
 	c->slow = evtimer_new(w->base, conn_slow_cb, c);
+	c->idle = evtimer_new(w->base, conn_idle_cb, c);
 	if (c->rev == NULL || c->wev == NULL || c->resume == NULL ||
-	    c->slow == NULL)
+	    c->slow == NULL || c->idle == NULL)
 		fatalx("cannot set up a connection");
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	cfg = broker_config();
@@ -896,7 +940,7 @@ conn_new(struct worker *w, struct handoff *h)
 	c->write_tv.tv_sec = cfg->write_timeout;
 	broker_config_release();
 	c->state = CONN_READING;
-	event_add(c->rev, &c->idle_tv);
+	conn_read_on(c);
 }
 
 /* ---- workers ------------------------------------------------------------- */

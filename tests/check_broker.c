@@ -1407,6 +1407,43 @@ START_TEST(test_idle_and_halfclose)
 }
 END_TEST
 
+/*
+ * The idle timer is not reset by each read (it waits out the rest of the
+ * timeout when it fires): a connection busy for three timeouts stays
+ * open, in whole frames or in pieces of one, and silence still closes.
+ */
+START_TEST(test_idle_reset_by_reads)
+{
+	struct msg	m;
+	struct resp	r;
+	int		fd = up("idle-timeout 1\n", NULL), i;
+
+	for (i = 0; i < 8; i++) {
+		usleep(400000);
+		ck_assert_int_eq(simple_status(fd, BATON_OP_HELLO, &r), 0);
+		resp_free(&r);
+	}
+	/* a frame sent a byte at a time over two seconds */
+	msg_start(&m, BATON_OP_PUBKEYS, 77, 0);
+	ck_assert_int_eq(baton_wire_finish(&m.sb), 0);
+	ck_assert_uint_ge(m.sb.size, 6);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(send_raw(fd, m.sb.data + i, 1), 0);
+		usleep(350000);
+	}
+	ck_assert_int_eq(send_raw(fd, m.sb.data + 6, m.sb.size - 6), 0);
+	msgpack_sbuffer_destroy(&m.sb);
+	ck_assert_int_eq(resp_read(fd, &r), 0);
+	ck_assert_uint_eq(r.id, 77);
+	resp_free(&r);
+	/* then silence */
+	sleep(2);
+	ck_assert_int_eq(resp_read(fd, &r), -1);
+	close(fd);
+	down();
+}
+END_TEST
+
 START_TEST(test_drain_answers_buffered)
 {
 	struct msg	m;
@@ -4353,6 +4390,7 @@ broker_suite(void)
 	tcase_add_test(tc, test_rate_and_caps);
 	tcase_add_test(tc, test_rate_classes);
 	tcase_add_test(tc, test_idle_and_halfclose);
+	tcase_add_test(tc, test_idle_reset_by_reads);
 	tcase_add_test(tc, test_drain_answers_buffered);
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_random_frames);
