@@ -260,6 +260,94 @@ START_TEST(test_pack_same_bytes)
 END_TEST
 
 
+/* ---- request heads ----------------------------------------------------- */
+
+/* baton_wire_read_request as it was: mpr calls only. */
+static int
+ref_read_request(struct mpr *r, uint32_t *op, uint32_t *id)
+{
+	uint32_t	n;
+	uint64_t	v;
+
+	if (mpr_array(r, &n) != 0 || n != 3)
+		return (BATON_EMALFORMED);
+	if (mpr_uint(r, &v) != 0 || v < 1 || v > 127)
+		return (BATON_EMALFORMED);
+	*op = (uint32_t)v;
+	if (mpr_uint(r, &v) != 0 || v > UINT32_MAX)
+		return (BATON_EMALFORMED);
+	*id = (uint32_t)v;
+	if (mpr_peek(r) != MPR_MAP)
+		return (BATON_EMALFORMED);
+	return (0);
+}
+
+/*
+ * Heads from pieces (array, op, id, body byte), every cut of each: the
+ * in-place path must take what the mpr path takes, with the same values
+ * and the reader left at the same byte, and refuse what it refuses.
+ */
+START_TEST(test_request_head)
+{
+	static const struct piece {
+		size_t	len;
+		uint8_t	b[9];
+	} arr[] = { { 1, { 0x93 } }, { 1, { 0x92 } }, { 1, { 0x94 } },
+	    { 3, { 0xdc, 0, 3 } }, { 1, { 0x83 } } },
+	ops[] = { { 1, { 0 } }, { 1, { 1 } }, { 1, { 5 } }, { 1, { 127 } },
+	    { 2, { 0xcc, 128 } }, { 2, { 0xcc, 5 } }, { 2, { 0xd0, 5 } },
+	    { 1, { 0xff } }, { 1, { 0xc0 } } },
+	ids[] = { { 1, { 0 } }, { 1, { 0x7f } }, { 2, { 0xcc, 0x80 } },
+	    { 3, { 0xcd, 0x12, 0x34 } }, { 5, { 0xce, 0xff, 0xff, 0xff, 0xff } },
+	    { 9, { 0xcf, 0, 0, 0, 0, 0, 0, 0, 9 } },
+	    { 9, { 0xcf, 0, 0, 0, 1, 0, 0, 0, 0 } },
+	    { 2, { 0xd0, 7 } }, { 1, { 0xe0 } }, { 1, { 0xc2 } },
+	    { 3, { 0xd1, 0xff, 0xff } } },
+	bodies[] = { { 1, { 0x80 } }, { 3, { 0x81, 0xa1, 0x61 } },
+	    { 1, { 0x8f } }, { 3, { 0xde, 0, 0 } }, { 5, { 0xdf, 0, 0, 0, 0 } },
+	    { 1, { 0x90 } }, { 1, { 0xc0 } }, { 1, { 0xa0 } }, { 0, { 0 } } };
+	uint8_t		 buf[40];
+	struct mpr	 a, b;
+	uint32_t	 op1, id1, op2, id2;
+	size_t		 i, j, k, l, n, cut, fast = 0;
+	int		 rc1, rc2;
+
+#define NP(x)	(sizeof (x) / sizeof (x)[0])
+	for (i = 0; i < NP(arr); i++)
+	for (j = 0; j < NP(ops); j++)
+	for (k = 0; k < NP(ids); k++)
+	for (l = 0; l < NP(bodies); l++) {
+		n = 0;
+		memcpy(buf + n, arr[i].b, arr[i].len);
+		n += arr[i].len;
+		memcpy(buf + n, ops[j].b, ops[j].len);
+		n += ops[j].len;
+		memcpy(buf + n, ids[k].b, ids[k].len);
+		n += ids[k].len;
+		memcpy(buf + n, bodies[l].b, bodies[l].len);
+		n += bodies[l].len;
+		for (cut = 0; cut <= n; cut++) {
+			op1 = id1 = op2 = id2 = 0xdead;
+			mpr_init(&a, buf, cut);
+			mpr_init(&b, buf, cut);
+			rc1 = baton_wire_read_request(&a, &op1, &id1);
+			rc2 = ref_read_request(&b, &op2, &id2);
+			ck_assert_msg((rc1 == 0) == (rc2 == 0),
+			    "%zu %zu %zu %zu cut %zu: %d, was %d", i, j, k, l,
+			    cut, rc1, rc2);
+			if (rc1 != 0)
+				continue;
+			fast += i == 0 && j > 0 && j < 4 && k < 5;
+			ck_assert_uint_eq(op1, op2);
+			ck_assert_uint_eq(id1, id2);
+			ck_assert_uint_eq(mpr_remaining(&a), mpr_remaining(&b));
+		}
+	}
+#undef NP
+	ck_assert_uint_gt(fast, 0);
+}
+END_TEST
+
 /* ---- base64url --------------------------------------------------------- */
 
 /* The table encoder writes what libsodium's constant-time one writes. */
@@ -392,6 +480,7 @@ common_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("wire");
 	tcase_add_test(tc, test_pack_same_bytes);
+	tcase_add_test(tc, test_request_head);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("base64");
 	tcase_add_test(tc, test_b64_random);
