@@ -557,6 +557,40 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* Every byte value at every place of a name: refused iff C0 or DEL. */
+START_TEST(test_name_bytes)
+{
+	struct msg	 m;
+	struct body	 b;
+	char		 name[21], *cause;
+	size_t		 at, len;
+	int		 c;
+
+	for (len = 1; len <= sizeof name; len += 6)
+		for (at = 0; at < len; at++)
+			for (c = 0; c < 256; c++) {
+				memset(name, 'a', sizeof name);
+				name[at] = (char)c;
+				msg_new(&m, 1);
+				put_s(&m.pk, "tool");
+				put_strn(&m.pk, name, len);
+				cause = parse(&m, &b);
+				if (c < 0x20 || c == 0x7f) {
+					ck_assert_msg(cause != NULL, "byte %#x "
+					    "at %zu of %zu taken", c, at, len);
+					ck_assert_str_eq(cause,
+					    "tool: bad name");
+				} else
+					ck_assert_msg(cause == NULL, "byte %#x "
+					    "at %zu of %zu: %s", c, at, len,
+					    cause);
+				free(cause);
+				body_free(&b);
+				msgpack_sbuffer_destroy(&m.sb);
+			}
+}
+END_TEST
+
 /* Values may be empty or hold control characters, never a NUL. */
 START_TEST(test_values)
 {
@@ -654,6 +688,7 @@ body_suite(void)
 	tcase_add_test(tc, test_known_keys_once);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_name_bytes);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_many_strings);
 	suite_add_tcase(s, tc);
