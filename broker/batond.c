@@ -359,25 +359,48 @@ rate_key(char key[32], const char *prefix, unsigned uid)
  * are per operation (and "as" is the caller's to choose), so a limit
  * keyed on them could be dodged by switching agents.
  */
-int
-rate_charge(struct request *r, int class)
+static void
+rate_of(const struct config *cfg, int class, unsigned *rate, unsigned *burst)
 {
-	struct config	*cfg;
-	char		 key[32];
-	unsigned	 rate, burst;
-
-	cfg = broker_config();
-	rate = class == RATE_VERIFY ? cfg->verify_rate_limit :
+	*rate = class == RATE_VERIFY ? cfg->verify_rate_limit :
 	    cfg->rate_limit;
-	burst = class == RATE_VERIFY ? 0 : cfg->rate_burst;
-	broker_config_release();
-	rate_key(key, class == RATE_VERIFY ? "verify:" : "uid:",
-	    (unsigned)r->peer->uid);
-	if (rate_take_burst(key, rate, burst) == 0)
+	*burst = class == RATE_VERIFY ? 0 : cfg->rate_burst;
+}
+
+static int
+rate_charge_at(struct request *r, int class, unsigned rate, unsigned burst)
+{
+	/* A worker's requests mostly come from one uid: its key, kept. */
+	static _Thread_local struct {
+		int		class;
+		unsigned	uid;
+		char		key[32];
+	} last = { -1, 0, "" };
+	unsigned	uid = (unsigned)r->peer->uid;
+
+	if (last.class != class || last.uid != uid) {
+		rate_key(last.key, class == RATE_VERIFY ? "verify:" : "uid:",
+		    uid);
+		last.class = class;
+		last.uid = uid;
+	}
+	if (rate_take_burst(last.key, rate, burst) == 0)
 		return (0);
 	req_error(r, BATON_WIRE_ERATELIMIT, "rate limit of %u %s per second "
 	    "exceeded", rate, class == RATE_VERIFY ? "verifies" : "requests");
 	return (-1);
+}
+
+int
+rate_charge(struct request *r, int class)
+{
+	struct config	*cfg;
+	unsigned	 rate, burst;
+
+	cfg = broker_config();
+	rate_of(cfg, class, &rate, &burst);
+	broker_config_release();
+	return (rate_charge_at(r, class, rate, burst));
 }
 
 void
@@ -385,6 +408,7 @@ request_run(struct request *r)
 {
 	const struct op_entry	*e = NULL;
 	struct config		*cfg;
+	unsigned		 rate, burst;
 	int			 admin, class;
 
 	r->now = clock_now();
@@ -396,9 +420,6 @@ request_run(struct request *r)
 		    r->op);
 		goto done;
 	}
-	cfg = broker_config();
-	admin = e->admin && broker_is_admin(cfg, r->peer);
-	broker_config_release();
 	/*
 	 * Verifies and the other reads sign nothing and store nothing: a
 	 * bucket of their own, so a tool server is not throttled by the
@@ -417,7 +438,11 @@ request_run(struct request *r)
 		class = RATE_COSTLY;
 		break;
 	}
-	if (rate_charge(r, class) != 0)
+	cfg = broker_config();
+	admin = e->admin && broker_is_admin(cfg, r->peer);
+	rate_of(cfg, class, &rate, &burst);
+	broker_config_release();
+	if (rate_charge_at(r, class, rate, burst) != 0)
 		goto done;
 	if (e->admin && !admin) {
 		req_error(r, BATON_WIRE_EPERM, "%s needs root or the admin "
