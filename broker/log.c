@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "batond.h"
 
@@ -29,24 +30,52 @@ log_open(int use_syslog, int verbose)
  * line holds LOG_PREFIX_LEN bytes of room, then the message (at most 1023
  * bytes and a NUL), then room for a newline.
  */
+/*
+ * Tool names, agent ids and messages come from clients: a newline or
+ * escape in one must not forge a log line or drive a terminal.  C0 and
+ * DEL become '?'; eight bytes are looked at a time (a byte below 0x20
+ * borrows into its top bit, and so does 0x7f xored to zero), and only a
+ * word with one is rewritten.  The end of the string.
+ */
+static char *
+log_clean(char *p)
+{
+	const uint64_t	ones = 0x0101010101010101ULL;
+	const uint64_t	tops = 0x8080808080808080ULL;
+	uint64_t	w, x;
+	size_t		len = strlen(p), i, k;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		x = w ^ (0x7f * ones);
+		if (((((w - 0x20 * ones) & ~w) | ((x - ones) & ~x)) & tops) == 0)
+			continue;
+		for (k = i; k < i + 8; k++)
+			if ((unsigned char)p[k] < 0x20 || p[k] == 0x7f)
+				p[k] = '?';
+	}
+	for (; i < len; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			p[i] = '?';
+	return (p + len);
+}
+
 static void
 log_line(int pri, char *line)
 {
 	char	*buf = line + LOG_PREFIX_LEN, *p;
+	ssize_t	 n;
 
 	memcpy(line, LOG_PREFIX, LOG_PREFIX_LEN);
-	/*
-	 * Tool names, agent ids and messages come from clients: a newline or
-	 * escape in one must not forge a log line or drive a terminal.
-	 */
-	for (p = buf; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	p = log_clean(buf);
 	if (log_to_syslog)
 		syslog(pri, "%s", buf);
 	else {
+		/* one write, as unbuffered stderr makes it, without stdio */
 		*p++ = '\n';
-		fwrite(line, 1, (size_t)(p - line), stderr);
+		do
+			n = write(STDERR_FILENO, line, (size_t)(p - line));
+		while (n == -1 && errno == EINTR);
 	}
 }
 

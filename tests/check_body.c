@@ -1,12 +1,14 @@
 /*
  * check_body.c: broker/body.c in process: the verify answer packed in
  * place against the same answer packed through plain msgpack-c (the
- * bytes batond wrote before), and body_parse's refusals.
+ * bytes batond wrote before), body_parse's refusals, and log.c's masking
+ * of control bytes.
  */
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <sodium.h>
@@ -674,6 +676,52 @@ START_TEST(test_many_strings)
 }
 END_TEST
 
+/* ---- log lines (log.c, linked here for fatalx) ------------------------- */
+
+/*
+ * Control bytes in a logged message are masked as '?', whatever the
+ * byte and wherever it stands in the word-at-a-time scan; the rest of
+ * the line is as given.
+ */
+START_TEST(test_log_masks)
+{
+	char	 msg[40], want[64], got[4096];
+	FILE	*f;
+	size_t	 len, at, n;
+	int	 c, saved;
+
+	ck_assert_ptr_nonnull(f = tmpfile());
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
+	log_open(0, 0);
+	for (len = 1; len < sizeof msg; len += 5)
+		for (at = 0; at < len; at++)
+			for (c = 1; c < 256; c = c < 0x22 ? c + 1 :
+			    c < 0x7e ? 0x7e : c < 0x81 ? c + 1 : c + 0x3f) {
+				memset(msg, 'm', len);
+				msg[at] = (char)c;
+				msg[len] = '\0';
+				ck_assert_int_eq(ftruncate(fileno(f), 0), 0);
+				ck_assert_int_eq(lseek(STDERR_FILENO, 0,
+				    SEEK_SET), 0);
+				log_info_str(msg);
+				n = (size_t)pread(fileno(f), got, sizeof got,
+				    0);
+				if (c < 0x20 || c == 0x7f)
+					msg[at] = '?';
+				snprintf(want, sizeof want, "batond: %s\n",
+				    msg);
+				ck_assert_uint_eq(n, strlen(want));
+				ck_assert_msg(memcmp(got, want, n) == 0,
+				    "byte %#x at %zu of %zu", c, at, len);
+			}
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	fclose(f);
+}
+END_TEST
+
 static Suite *
 body_suite(void)
 {
@@ -691,6 +739,9 @@ body_suite(void)
 	tcase_add_test(tc, test_name_bytes);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_many_strings);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("log");
+	tcase_add_test(tc, test_log_masks);
 	suite_add_tcase(s, tc);
 	return (s);
 }
