@@ -93,6 +93,7 @@ metrics_count(const char *name)
 	/* every request bumps two or three: strcmp only the likely ones */
 	for (i = 0; i < NCOUNTERS; i++)
 		if (counter_names[i][0] == name[0] &&
+		    counter_names[i][1] == name[1] &&
 		    strcmp(counter_names[i], name) == 0)
 			break;
 	if (i == NCOUNTERS)

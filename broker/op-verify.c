@@ -184,11 +184,13 @@ op_verify(struct request *r)
 	struct trace		 tr = { NULL, 0 }, *t = NULL;
 	size_t			 i;
 	uint64_t		 t0 = clock_usec();
-	int			 why, decoded = 0, evaluated = 0, have_tf = 0;
+	const struct baton_effective *fe = NULL;
+	const struct baton_tool_facts *ft = NULL;
+	int			 why, decoded = 0, evaluated = 0, lin_open = 0;
 	int			 allowed, rv, rc = -1, sealed = 0, opened = 0;
 
 	/* tok is set by baton_token_open, whatever it returns */
-	memset(&lin, 0, sizeof lin);
+	lin.n = 0;	/* the rest only once a seal is opened into it */
 	if (body_parse(&b, &r->body, &cause) != 0) {
 		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
 		goto out;
@@ -249,6 +251,8 @@ op_verify(struct request *r)
 		trace_add(t, "core: revocation: %s", baton_reason_name(why));
 	}
 	if (why == BATON_R_OK && tok.blocks[0].seal != NULL) {
+		memset(&lin, 0, sizeof lin);
+		lin_open = 1;
 		why = lineage_check(&tok, &lin);
 		sealed = lin.n > 0;	/* opened: audit sees it either way */
 		trace_add(t, "core: sealed call token's lineage: %s",
@@ -290,16 +294,17 @@ op_verify(struct request *r)
 	 * reuse them rather than walk the chain twice per allowed verify.
 	 */
 	if (evaluated) {
-		feff = eff;
-		ftf = tf;
-		have_tf = 1;
-	} else if (decoded && baton_effective(&tok, &feff) == BATON_R_OK)
-		have_tf = baton_tool_facts(&tok, b.tool, &ftf) == BATON_R_OK;
-	else
+		fe = &eff;
+		ft = &tf;
+	} else if (decoded && baton_effective(&tok, &feff) == BATON_R_OK) {
+		fe = &feff;
+		if (baton_tool_facts(&tok, b.tool, &ftf) == BATON_R_OK)
+			ft = &ftf;
+	} else
 		decoded = 0;
 	req_begin(r);
 	pack_verify_answer(&r->pk, why, why_msg[0] != '\0' ? why_msg : NULL,
-	    decoded ? &tok : NULL, &feff, have_tf ? &ftf : NULL, t != NULL);
+	    decoded ? &tok : NULL, fe, ft, t != NULL);
 	if (t != NULL) {
 		baton_pack_str(&r->pk, "explain");
 		msgpack_pack_array(&r->pk, tr.n);
@@ -312,7 +317,8 @@ op_verify(struct request *r)
 		observe(&d);
 	rc = 0;
 out:
-	sodium_memzero(&lin, sizeof lin);
+	if (lin_open)	/* a call token's ancestors */
+		sodium_memzero(&lin, sizeof lin);
 	trace_free(&tr);
 	free(cause);
 	if (opened)
