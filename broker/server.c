@@ -17,11 +17,13 @@
  *
  * An answer that depends on a journal record (revoke, spending a
  * single-use jti) is held, with every later answer on that connection,
- * until the journal's commit thread has synced the record: it wakes each
- * worker's commit event (event_active from another thread is safe, the
- * bases are made after evthread_use_pthreads), and the worker sends what
- * is on disk.  The event loop never waits for the disk, so the other
- * connections of a worker go on meanwhile.
+ * until the journal's commit thread has synced the record: it marks each
+ * worker's commit_pending and wakes it through its notify pipe, and the
+ * worker sends what is on disk.  The event loop never waits for the
+ * disk, so the other connections of a worker go on meanwhile.  Nothing
+ * but the pipe reaches a worker from another thread, so the workers'
+ * bases are made without locks: libevent would otherwise take its lock
+ * twice on every request.
  */
 
 #include <sys/queue.h>
@@ -31,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +112,7 @@ struct worker {
 	struct event_base	*base;
 	int			 notify[2];
 	struct event		*notify_ev;
-	struct event		*commit_ev;	/* the journal synced something */
+	atomic_int		 commit_pending; /* the journal synced something */
 	int			 draining;
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, conn)	 holding;	/* conns with held answers */
@@ -964,6 +967,18 @@ worker_drain(struct worker *w)
 	}
 }
 
+/* In a worker's pipe: commit_pending was set (no handoff to take). */
+static struct handoff	commit_mark;
+
+static void
+worker_commit(struct worker *w)
+{
+	struct conn	*c, *next;
+
+	TAILQ_FOREACH_SAFE(c, &w->holding, hold_entry, next)
+		conn_release_held(c);
+}
+
 static void
 worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -975,7 +990,9 @@ worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 	for (;;) {
 		n = read(fd, &h, sizeof h);
 		if (n != (ssize_t)sizeof h)
-			return;
+			break;
+		if (h == &commit_mark)
+			continue;
 		if (h == NULL) {
 			worker_drain(w);
 			continue;
@@ -983,28 +1000,30 @@ worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 		conn_new(w, h);
 		free(h);
 	}
+	/* After the pipe is empty: a mark that did not fit is seen here. */
+	if (atomic_exchange(&w->commit_pending, 0))
+		worker_commit(w);
 }
 
-static void
-worker_commit_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker	*w = arg;
-	struct conn	*c, *next;
-
-	(void)fd;
-	(void)what;
-	TAILQ_FOREACH_SAFE(c, &w->holding, hold_entry, next)
-		conn_release_held(c);
-}
-
-/* On the journal's commit thread, under its lock: wake every worker. */
+/*
+ * On the journal's commit thread, under its lock: wake every worker,
+ * once until it has looked.  A pipe too full for the mark is one the
+ * worker is about to read to the end, and then it sees the flag.
+ */
 static void
 server_committed(void)
 {
-	unsigned	i;
+	struct handoff	*mark = &commit_mark;
+	unsigned	 i;
+	ssize_t		 n;
 
-	for (i = 0; i < nworkers; i++)
-		event_active(workers[i].commit_ev, EV_TIMEOUT, 1);
+	for (i = 0; i < nworkers; i++) {
+		if (atomic_exchange(&workers[i].commit_pending, 1))
+			continue;
+		do
+			n = write(workers[i].notify[1], &mark, sizeof mark);
+		while (n == -1 && errno == EINTR);
+	}
 }
 
 static void *
@@ -1027,31 +1046,36 @@ reserve_open(void)
 int
 server_start(unsigned n)
 {
-	unsigned	i;
+	struct event_config	*ecfg;
+	unsigned		 i;
 
 	reserve_open();
 	if (reserve_fd == -1)
 		fatal("/dev/null");
 	evthread_use_pthreads();
+	if ((ecfg = event_config_new()) == NULL ||
+	    event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK) != 0)
+		fatalx("event_config");
 	nworkers = n;
 	workers = xcalloc(n, sizeof *workers);
 	for (i = 0; i < n; i++) {
 		TAILQ_INIT(&workers[i].conns);
 		TAILQ_INIT(&workers[i].holding);
+		atomic_init(&workers[i].commit_pending, 0);
 		workers[i].scratch = xmalloc(CONN_IN_MAX);
-		if ((workers[i].base = event_base_new()) == NULL)
+		if ((workers[i].base = event_base_new_with_config(ecfg)) ==
+		    NULL)
 			fatalx("event_base_new");
 		if (pipe2(workers[i].notify, O_CLOEXEC | O_NONBLOCK) != 0)
 			fatal("pipe2");
 		workers[i].notify_ev = event_new(workers[i].base,
 		    workers[i].notify[0], EV_READ | EV_PERSIST,
 		    worker_notify_cb, &workers[i]);
-		event_add(workers[i].notify_ev, NULL);
-		workers[i].commit_ev = event_new(workers[i].base, -1, 0,
-		    worker_commit_cb, &workers[i]);
-		if (workers[i].commit_ev == NULL)
+		if (workers[i].notify_ev == NULL)
 			fatalx("event_new");
+		event_add(workers[i].notify_ev, NULL);
 	}
+	event_config_free(ecfg);
 	journal_start(server_committed);
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
@@ -1177,7 +1201,6 @@ server_wait(void)
 	journal_set_notify(NULL);
 	for (i = 0; i < nworkers; i++) {
 		event_free(workers[i].notify_ev);
-		event_free(workers[i].commit_ev);
 		event_base_free(workers[i].base);
 		close(workers[i].notify[0]);
 		close(workers[i].notify[1]);
