@@ -230,6 +230,38 @@ baton_arena_free(struct baton_arena *a)
 	}
 }
 
+void
+baton_arena_mark(struct baton_arena *a, struct baton_arena_mark *m)
+{
+	m->head = a->head;
+	m->next = a->head->next;
+	m->used = a->head->used;
+}
+
+/*
+ * Chunks are pushed at the head, and big objects linked right behind the
+ * head of their time: everything newer than the mark sits before the
+ * marked chunk, or between it and the chunk that followed it then.
+ */
+void
+baton_arena_rewind(struct baton_arena *a, const struct baton_arena_mark *m)
+{
+	struct arena_chunk	*c, *next, *mc = m->head;
+
+	for (c = a->head; c != mc; c = next) {
+		next = c->next;
+		arena_chunk_release(c);
+	}
+	for (c = mc->next; c != m->next; c = next) {
+		next = c->next;
+		arena_chunk_release(c);
+	}
+	mc->next = m->next;
+	sodium_memzero(mc->data + m->used, mc->used - m->used);
+	mc->used = m->used;
+	a->head = mc;
+}
+
 size_t
 baton_arena_cached(void)
 {

@@ -59,6 +59,19 @@ void	*baton_arena_alloc(struct baton_arena *, size_t);	/* zeroed */
 char	*baton_arena_strndup(struct baton_arena *, const char *, size_t);
 void	 baton_arena_free(struct baton_arena *);	/* wipes what it gave */
 size_t	 baton_arena_cached(void);	/* this thread's spare chunks (tests) */
+/*
+ * A point to come back to: baton_arena_rewind wipes and drops everything
+ * allocated after baton_arena_mark, leaving what came before untouched
+ * (the broker's token cache reuses a decoded token across requests).
+ */
+struct baton_arena_mark {
+	void	*head;		/* opaque */
+	void	*next;
+	size_t	 used;
+};
+void	 baton_arena_mark(struct baton_arena *, struct baton_arena_mark *);
+void	 baton_arena_rewind(struct baton_arena *,
+	    const struct baton_arena_mark *);
 
 /* ---- bounded msgpack reader (mpread.c) --------------------------------- */
 

@@ -112,6 +112,51 @@ START_TEST(test_large)
 }
 END_TEST
 
+/*
+ * A mark and a rewind, as the broker's token cache uses them: what came
+ * before the mark stays as it was (small, private and earlier chunks),
+ * what came after is wiped and its chunks go, round after round.
+ */
+START_TEST(test_rewind)
+{
+	static const size_t	 pre[] = { 24, 2000, 3000, 500, 64 };
+	size_t			 sizes[40], i;
+	unsigned char		*keep[5], *p, *first = NULL;
+	struct baton_arena	*a;
+	struct baton_arena_mark	 m;
+	int			 round;
+
+	for (i = 0; i < 40; i++)
+		sizes[i] = 200 + 37 * i;	/* new and private chunks */
+	a = baton_arena_new();
+	for (i = 0; i < 5; i++) {
+		keep[i] = baton_arena_alloc(a, pre[i]);
+		memset(keep[i], 0x77, pre[i]);
+	}
+	baton_arena_mark(a, &m);
+	for (round = 0; round < 3; round++) {
+		p = baton_arena_alloc(a, 100);
+		ck_assert(all_zero(p, 100));
+		if (first == NULL)
+			first = p;
+		ck_assert_ptr_eq(p, first);	/* the same place again */
+		memset(p, 0xcc, 100);
+		fill(a, sizes, 40, 0xcc);
+		baton_arena_rewind(a, &m);
+		for (i = 0; i < 5; i++)
+			ck_assert_msg(memchr(keep[i], 0, pre[i]) == NULL &&
+			    keep[i][pre[i] - 1] == 0x77, "allocation %zu "
+			    "before the mark changed", i);
+		ck_assert(all_zero(first, 100));	/* wiped */
+		ck_assert_uint_le(baton_arena_cached(), 4);
+	}
+	/* nothing allocated since the mark: a rewind changes nothing */
+	baton_arena_rewind(a, &m);
+	ck_assert(keep[4][0] == 0x77);
+	baton_arena_free(a);
+}
+END_TEST
+
 START_TEST(test_distinct_empty)
 {
 	struct baton_arena	*a;
@@ -475,6 +520,7 @@ common_suite(void)
 	tcase_add_test(tc, test_reuse_zeroed);
 	tcase_add_test(tc, test_many_chunks);
 	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_rewind);
 	tcase_add_test(tc, test_distinct_empty);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
