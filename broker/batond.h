@@ -248,6 +248,8 @@ void	keystore_pack(msgpack_packer *);
 void	keystore_close(void);
 /* The keyring, read-locked for as long as it is used. */
 const struct baton_keyring *keystore_lock(void);
+/* The same, with the ring's generation: it changes whenever the ring does. */
+const struct baton_keyring *keystore_lock_gen(uint64_t *);
 void	keystore_unlock(void);
 int	keystore_trust(struct baton_keyring *, char **, char **);
 

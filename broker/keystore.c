@@ -31,7 +31,22 @@ static struct baton_keyring	 ks_ring;
 /* Other brokers' public keys (trust.c), searched after ks_ring's own. */
 static struct baton_keyring	 ks_trust;
 static uint64_t			 ks_created[BATON_KEYRING_MAX];
+/*
+ * Bumped with every change of the ring, its keys or the trusted keys:
+ * what baton_token_open decided under one generation holds for as long as
+ * it lasts (tokcache.c).  Written under the write lock only, read under
+ * the read lock.
+ */
+static uint64_t			 ks_gen = 1;
 static char			*ks_dir;
+
+/* Every write lock bumps the generation: no change can forget to. */
+static void
+ks_wrlock(void)
+{
+	pthread_rwlock_wrlock(&ks_lock);
+	ks_gen++;
+}
 
 static void
 put64(uint8_t *p, uint64_t v)
@@ -233,6 +248,7 @@ keystore_open(const char *state_dir, uint64_t max_ttl, char **cause)
 	(void)max_ttl;
 	baton_keyring_init(&ks_ring);
 	ks_ring.next = &ks_trust;
+	ks_gen++;	/* before the workers start: no lock yet */
 	xasprintf(&ks_dir, "%s/keys", state_dir);
 	if (mkdir(ks_dir, 0700) != 0 && errno != EEXIST) {
 		xasprintf(cause, "%s: %s", ks_dir, strerror(errno));
@@ -375,7 +391,7 @@ keystore_rotate(uint64_t max_ttl, int emergency, uint8_t *kid,
 	memcpy(nkid, k->kid, sizeof nkid);
 	if (key_write(k, now, cause) != 0)
 		goto out;
-	pthread_rwlock_wrlock(&ks_lock);
+	ks_wrlock();
 	locked = 1;
 	/* Forget keys that can no longer verify anything. */
 	for (i = 0; i < ks_ring.nkeys; ) {
@@ -479,7 +495,7 @@ keystore_pack(msgpack_packer *pk)
 void
 keystore_close(void)
 {
-	pthread_rwlock_wrlock(&ks_lock);
+	ks_wrlock();
 	baton_keyring_clear(&ks_ring);
 	baton_keyring_clear(&ks_trust);
 	free(ks_dir);
@@ -491,6 +507,15 @@ const struct baton_keyring *
 keystore_lock(void)
 {
 	pthread_rwlock_rdlock(&ks_lock);
+	return (&ks_ring);
+}
+
+/* keystore_lock, and the generation of what it returns. */
+const struct baton_keyring *
+keystore_lock_gen(uint64_t *gen)
+{
+	pthread_rwlock_rdlock(&ks_lock);
+	*gen = ks_gen;
 	return (&ks_ring);
 }
 
@@ -513,7 +538,7 @@ keystore_trust(struct baton_keyring *nr, char **files, char **cause)
 	char	hex[BATON_KID_LEN * 2 + 1];
 	size_t	i, j;
 
-	pthread_rwlock_wrlock(&ks_lock);
+	ks_wrlock();
 	for (i = 0; i < nr->nkeys; i++) {
 		for (j = 0; j < ks_ring.nkeys; j++) {
 			if (memcmp(nr->keys[i]->kid, ks_ring.keys[j]->kid,
