@@ -51,6 +51,8 @@
 #define BATOND_ACCEPT_PAUSE_MS	250	/* listener unwatched after a failure */
 #define BATOND_JOURNAL_PER_UID	100000	/* default live journal entries per uid */
 #define BATOND_COMPACT_INTERVAL	300	/* default seconds between compactions */
+#define BATOND_TOKEN_CACHE	64	/* default token-cache, per worker */
+#define BATOND_TOKEN_CACHE_MAX	4096
 /*
  * Journal entries are forgotten only this long after their expiry.  While
  * running, expiry is judged on clock_forget, which no step moves; the
@@ -104,6 +106,7 @@ struct config {
 	unsigned	 write_timeout;	/* seconds a peer may leave answers unread */
 	uint64_t	 max_ttl;
 	unsigned	 workers;
+	unsigned	 token_cache;	/* opened tokens kept per worker; 0: off */
 	unsigned	 journal_per_uid; /* live entries a uid may create; 0: any */
 	unsigned	 compact_interval; /* seconds; read at start */
 	int		 log_syslog;
@@ -268,6 +271,7 @@ void	metrics_op(int, int);
 void	metrics_reason(int);
 void	metrics_issue_reason(int);
 void	metrics_count(const char *);
+void	metrics_token_cache(int hit);	/* by index: the hot path */
 void	metrics_time(enum metric_hist, uint64_t);
 void	metrics_pack(msgpack_packer *);
 void	metrics_pack_histograms(msgpack_packer *);
@@ -423,7 +427,31 @@ void	pack_verify_answer(msgpack_packer *, enum baton_reason,
 	    const char *message, const struct baton_token *,
 	    const struct baton_effective *, const struct baton_tool_facts *,
 	    size_t nexplain);
+/*
+ * Each worker's cache of opened tokens (tokcache.c).  tokcache_open opens
+ * text with the tag check as baton_token_open does, and lends the token
+ * through ref->tok (NULL unless BATON_R_OK), read-only: from this thread's
+ * cache, or opened into ref->own.  What the request allocates in the
+ * token's arena (baton_effective...) is wiped at tokcache_release, which
+ * must come before this thread opens another token through the cache
+ * (one release per open; safe after a failed open too).  size is the
+ * token-cache setting.
+ */
+struct tokentry;
+struct tokref {
+	const struct baton_token *tok;
+	struct tokentry		*ent;	/* lent from the cache, or NULL */
+	int			 owned;	/* tok is own */
+	struct baton_token	 own;	/* last: zeroing the rest is enough */
+};
+enum baton_reason tokcache_open(struct tokref *, const char *, size_t,
+	    unsigned size);
+void	tokcache_release(struct tokref *);
+void	tokcache_thread_end(void);	/* wipe and free this thread's */
 int	token_read(struct request *, const struct body *, struct baton_token *);
+/* The same through this worker's token cache; tokcache_release it. */
+int	token_read_cached(struct request *, const struct body *,
+	    struct tokref *);
 int	identity_resolve(struct request *, const char *, char *, size_t);
 size_t	token_jtis(const struct baton_token *, uint8_t (*)[BATON_JTI_LEN]);
 int	token_revoked(const struct baton_token *);

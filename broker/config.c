@@ -43,6 +43,7 @@ config_default(void)
 	cfg->max_ttl = 86400;
 	cfg->bundle_validity = BATOND_BUNDLE_VALIDITY;
 	cfg->workers = 2;
+	cfg->token_cache = BATOND_TOKEN_CACHE;
 	cfg->cgroup_root = xstrdup(cgroup_root_default());
 	cfg->journal_per_uid = BATOND_JOURNAL_PER_UID;
 	cfg->compact_interval = BATOND_COMPACT_INTERVAL;
@@ -254,6 +255,8 @@ static const struct {
 	{ "max-ttl", 1, BATOND_MAX_TTL_CEILING, offsetof(struct config, max_ttl),
 	    1 },
 	{ "workers", 1, 64, offsetof(struct config, workers), 0 },
+	{ "token-cache", 0, BATOND_TOKEN_CACHE_MAX,
+	    offsetof(struct config, token_cache), 0 },
 	{ "journal-max-per-uid", 0, 100000000,
 	    offsetof(struct config, journal_per_uid), 0 },
 	{ "compact-interval", 1, 86400,

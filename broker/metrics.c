@@ -17,9 +17,13 @@ static const char *const counter_names[] = {
 	"connections_refused", "frames_refused",
 	/* bumped by lookup sources through the host table */
 	"source_unavailable", "source_local_hits", "source_reconnects",
-	"source_lost_state"
+	"source_lost_state",
+	/* bumped by index (metrics_token_cache): keep them last */
+	"token_cache_hits", "token_cache_misses"
 };
 #define NCOUNTERS (sizeof counter_names / sizeof counter_names[0])
+#define C_TOKEN_CACHE_HITS	(NCOUNTERS - 2)
+#define C_TOKEN_CACHE_MISSES	(NCOUNTERS - 1)
 
 static const uint64_t buckets[] = {	/* microseconds */
 	25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000
@@ -99,6 +103,12 @@ metrics_count(const char *name)
 	if (i == NCOUNTERS)
 		return;
 	BUMP(m.counters[i], 1);
+}
+
+void
+metrics_token_cache(int hit)
+{
+	BUMP(m.counters[hit ? C_TOKEN_CACHE_HITS : C_TOKEN_CACHE_MISSES], 1);
 }
 
 void

@@ -172,14 +172,14 @@ static int
 op_verify(struct request *r)
 {
 	struct body		 b;
-	struct baton_token	 tok;
+	struct tokref		 ref;
+	const struct baton_token *tok = NULL;
 	struct baton_effective	 eff, feff;
 	struct baton_tool_facts	 tf, ftf;
 	struct baton_request	 q;
 	struct baton_lineage	 lin;
 	struct decision		 d;
 	struct config		*cfg;
-	const struct baton_keyring *ring;
 	char			*cause = NULL, why_msg[256] = "";
 	struct trace		 tr = { NULL, 0 }, *t = NULL;
 	size_t			 i;
@@ -188,8 +188,8 @@ op_verify(struct request *r)
 	const struct baton_tool_facts *ft = NULL;
 	int			 why, decoded = 0, evaluated = 0, lin_open = 0;
 	int			 allowed, rv, rc = -1, sealed = 0, opened = 0;
+	unsigned		 cache;
 
-	/* tok is set by baton_token_open, whatever it returns */
 	lin.n = 0;	/* the rest only once a seal is opened into it */
 	if (body_parse(&b, &r->body, &cause) != 0) {
 		req_error(r, BATON_WIRE_EBADREQ, "%s", cause);
@@ -209,6 +209,7 @@ op_verify(struct request *r)
 	allowed = broker.src->verify_allowed(cfg, r->peer, b.aud1);
 	if (b.explain && allowed != 0 && broker_is_admin(cfg, r->peer))
 		allowed = 0;
+	cache = cfg->token_cache;
 	broker_config_release();
 	if (b.explain)
 		t = &tr;
@@ -223,10 +224,12 @@ op_verify(struct request *r)
 		goto out;
 	}
 
-	ring = keystore_lock();
-	why = baton_token_open(&tok, b.token, b.tokenlen, ring,
-	    BATON_CHECK_TAG);
-	keystore_unlock();
+	/*
+	 * Opened by this worker before, under the same keyring: the cache
+	 * skips the envelope, the tag and the decode, and nothing else.
+	 */
+	why = tokcache_open(&ref, b.token, b.tokenlen, cache);
+	tok = ref.tok;
 	opened = 1;
 	trace_core(t, open_checks, why);
 	if (why == BATON_R_OK) {
@@ -241,19 +244,19 @@ op_verify(struct request *r)
 		q.nusage = b.nusage;
 		q.now = r->now;
 		q.leeway = 0;	/* our own clock wrote the times */
-		why = baton_evaluate(&tok, &q, &eff, &tf);
+		why = baton_evaluate(tok, &q, &eff, &tf);
 		evaluated = why == BATON_R_OK;
 		trace_core(t, eval_checks, why);
 	}
 	if (why == BATON_R_OK) {
-		if ((rv = token_revoked(&tok)) != 0)
+		if ((rv = token_revoked(tok)) != 0)
 			why = rv > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE;
 		trace_add(t, "core: revocation: %s", baton_reason_name(why));
 	}
-	if (why == BATON_R_OK && tok.blocks[0].seal != NULL) {
+	if (why == BATON_R_OK && tok->blocks[0].seal != NULL) {
 		memset(&lin, 0, sizeof lin);
 		lin_open = 1;
-		why = lineage_check(&tok, &lin);
+		why = lineage_check(tok, &lin);
 		sealed = lin.n > 0;	/* opened: audit sees it either way */
 		trace_add(t, "core: sealed call token's lineage: %s",
 		    baton_reason_name(why));
@@ -262,7 +265,7 @@ op_verify(struct request *r)
 	d.service = b.aud1 != NULL ? b.aud1 : "default";
 	d.op = BATON_OP_VERIFY;
 	d.peer = r->peer;
-	d.tok = decoded ? &tok : NULL;
+	d.tok = decoded ? tok : NULL;
 	d.req = decoded ? &q : NULL;
 	d.lineage = sealed ? &lin : NULL;
 	d.eff = evaluated ? &eff : NULL;
@@ -279,7 +282,7 @@ op_verify(struct request *r)
 		if (b.explain)
 			trace_add(t, "single-use: %zu block(s) would be spent "
 			    "(not by explain)", eff.nsingle_use);
-		else if ((why = consume(r, &tok, &eff, sealed ? &lin :
+		else if ((why = consume(r, tok, &eff, sealed ? &lin :
 		    NULL)) == -1)
 			goto out;
 	}
@@ -296,15 +299,15 @@ op_verify(struct request *r)
 	if (evaluated) {
 		fe = &eff;
 		ft = &tf;
-	} else if (decoded && baton_effective(&tok, &feff) == BATON_R_OK) {
+	} else if (decoded && baton_effective(tok, &feff) == BATON_R_OK) {
 		fe = &feff;
-		if (baton_tool_facts(&tok, b.tool, &ftf) == BATON_R_OK)
+		if (baton_tool_facts(tok, b.tool, &ftf) == BATON_R_OK)
 			ft = &ftf;
 	} else
 		decoded = 0;
 	req_begin(r);
 	pack_verify_answer(&r->pk, why, why_msg[0] != '\0' ? why_msg : NULL,
-	    decoded ? &tok : NULL, fe, ft, t != NULL);
+	    decoded ? tok : NULL, fe, ft, t != NULL);
 	if (t != NULL) {
 		baton_pack_str(&r->pk, "explain");
 		msgpack_pack_array(&r->pk, tr.n);
@@ -321,8 +324,8 @@ out:
 		sodium_memzero(&lin, sizeof lin);
 	trace_free(&tr);
 	free(cause);
-	if (opened)
-		baton_token_free(&tok);
+	if (opened)	/* after the last use of what evaluate put in it */
+		tokcache_release(&ref);
 	body_free(&b);
 	return (rc);
 }

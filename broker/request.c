@@ -4,6 +4,7 @@
  * writing a child block (attenuate and present).
  */
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,26 @@ token_read(struct request *r, const struct body *b, struct baton_token *tok)
 	    BATON_CHECK_TAG);
 	keystore_unlock();
 	if (why != BATON_R_OK)
+		return (req_deny(r, why));
+	return (0);
+}
+
+int
+token_read_cached(struct request *r, const struct body *b,
+    struct tokref *ref)
+{
+	struct config	*cfg;
+	unsigned	 cache;
+	enum baton_reason why;
+
+	memset(ref, 0, offsetof(struct tokref, own));
+	if (b->token == NULL)
+		return (req_error(r, BATON_WIRE_EBADREQ, "token is required"));
+	cfg = broker_config();
+	cache = cfg->token_cache;
+	broker_config_release();
+	if ((why = tokcache_open(ref, b->token, b->tokenlen, cache)) !=
+	    BATON_R_OK)
 		return (req_deny(r, why));
 	return (0);
 }
@@ -158,7 +179,8 @@ issue_reply(struct request *r, const struct baton_token *parent,
 static int
 issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 {
-	struct baton_token	 tok;
+	struct tokref		 ref;
+	const struct baton_token *tok = NULL;
 	struct baton_effective	 eff;
 	struct baton_restrict	 rs;
 	struct baton_block	 child;
@@ -173,7 +195,7 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 	int			 built = 0, refused;
 	uint64_t		 exp, t0 = clock_usec();
 
-	memset(&tok, 0, sizeof tok);
+	memset(&ref, 0, offsetof(struct tokref, own));	/* released at out */
 	memset(&rs, 0, sizeof rs);
 	if ((b->minimal || b->ndisclose > 0) && kind != BATON_BLOCK_PRESENT) {
 		req_error(r, BATON_WIRE_EBADREQ, "minimal and disclose are "
@@ -185,14 +207,15 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 		    "chained presentation shows the whole chain anyway");
 		goto out;
 	}
-	if (token_read(r, b, &tok) != 0)
+	if (token_read_cached(r, b, &ref) != 0)
 		goto out;
+	tok = ref.tok;
 	decoded = 1;
-	if ((why = baton_effective(&tok, &eff)) != BATON_R_OK) {
+	if ((why = baton_effective(tok, &eff)) != BATON_R_OK) {
 		req_deny(r, why);
 		goto out;
 	}
-	if ((rc = token_revoked(&tok)) != 0) {
+	if ((rc = token_revoked(tok)) != 0) {
 		req_deny(r, rc > 0 ? BATON_R_REVOKED : BATON_R_UNAVAILABLE);
 		rc = -1;
 		goto out;
@@ -219,7 +242,7 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 	restricted = 1;
 	/* Not child.jti: baton_attenuate clears the child before copying. */
 	baton_jti_new(jti);
-	why = baton_attenuate(&tok, &rs, agent, jti, r->now, &child);
+	why = baton_attenuate(tok, &rs, agent, jti, r->now, &child);
 	if (why != BATON_R_OK) {
 		req_deny(r, why);
 		goto out;
@@ -230,7 +253,7 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 	d.op = (int)r->op;
 	d.peer = r->peer;
 	d.agent = agent;
-	d.tok = &tok;
+	d.tok = tok;
 	d.block = &child;
 	d.restriction = &rs;
 	d.ttl = rs.ttl;
@@ -248,9 +271,9 @@ issue_child_body(struct request *r, struct body *b, enum baton_block_kind kind)
 	}
 	exp = child.exp < eff.exp ? child.exp : eff.exp;
 	if (b->minimal) {
-		if (issue_call(r, &tok, &eff, &child, b, agent) != 0)
+		if (issue_call(r, tok, &eff, &child, b, agent) != 0)
 			goto out;
-	} else if (issue_reply(r, &tok, &child, exp) != 0)
+	} else if (issue_reply(r, tok, &child, exp) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -262,7 +285,7 @@ out:
 		d.op = (int)r->op;
 		d.peer = r->peer;
 		d.agent = agent[0] != '\0' ? agent : NULL;
-		d.tok = decoded ? &tok : NULL;
+		d.tok = decoded ? tok : NULL;
 		d.block = built ? &child : NULL;
 		d.restriction = restricted ? &rs : NULL;
 		d.ttl = rs.ttl;
@@ -278,7 +301,8 @@ out:
 		observe(&d);
 	}
 	free(cause);
-	baton_token_free(&tok);
+	/* child and eff point into the token's arena: last */
+	tokcache_release(&ref);
 	return (rc);
 }
 

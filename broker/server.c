@@ -1032,6 +1032,7 @@ worker_main(void *arg)
 	struct worker	*w = arg;
 
 	event_base_dispatch(w->base);
+	tokcache_thread_end();	/* it holds bearer tokens */
 	return (NULL);
 }
 
