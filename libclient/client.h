@@ -91,6 +91,7 @@ int	bc_mpr_to_json(struct mpr *, int depth, json_t **);
 /*
  * 0 if bc_mpr_to_json would convert the value at r (given enough memory),
  * else BATON_EPROTO; consumes the value as it would.  Allocates nothing.
+ * depth is at least 0.
  */
 int	bc_mpr_check(struct mpr *, int depth);
 /* The same for a map at depth 0, with field as for bc_call_raw. */

@@ -273,6 +273,95 @@ utf8_valid(const uint8_t *s, size_t len, int nul_ok)
  * left, as mpread.c) and the same refusals as bc_mpr_to_json, which
  * tests/check_clientlib.c holds it to.
  */
+
+/* 8 bytes at p as a number whose low byte is p[0]. */
+static inline uint64_t
+le64(const uint8_t *p)
+{
+	uint64_t	w;
+
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/*
+ * utf8_valid for the strings of an answer, which are ASCII: the string s
+ * of n bytes, read as whole words from the buffer [base, end) that holds
+ * it (a short string's neighbours are read and masked off).  Only a
+ * string that is all ASCII (without NUL unless nul_ok) passes here; every
+ * other goes through the strict check, so both refuse the same strings.
+ */
+static int
+str_valid(const uint8_t *s, size_t n, const uint8_t *base,
+    const uint8_t *end, int nul_ok)
+{
+	uint64_t	w, m, hi, z;
+	size_t		i;
+
+	if (n >= 8) {
+		hi = z = 0;
+		for (i = 0; i + 8 < n; i += 8) {
+			w = le64(s + i);
+			hi |= w;
+			z |= (w - ONES) & ~w;	/* high bit set: a NUL byte */
+		}
+		w = le64(s + n - 8);		/* the last eight, overlapping */
+		hi |= w;
+		z |= (w - ONES) & ~w;
+	} else if (n == 0)
+		return 1;
+	else {
+		if ((size_t)(end - s) >= 8) {
+			w = le64(s);
+			m = ~0ULL >> (64 - 8 * n);
+		} else if ((size_t)(s + n - base) >= 8) {
+			w = le64(s + n - 8);
+			m = ~0ULL << (64 - 8 * n);
+		} else
+			return utf8_valid(s, n, nul_ok);
+		hi = w & m;
+		w |= ~m;			/* neighbours: 0xff, not NUL */
+		z = (w - ONES) & ~w;
+	}
+	if ((hi & HIGHS) == 0 && (nul_ok || (z & HIGHS) == 0))
+		return 1;
+	return utf8_valid(s, n, nul_ok);
+}
+
+/*
+ * str_valid, with the usual cases inline: 8 to 16 bytes (two words that
+ * may overlap), or 1 to 7 not at the end of the buffer.
+ */
+static inline int
+str_ok(const uint8_t *s, size_t n, const uint8_t *base, const uint8_t *end,
+    int nul_ok)
+{
+	uint64_t	w, x, m;
+
+	if (n - 8 <= 8) {
+		w = le64(s);
+		x = le64(s + n - 8);
+		if (((w | x) & HIGHS) == 0 && (nul_ok ||
+		    ((((w - ONES) & ~w) | ((x - ONES) & ~x)) & HIGHS) == 0))
+			return 1;
+	} else if (n - 1 < 7 && (size_t)(end - s) >= 8) {
+		m = ~0ULL >> (64 - 8 * n);
+		w = le64(s) | ~m;
+		if ((w & m & HIGHS) == 0 &&
+		    (nul_ok || ((w - ONES) & ~w & HIGHS) == 0))
+			return 1;
+	}
+	return str_valid(s, n, base, end, nul_ok);
+}
+#undef ONES
+#undef HIGHS
+
 #define NEED(n)	do {						\
 	if ((uint64_t)(end - p) < (uint64_t)(n))		\
 		return BATON_EPROTO;				\
@@ -289,173 +378,188 @@ be_num(const uint8_t *p, size_t w)
 	return v;
 }
 
-static int	check_map(const uint8_t **, const uint8_t *, uint64_t, int,
-		    bc_field_fn, void *);
-
-/* One value at *pp at depth; *pp moves past it. */
-static int
-check_value(const uint8_t **pp, const uint8_t *end, int depth)
+/*
+ * The key of a map pair at *pp: a uint (any), or a string that jansson
+ * takes as a key, UTF-8 without NUL (*k, *klen; *k NULL for a uint).
+ */
+static inline int
+check_key(const uint8_t **pp, const uint8_t *base, const uint8_t *end,
+    const uint8_t **k, uint64_t *klen)
 {
 	const uint8_t	*p = *pp;
-	uint64_t	 n, i;
+	uint64_t	 n;
 	size_t		 w;
 	uint8_t		 b;
 
-	if (depth > BATON_MAX_NEST)
-		return BATON_EPROTO;
 	NEED(1);
 	b = *p++;
-	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-		goto done;			/* fixints, nil, booleans */
-	if (b <= 0x8f) {
-		n = b & 0x0f;
-		goto map;
-	}
-	if (b <= 0x9f) {
-		n = b & 0x0f;
-		goto array;
-	}
-	if (b <= 0xbf) {
+	if (b >= 0xa0 && b <= 0xbf)
 		n = b & 0x1f;
-		goto str;
-	}
-	switch (b) {
-	case 0xc4: case 0xc5: case 0xc6:	/* bin */
-		w = (size_t)1 << (b - 0xc4);
-		NEED(w);
-		n = be_num(p, w);
-		p += w;
-		NEED(n);
-		p += n;
-		goto done;
-	case 0xc7: case 0xc8: case 0xc9:	/* ext: a type byte, data */
-		w = (size_t)1 << (b - 0xc7);
-		NEED(w);
-		n = be_num(p, w);
-		p += w;
-		NEED(n + 1);
-		p += n + 1;
-		goto done;
-	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-		n = (uint64_t)1 << (b - 0xd4);	/* fixext */
-		NEED(n + 1);
-		p += n + 1;
-		goto done;
-	case 0xca:				/* floats */
-	case 0xcb:
-		w = b == 0xca ? 4 : 8;
-		NEED(w);
-		p += w;
-		goto done;
-	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+	else if (b <= 0x7f) {
+		*k = NULL;
+		*pp = p;
+		return 0;
+	} else if (b >= 0xcc && b <= 0xcf) {
 		w = (size_t)1 << (b - 0xcc);
 		NEED(w);
-		/* JSON integers are signed */
-		if (be_num(p, w) > INT64_MAX)
-			return BATON_EPROTO;
-		p += w;
-		goto done;
-	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-		w = (size_t)1 << (b - 0xd0);
-		NEED(w);
-		p += w;
-		goto done;
-	case 0xd9: case 0xda: case 0xdb:
+		*k = NULL;
+		*pp = p + w;
+		return 0;
+	} else if (b >= 0xd9 && b <= 0xdb) {
 		w = (size_t)1 << (b - 0xd9);
 		NEED(w);
 		n = be_num(p, w);
 		p += w;
-		goto str;
-	case 0xdc: case 0xdd:
-		w = b == 0xdc ? 2 : 4;
-		NEED(w);
-		n = be_num(p, w);
-		p += w;
-		goto array;
-	case 0xde: case 0xdf:
-		w = b == 0xde ? 2 : 4;
-		NEED(w);
-		n = be_num(p, w);
-		p += w;
-		goto map;
-	default:				/* 0xc1 */
+	} else
 		return BATON_EPROTO;
-	}
-str:
 	NEED(n);
-	/* jansson refuses what is not UTF-8 */
-	if (!utf8_valid(p, (size_t)n, 1))
+	if (!str_ok(p, (size_t)n, base, end, 0))
 		return BATON_EPROTO;
-	p += n;
-	goto done;
-array:
-	NEED(n);		/* every value is at least one byte */
-	for (i = 0; i < n; i++)
-		if (check_value(&p, end, depth + 1) != 0)
-			return BATON_EPROTO;
-	goto done;
-map:
-	*pp = p;
-	return check_map(pp, end, n, depth, NULL, NULL);
-done:
-	*pp = p;
+	*k = p;
+	*klen = n;
+	*pp = p + n;
 	return 0;
 }
 
 /*
- * The n pairs of a map at depth, its header read.  A key is a uint (any)
- * or a string that jansson takes as a key: UTF-8 without NUL.  field, if
- * set, sees every value with a string key once the value has passed.
+ * One value at *pp at depth; *pp moves past it.  No recursion: the
+ * containers being read are a stack of how many values each has left
+ * (left[], the innermost in cnt) and whether a key comes before each.
+ * Depth is checked where it grows: a container at BATON_MAX_NEST may be
+ * empty, as bc_mpr_to_json refuses only the values inside.
  */
 static int
-check_map(const uint8_t **pp, const uint8_t *end, uint64_t n, int depth,
-    bc_field_fn field, void *arg)
+check_value(const uint8_t **pp, const uint8_t *base, const uint8_t *end,
+    int depth)
 {
-	const uint8_t	*p = *pp, *k, *v;
-	uint64_t	 i, klen;
+	uint64_t	 left[BATON_MAX_NEST + 1], cnt = 1, n;
+	uint8_t		 map[BATON_MAX_NEST + 1];
+	const uint8_t	*p = *pp, *k;
 	size_t		 w;
 	uint8_t		 b;
+	int		 sp = 0, ismap = 0, nested;
 
-	if (n > (uint64_t)(end - p) / 2)
+	if (depth > BATON_MAX_NEST)
 		return BATON_EPROTO;
-	for (i = 0; i < n; i++) {
+	for (;;) {
+		if (ismap && check_key(&p, base, end, &k, &n) != 0)
+			return BATON_EPROTO;
 		NEED(1);
 		b = *p++;
-		k = NULL;
-		klen = 0;
-		if (b <= 0x7f)
-			;
-		else if (b >= 0xcc && b <= 0xcf) {
-			w = (size_t)1 << (b - 0xcc);
+		switch (b >> 4) {
+		case 0x0: case 0x1: case 0x2: case 0x3:	/* fixints */
+		case 0x4: case 0x5: case 0x6: case 0x7:
+		case 0xe: case 0xf:
+			goto done;
+		case 0x8:				/* fixmap */
+		case 0x9:				/* fixarray */
+			n = b & 0x0f;
+			nested = b <= 0x8f;
+			goto open;
+		case 0xa:				/* fixstr */
+		case 0xb:
+			n = b & 0x1f;
+			goto str;
+		default:
+			break;
+		}
+		switch (b) {
+		case 0xc0:				/* nil, booleans */
+		case 0xc2: case 0xc3:
+			goto done;
+		case 0xc4: case 0xc5: case 0xc6:	/* bin */
+			w = (size_t)1 << (b - 0xc4);
+			NEED(w);
+			n = be_num(p, w);
+			p += w;
+			NEED(n);
+			p += n;
+			goto done;
+		case 0xc7: case 0xc8: case 0xc9:	/* ext: a type byte, data */
+			w = (size_t)1 << (b - 0xc7);
+			NEED(w);
+			n = be_num(p, w);
+			p += w;
+			NEED(n + 1);
+			p += n + 1;
+			goto done;
+		case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+			n = (uint64_t)1 << (b - 0xd4);	/* fixext */
+			NEED(n + 1);
+			p += n + 1;
+			goto done;
+		case 0xca:				/* floats */
+		case 0xcb:
+			w = b == 0xca ? 4 : 8;
 			NEED(w);
 			p += w;
-		} else {
-			if (b >= 0xa0 && b <= 0xbf)
-				klen = b & 0x1f;
-			else if (b >= 0xd9 && b <= 0xdb) {
-				w = (size_t)1 << (b - 0xd9);
-				NEED(w);
-				klen = be_num(p, w);
-				p += w;
-			} else
+			goto done;
+		case 0xcc: case 0xcd: case 0xce: case 0xcf:
+			w = (size_t)1 << (b - 0xcc);
+			NEED(w);
+			/* JSON integers are signed */
+			if (be_num(p, w) > INT64_MAX)
 				return BATON_EPROTO;
-			NEED(klen);
-			k = p;
-			if (!utf8_valid(k, (size_t)klen, 0))
-				return BATON_EPROTO;
-			p += klen;
-		}
-		v = p;
-		if (check_value(&p, end, depth + 1) != 0)
+			p += w;
+			goto done;
+		case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+			w = (size_t)1 << (b - 0xd0);
+			NEED(w);
+			p += w;
+			goto done;
+		case 0xd9: case 0xda: case 0xdb:
+			w = (size_t)1 << (b - 0xd9);
+			NEED(w);
+			n = be_num(p, w);
+			p += w;
+			goto str;
+		case 0xdc: case 0xdd:
+		case 0xde: case 0xdf:
+			w = b == 0xdc || b == 0xde ? 2 : 4;
+			NEED(w);
+			n = be_num(p, w);
+			p += w;
+			nested = b >= 0xde;
+			goto open;
+		default:				/* 0xc1 */
 			return BATON_EPROTO;
-		if (field != NULL && k != NULL)
-			field(arg, (const char *)k, (size_t)klen, v,
-			    (size_t)(p - v));
+		}
+str:
+		NEED(n);
+		/* jansson refuses what is not UTF-8 */
+		if (!str_ok(p, (size_t)n, base, end, 1))
+			return BATON_EPROTO;
+		p += n;
+		goto done;
+open:
+		/* every value is at least one byte, every pair two */
+		if (n > (uint64_t)(end - p) >> nested)
+			return BATON_EPROTO;
+		if (n > 0) {
+			if (depth >= BATON_MAX_NEST || sp == BATON_MAX_NEST + 1)
+				return BATON_EPROTO;
+			left[sp] = cnt;
+			map[sp] = (uint8_t)ismap;
+			sp++;
+			cnt = n;
+			ismap = nested;
+			depth++;
+			continue;
+		}
+done:
+		/* a value is complete, and with it maybe its containers */
+		while (--cnt == 0) {
+			if (sp == 0) {
+				*pp = p;
+				return 0;
+			}
+			sp--;
+			cnt = left[sp];
+			ismap = map[sp];
+			depth--;
+		}
 	}
-	*pp = p;
-	return 0;
 }
-#undef NEED
 
 /*
  * bc_mpr_to_json without building anything: the same refusals (depth,
@@ -468,7 +572,8 @@ bc_mpr_check(struct mpr *r, int depth)
 {
 	const uint8_t	*p = r->p;
 
-	if (r->err != 0 || p == NULL || check_value(&p, r->end, depth) != 0) {
+	if (r->err != 0 || p == NULL || depth < 0 ||
+	    check_value(&p, p, r->end, depth) != 0) {
 		r->err = BATON_EMALFORMED;
 		return BATON_EPROTO;
 	}
@@ -476,35 +581,47 @@ bc_mpr_check(struct mpr *r, int depth)
 	return 0;
 }
 
+/* field, if set, sees each value with a string key once it has passed. */
 int
 bc_mpr_check_map(struct mpr *r, bc_field_fn field, void *arg)
 {
-	const uint8_t	*p = r->p;
-	uint64_t	 n;
+	const uint8_t	*p = r->p, *base = r->p, *end = r->end, *k, *v;
+	uint64_t	 n, i, klen;
 	size_t		 w;
 	uint8_t		 b;
 
-	if (r->err != 0 || p == NULL || p == r->end)
+	if (r->err != 0 || p == NULL || p == end)
 		goto bad;
 	b = *p++;
 	if (b >= 0x80 && b <= 0x8f)
 		n = b & 0x0f;
 	else if (b == 0xde || b == 0xdf) {
 		w = b == 0xde ? 2 : 4;
-		if ((size_t)(r->end - p) < w)
+		if ((size_t)(end - p) < w)
 			goto bad;
 		n = be_num(p, w);
 		p += w;
 	} else
 		goto bad;
-	if (check_map(&p, r->end, n, 0, field, arg) != 0)
+	if (n > (uint64_t)(end - p) / 2)
 		goto bad;
+	for (i = 0; i < n; i++) {
+		if (check_key(&p, base, end, &k, &klen) != 0)
+			goto bad;
+		v = p;
+		if (check_value(&p, base, end, 1) != 0)
+			goto bad;
+		if (field != NULL && k != NULL)
+			field(arg, (const char *)k, (size_t)klen, v,
+			    (size_t)(p - v));
+	}
 	r->p = p;
 	return 0;
 bad:
 	r->err = BATON_EMALFORMED;
 	return BATON_EPROTO;
 }
+#undef NEED
 
 int
 bc_mp_to_json(const void *buf, size_t len, json_t **out)

@@ -218,6 +218,109 @@ START_TEST(test_check_depth)
 }
 END_TEST
 
+/*
+ * UTF-8 in strings of every length, as values (last in the answer, or
+ * followed by more) and as keys: each class of invalid sequence at every
+ * offset in an ASCII string, across the word boundaries of the fast path,
+ * against the table and against jansson.
+ */
+START_TEST(test_check_utf8_table)
+{
+	static const struct {
+		const char	*name;
+		const char	*seq;
+		size_t		 len;
+		int		 ok;		/* in a value */
+		int		 key_ok;	/* in a key */
+	} cls[] = {
+#define U(n, s, ok, kok)	{ n, s, sizeof(s) - 1, ok, kok }
+		U("ascii", "a", 1, 1),
+		U("NUL", "\x00", 1, 0),
+		U("DEL", "\x7f", 1, 1),
+		U("2-byte", "\xc3\xa9", 1, 1),
+		U("2-byte lowest", "\xc2\x80", 1, 1),
+		U("3-byte", "\xe2\x82\xac", 1, 1),
+		U("3-byte lowest", "\xe0\xa0\x80", 1, 1),
+		U("below surrogates", "\xed\x9f\xbf", 1, 1),
+		U("above surrogates", "\xee\x80\x80", 1, 1),
+		U("U+FFFF", "\xef\xbf\xbf", 1, 1),
+		U("4-byte", "\xf0\x9f\x98\x80", 1, 1),
+		U("4-byte lowest", "\xf0\x90\x80\x80", 1, 1),
+		U("U+10FFFF", "\xf4\x8f\xbf\xbf", 1, 1),
+		U("lone continuation", "\x80", 0, 0),
+		U("last continuation", "\xbf", 0, 0),
+		U("overlong 2 (c0)", "\xc0\x80", 0, 0),
+		U("overlong 2 (c1)", "\xc1\xbf", 0, 0),
+		U("overlong 3", "\xe0\x80\x80", 0, 0),
+		U("overlong 3 high", "\xe0\x9f\xbf", 0, 0),
+		U("overlong 4", "\xf0\x80\x80\x80", 0, 0),
+		U("overlong 4 high", "\xf0\x8f\xbf\xbf", 0, 0),
+		U("surrogate low", "\xed\xa0\x80", 0, 0),
+		U("surrogate high", "\xed\xbf\xbf", 0, 0),
+		U("past U+10FFFF", "\xf4\x90\x80\x80", 0, 0),
+		U("lead f5", "\xf5\x80\x80\x80", 0, 0),
+		U("lead fe", "\xfe", 0, 0),
+		U("lead ff", "\xff", 0, 0),
+		U("2-byte cut", "\xc3", 0, 0),
+		U("3-byte cut after 1", "\xe2", 0, 0),
+		U("3-byte cut after 2", "\xe2\x82", 0, 0),
+		U("4-byte cut after 3", "\xf0\x9f\x98", 0, 0),
+		U("2-byte, ascii second", "\xc3\x41", 0, 0),
+		U("3-byte, ascii third", "\xe2\x82\x41", 0, 0),
+		U("4-byte, 2-byte lead fourth", "\xf0\x9f\x98\xc3", 0, 0),
+#undef U
+	};
+	uint8_t		 buf[128], *p;
+	char		 msg[96];
+	size_t		 c, off, t, pad, form, slen, i;
+	static const size_t tails[] = { 0, 1, 2, 9 };
+	int		 want, got;
+
+	for (c = 0; c < sizeof(cls) / sizeof(cls[0]); c++)
+	for (off = 0; off < 16; off++)
+	for (t = 0; t < sizeof(tails) / sizeof(tails[0]); t++)
+	for (pad = 0; pad <= 5; pad += 5)
+	for (form = 0; form < 3; form++) {
+		/* the string: off ASCII bytes, the sequence, a tail */
+		slen = off + cls[c].len + tails[t];
+		p = buf;
+		*p++ = (uint8_t)(0x80 | (form == 1 ? 3 : 2));
+		*p++ = 0xa1;
+		*p++ = 'p';			/* a pad, to vary alignment */
+		*p++ = (uint8_t)(0xa0 | pad);
+		memset(p, 'x', pad);
+		p += pad;
+		if (form == 2) {		/* as a key */
+			*p++ = (uint8_t)(0xa0 | slen);
+		} else {
+			*p++ = 0xa1;
+			*p++ = 'k';
+			*p++ = (uint8_t)(0xa0 | slen);
+		}
+		for (i = 0; i < off; i++)
+			*p++ = (uint8_t)('a' + i);
+		memcpy(p, cls[c].seq, cls[c].len);
+		p += cls[c].len;
+		memset(p, 'y', tails[t]);
+		p += tails[t];
+		if (form == 2)
+			*p++ = 0xc0;		/* the key's value */
+		else if (form == 1) {
+			*p++ = 0xa1;		/* a pair after the string */
+			*p++ = 'z';
+			*p++ = 0xc0;
+		}
+		want = form == 2 ? cls[c].key_ok : cls[c].ok;
+		snprintf(msg, sizeof(msg), "%s at %zu, tail %zu, pad %zu, "
+		    "form %zu", cls[c].name, off, tails[t], pad, form);
+		got = checks(buf, (size_t)(p - buf));
+		ck_assert_msg(got == want, "%s: check %d", msg, got);
+		got = converts(buf, (size_t)(p - buf));
+		ck_assert_msg(got == want, "%s: json %d", msg, got);
+	}
+}
+END_TEST
+
 struct seen {
 	char	keys[8][16];
 	size_t	n;
@@ -275,6 +378,7 @@ clientlib_suite(void)
 	tcase_add_test(tc, test_check_mutations);
 	tcase_add_test(tc, test_check_cases);
 	tcase_add_test(tc, test_check_depth);
+	tcase_add_test(tc, test_check_utf8_table);
 	tcase_add_test(tc, test_check_map_fields);
 	suite_add_tcase(s, tc);
 	return s;
