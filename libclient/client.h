@@ -83,6 +83,12 @@ typedef int	(*bc_take_fn)(void *arg, const uint8_t *body, size_t len);
 int	bc_call_raw(struct baton_client *, uint32_t op, bc_pack_fn,
 	    const void *parg, bc_field_fn, bc_take_fn, void *targ,
 	    int *reason);
+/*
+ * In a bc_pack_fn: room for len more bytes of the request, which the
+ * caller writes in full, or NULL when out of memory (the call then fails
+ * with BATON_ENOMEM).
+ */
+uint8_t	*bc_pack_room(msgpack_packer *, size_t len);
 
 /* A response body or one msgpack value, bounded, to JSON. */
 int	bc_mp_to_json(const void *, size_t, json_t **);

@@ -969,13 +969,12 @@ map_status(struct baton_client *c, int status, const json_t *body)
  * it in freed memory).  A failure is remembered in c->wfail, as the
  * packing helpers do not report it.
  */
-static int
-wbuf_write(void *data, const char *buf, size_t len)
+static uint8_t *
+wbuf_room(struct baton_client *c, size_t len)
 {
-	struct baton_client	*c = data;
-	msgpack_sbuffer		*sb = &c->wbuf;
-	size_t			 nsize;
-	char			*p;
+	msgpack_sbuffer	*sb = &c->wbuf;
+	size_t		 nsize;
+	char		*p;
 
 	if (sb->alloc - sb->size < len) {
 		nsize = sb->alloc != 0 ? sb->alloc : 1024;
@@ -994,12 +993,54 @@ wbuf_write(void *data, const char *buf, size_t len)
 		sb->data = p;
 		sb->alloc = nsize;
 	}
-	memcpy(sb->data + sb->size, buf, len);
+	p = sb->data + sb->size;
 	sb->size += len;
-	return 0;
+	return (uint8_t *)p;
 fail:
 	c->wfail = 1;
-	return -1;
+	return NULL;
+}
+
+static int
+wbuf_write(void *data, const char *buf, size_t len)
+{
+	uint8_t	*p;
+
+	if ((p = wbuf_room(data, len)) == NULL)
+		return -1;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+uint8_t *
+bc_pack_room(msgpack_packer *pk, size_t len)
+{
+	if (pk->callback != wbuf_write)
+		return NULL;
+	return wbuf_room(pk->data, len);
+}
+
+/* A msgpack uint as msgpack_pack_uint32 writes it; the end. */
+static uint8_t *
+put_uint32(uint8_t *p, uint32_t v)
+{
+	if (v < 0x80)
+		*p++ = (uint8_t)v;
+	else if (v < 0x100) {
+		*p++ = 0xcc;
+		*p++ = (uint8_t)v;
+	} else if (v < 0x10000) {
+		*p++ = 0xcd;
+		*p++ = (uint8_t)(v >> 8);
+		*p++ = (uint8_t)v;
+	} else {
+		*p++ = 0xce;
+		*p++ = (uint8_t)(v >> 24);
+		*p++ = (uint8_t)(v >> 16);
+		*p++ = (uint8_t)(v >> 8);
+		*p++ = (uint8_t)v;
+	}
+	return p;
 }
 
 /* One request: its op, its body (packed already, or by pack), its answer. */
@@ -1018,11 +1059,10 @@ struct bc_req {
 static int
 call_once(struct baton_client *c, const struct bc_req *q, int64_t deadline)
 {
-	static const char	 zero[BATON_WIRE_HDR];
 	msgpack_packer		 pk;
 	struct mpr		 r;
 	const uint8_t		*body = NULL, *m;
-	uint8_t			 hdr[BATON_WIRE_HDR];
+	uint8_t			 hdr[BATON_WIRE_HDR], *h;
 	uint32_t		 id, flen = 0, rop, rid;
 	size_t			 mlen;
 	int			 ret, status;
@@ -1034,10 +1074,16 @@ call_once(struct baton_client *c, const struct bc_req *q, int64_t deadline)
 	c->wbuf.size = 0;
 	c->wfail = 0;
 	msgpack_packer_init(&pk, c, wbuf_write);
-	(void)wbuf_write(c, zero, sizeof(zero));
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint32(&pk, q->op);
-	msgpack_pack_uint32(&pk, id);
+	/* the length (baton_wire_finish), then [op, id, */
+	if ((h = wbuf_room(c, BATON_WIRE_HDR + 11)) == NULL) {
+		ret = BATON_ENOMEM;
+		goto out;
+	}
+	memset(h, 0, BATON_WIRE_HDR);
+	h += BATON_WIRE_HDR;
+	*h++ = 0x93;
+	h = put_uint32(put_uint32(h, q->op), id);
+	c->wbuf.size = (size_t)((char *)h - c->wbuf.data);
 	ret = 0;
 	if (q->pack != NULL)
 		ret = q->pack(&pk, q->parg);

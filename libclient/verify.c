@@ -54,12 +54,15 @@ struct baton_keybundle {
 
 /* ---- results -------------------------------------------------------------- */
 
-/* A result with room for a body of bodylen bytes and a copy of tool. */
+/*
+ * A result with room for a body of bodylen bytes and a copy of tool,
+ * whose length (without its NUL) is toollen.
+ */
 static struct baton_verify_result *
-result_alloc(size_t bodylen, const char *tool)
+result_alloc_len(size_t bodylen, const char *tool, size_t toollen)
 {
 	struct baton_verify_result	*r;
-	size_t				 tlen = tool != NULL ? strlen(tool) + 1 : 0;
+	size_t				 tlen = tool != NULL ? toollen + 1 : 0;
 	uint8_t				*p;
 
 	if ((r = malloc(sizeof(*r) + bodylen + tlen)) == NULL)
@@ -75,6 +78,12 @@ result_alloc(size_t bodylen, const char *tool)
 		r->tool = (const char *)(p + bodylen);
 	}
 	return r;
+}
+
+static struct baton_verify_result *
+result_alloc(size_t bodylen, const char *tool)
+{
+	return result_alloc_len(bodylen, tool, tool != NULL ? strlen(tool) : 0);
 }
 
 /* allow only on an explicit true with reason ok: fail closed */
@@ -411,36 +420,87 @@ check_opts(const struct baton_verify_opts *o)
 
 struct verify_req {
 	const char			*token;
+	size_t				 toklen;
+	size_t				 toollen;
 	const struct baton_verify_opts	*o;
 	int				 explain;
 };
 
-/* The verify request body, packed straight into the handle's buffer. */
+/* Bytes of a msgpack str of len bytes, head and body. */
+static size_t
+str_size(size_t len)
+{
+	return len + (len < 32 ? 1 : len < 256 ? 2 : len < 65536 ? 3 : 5);
+}
+
+/* A msgpack str as baton_pack_strn writes it, at p; the end. */
+static uint8_t *
+put_str(uint8_t *p, const char *s, size_t len)
+{
+	if (len < 32)
+		*p++ = (uint8_t)(0xa0 | len);
+	else if (len < 256) {
+		*p++ = 0xd9;
+		*p++ = (uint8_t)len;
+	} else if (len < 65536) {
+		*p++ = 0xda;
+		*p++ = (uint8_t)(len >> 8);
+		*p++ = (uint8_t)len;
+	} else {
+		*p++ = 0xdb;
+		*p++ = (uint8_t)(len >> 24);
+		*p++ = (uint8_t)(len >> 16);
+		*p++ = (uint8_t)(len >> 8);
+		*p++ = (uint8_t)len;
+	}
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/* A key that is a short literal, its fixstr head included. */
+#define PUT_KEY(p, k)	(memcpy((p), (k), sizeof(k) - 1), (p) + sizeof(k) - 1)
+
+/*
+ * The verify request body, written straight into the handle's buffer:
+ * its size is known before anything is written, so the strings that
+ * every request has go in with one reservation; args and usage follow
+ * through the packer.
+ */
 static int
 pack_verify(msgpack_packer *pk, const void *arg)
 {
 	const struct verify_req		*v = arg;
 	const struct baton_verify_opts	*o = v->o;
-	size_t				 i, n;
+	size_t				 i, n, need, alen = 0, aulen = 0;
+	uint8_t				*p;
 
 	n = 2 + (o->action != NULL) + (o->audience != NULL) +
 	    (o->nargs > 0) + (o->nusage > 0) + (v->explain != 0);
-	msgpack_pack_map(pk, n);
+	need = 1 + 6 + str_size(v->toklen) + 5 + str_size(v->toollen);
+	if (v->explain)
+		need += 8 + 1;
+	if (o->action != NULL)
+		need += 7 + str_size(alen = strlen(o->action));
+	if (o->audience != NULL)
+		need += 4 + str_size(aulen = strlen(o->audience));
+	if ((p = bc_pack_room(pk, need)) == NULL)
+		return BATON_ENOMEM;
+	*p++ = (uint8_t)(0x80 | n);		/* n <= 7: a fixmap */
 	if (v->explain) {
-		baton_pack_str(pk, "explain");
-		baton_pack_bool(pk, 1);
+		p = PUT_KEY(p, "\xa7" "explain");
+		*p++ = 0xc3;
 	}
-	baton_pack_str(pk, "token");
-	baton_pack_str(pk, v->token);
-	baton_pack_str(pk, "tool");
-	baton_pack_str(pk, o->tool);
+	p = PUT_KEY(p, "\xa5" "token");
+	p = put_str(p, v->token, v->toklen);
+	p = PUT_KEY(p, "\xa4" "tool");
+	p = put_str(p, o->tool, v->toollen);
 	if (o->action != NULL) {
-		baton_pack_str(pk, "action");
-		baton_pack_str(pk, o->action);
+		p = PUT_KEY(p, "\xa6" "action");
+		p = put_str(p, o->action, alen);
 	}
 	if (o->audience != NULL) {
-		baton_pack_str(pk, "aud");
-		baton_pack_str(pk, o->audience);
+		p = PUT_KEY(p, "\xa3" "aud");
+		p = put_str(p, o->audience, aulen);
 	}
 	if (o->nargs > 0) {
 		baton_pack_str(pk, "args");
@@ -478,11 +538,51 @@ pack_verify(msgpack_packer *pk, const void *arg)
  */
 struct verify_ans {
 	const char			*tool;
+	size_t				 toollen;
 	struct baton_verify_result	*r;
 	int				 have_allow;
 	int				 allow;
 	int				 reason;
 };
+
+/*
+ * An integer of the answer as its JSON form reads it; 0, or -1 if val is
+ * not an integer.  val is one whole value that bc_mpr_check_map passed,
+ * so its bytes are all there and a uint is at most INT64_MAX.
+ */
+static int
+answer_int(const uint8_t *val, size_t vlen, int64_t *out)
+{
+	uint64_t	u = 0;
+	size_t		w, i;
+	uint8_t		b = val[0];
+
+	if (b <= 0x7f || b >= 0xe0) {
+		*out = (int8_t)b;
+		return 0;
+	}
+	if (b >= 0xcc && b <= 0xcf)
+		w = (size_t)1 << (b - 0xcc);
+	else if (b >= 0xd0 && b <= 0xd3)
+		w = (size_t)1 << (b - 0xd0);
+	else
+		return -1;
+	if (vlen != w + 1)
+		return -1;
+	for (i = 1; i <= w; i++)
+		u = (u << 8) | val[i];
+	if (b <= 0xcf)
+		*out = (int64_t)u;
+	else if (w == 1)
+		*out = (int8_t)(uint8_t)u;
+	else if (w == 2)
+		*out = (int16_t)(uint16_t)u;
+	else if (w == 4)
+		*out = (int32_t)(uint32_t)u;
+	else
+		*out = (int64_t)u;
+	return 0;
+}
 
 /* One top-level value of the answer, already checked (bc_call_raw). */
 static void
@@ -490,22 +590,15 @@ field_verify(void *arg, const char *key, size_t klen, const uint8_t *val,
     size_t vlen)
 {
 	struct verify_ans	*a = arg;
-	struct mpr		 r;
-	uint64_t		 u;
-	int64_t			 si;
-	int			 b;
+	int64_t			 i;
 
-	mpr_init(&r, val, vlen);
 	if (klen == 5 && memcmp(key, "allow", 5) == 0) {
-		a->have_allow = mpr_peek(&r) == MPR_BOOL &&
-		    mpr_bool(&r, &b) == 0;
-		a->allow = a->have_allow && b;
+		a->have_allow = vlen == 1 && (val[0] == 0xc2 || val[0] == 0xc3);
+		a->allow = a->have_allow && val[0] == 0xc3;
 	} else if (klen == 6 && memcmp(key, "reason", 6) == 0) {
 		a->reason = BATON_R_BAD_CHAIN;
-		if (mpr_peek(&r) == MPR_UINT && mpr_uint(&r, &u) == 0)
-			a->reason = (int)(json_int_t)u;	/* <= INT64_MAX */
-		else if (mpr_peek(&r) == MPR_INT && mpr_int(&r, &si) == 0)
-			a->reason = (int)si;
+		if (answer_int(val, vlen, &i) == 0)
+			a->reason = (int)i;
 	}
 }
 
@@ -515,7 +608,7 @@ take_verify(void *arg, const uint8_t *body, size_t len)
 {
 	struct verify_ans	*a = arg;
 
-	if ((a->r = result_alloc(len, a->tool)) == NULL)
+	if ((a->r = result_alloc_len(len, a->tool, a->toollen)) == NULL)
 		return BATON_ENOMEM;
 	memcpy((uint8_t *)(uintptr_t)a->r->body, body, len);
 	return 0;
@@ -534,13 +627,15 @@ verify_call(struct baton_verify_result **out, struct baton_client *c,
 	*out = NULL;
 	if (c == NULL || token == NULL || check_opts(o) != 0)
 		return BATON_EINVAL;
-	if (strlen(token) > BATON_MAX_TEXT)
+	if ((v.toklen = strlen(token)) > BATON_MAX_TEXT)
 		return result_deny(out, BATON_R_TOO_LARGE, o->tool);
 	v.token = token;
+	v.toollen = strlen(o->tool);
 	v.o = o;
 	v.explain = explain;
 	memset(&a, 0, sizeof(a));
 	a.tool = o->tool;
+	a.toollen = v.toollen;
 	a.reason = BATON_R_BAD_CHAIN;
 	ret = bc_call_raw(c, BATON_OP_VERIFY, pack_verify, &v, field_verify,
 	    take_verify, &a, &reason);

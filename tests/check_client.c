@@ -730,6 +730,272 @@ START_TEST(test_issue_answers)
 }
 END_TEST
 
+/*
+ * A fake broker for verify: answers hello, then request i with the body
+ * verify_bodies[i], and keeps the body map of each request to compare.
+ */
+static const struct issue_body verify_bodies[] = {
+#define IB(s)	{ s, sizeof(s) - 1 }
+	/* 0: allowed */
+	IB("\x82\xa5" "allow\xc3\xa6reason\x00"),
+	/* 1: denied, a reason */
+	IB("\x82\xa5" "allow\xc2\xa6reason\x07"),
+	/* 2: a negative reason (negative fixint) */
+	IB("\x82\xa5" "allow\xc2\xa6reason\xff"),
+	/* 3: allowed, the reason as int 8 */
+	IB("\x82\xa5" "allow\xc3\xa6reason\xd0\x00"),
+	/* 4: uint 16 */
+	IB("\x82\xa5" "allow\xc2\xa6reason\xcd\x01\x02"),
+	/* 5: int 64 */
+	IB("\x82\xa5" "allow\xc2\xa6reason\xd3\xff\xff\xff\xff\xff\xff\xff\xfe"),
+	/* 6: a reason that is not an integer */
+	IB("\x82\xa5" "allow\xc2\xa6reason\xa1x"),
+	/* 7: allow that is not a boolean */
+	IB("\x82\xa5" "allow\x01\xa6reason\x00"),
+	/* 8: the last of repeated keys counts */
+	IB("\x83\xa5" "allow\xc3\xa6reason\x00\xa5" "allow\xc2"),
+	/* 9: no allow */
+	IB("\x81\xa6reason\x00"),
+	/* 10: a reason past INT64_MAX */
+	IB("\x82\xa5" "allow\xc3\xa6reason\xcf\x80\0\0\0\0\0\0\0"),
+	/* 11: no reason */
+	IB("\x81\xa5" "allow\xc3"),
+	/* 12 to 16: int 32, int 16, uint 32, uint 64; uint 8 and facts */
+	IB("\x82\xa5" "allow\xc2\xa6reason\xd2\xff\xff\xff\xfd"),
+	IB("\x82\xa5" "allow\xc2\xa6reason\xd1\xff\xfc"),
+	IB("\x82\xa5" "allow\xc2\xa6reason\xce\x00\x00\x00\x09"),
+	IB("\x82\xa5" "allow\xc2\xa6reason\xcf\0\0\0\0\0\0\0\x0b"),
+	IB("\x83\xa5" "allow\xc2\xa6reason\xcc\xc8\xa5" "facts\x81\xa3iss"
+	    "\xa1i"),
+#undef IB
+};
+#define NVERIFY	(sizeof(verify_bodies) / sizeof(verify_bodies[0]))
+
+struct verify_fake {
+	int	lfd;
+	uint8_t	req[NVERIFY][1024];	/* each request's body map */
+	size_t	reqlen[NVERIFY];
+};
+
+static void *
+verify_serve(void *arg)
+{
+	struct verify_fake	*v = arg;
+	static uint8_t		 out[256];
+	uint8_t			 hdr[4], body[1024];
+	uint32_t		 len, id;
+	size_t			 i = 0, n, skip;
+	int			 fd;
+
+	while (i < NVERIFY) {
+		if ((fd = accept(v->lfd, NULL, NULL)) == -1)
+			return NULL;
+		while (i < NVERIFY) {
+			if (read_full(fd, hdr, 4) != 0)
+				break;
+			len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 |
+			    hdr[2] << 8 | hdr[3];
+			if (len < 4 || len > sizeof(body) ||
+			    read_full(fd, body, len) != 0 || body[0] != 0x93)
+				break;
+			/* [op, id, {...}]: the id as its size says */
+			skip = body[2] < 0x80 ? 1 : body[2] == 0xcc ? 2 :
+			    body[2] == 0xcd ? 3 : 5;
+			id = 0;
+			for (n = 1; n < skip; n++)
+				id = id << 8 | body[2 + n];
+			if (skip == 1)
+				id = body[2];
+			(void)answer(out, body[1], id, "");
+			if (body[1] == 1) {	/* hello: {"version": 1} */
+				memcpy(out + 13, "\x81\xa7version\x01", 10);
+				n = 13 + 10;
+			} else {
+				v->reqlen[i] = len - 2 - skip;
+				memcpy(v->req[i], body + 2 + skip,
+				    v->reqlen[i]);
+				memcpy(out + 13, verify_bodies[i].b,
+				    verify_bodies[i].len);
+				n = 13 + verify_bodies[i].len;
+				i++;
+			}
+			out[3] = (uint8_t)(n - 4);
+			if (write(fd, out, n) != (ssize_t)n)
+				break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/* The request body v kept for request i is exactly want. */
+static void
+req_is(const struct verify_fake *v, size_t i, const char *want, size_t len)
+{
+	ck_assert_msg(v->reqlen[i] == len && memcmp(v->req[i], want, len) == 0,
+	    "request %zu: %zu bytes, not the %zu expected", i, v->reqlen[i],
+	    len);
+}
+
+/*
+ * The verify request as the wire carries it, whatever its strings'
+ * lengths; the answer's allow and reason read from its bytes as its JSON
+ * form reads them, whatever their encoding.
+ */
+START_TEST(test_verify_wire)
+{
+	struct baton_client_opts	 o = BATON_CLIENT_OPTS_INIT;
+	struct baton_verify_opts	 vo = BATON_VERIFY_OPTS_INIT;
+	struct baton_client		*c = NULL;
+	struct baton_verify_result	*r = NULL;
+	struct baton_call_arg		 args[3];
+	struct baton_call_usage		 use;
+	static struct verify_fake	 v;
+	struct sockaddr_un		 sun;
+	pthread_t			 th;
+	char				 path[128], tool40[41], tool300[301];
+	char				 want[1024], tok300[301];
+	size_t				 n;
+
+	memset(&v, 0, sizeof(v));
+	memset(tool40, 't', 40);
+	tool40[40] = '\0';
+	memset(tool300, 'u', 300);
+	tool300[300] = '\0';
+	memcpy(tok300, "bt1_", 4);
+	memset(tok300 + 4, 'A', 296);
+	tok300[300] = '\0';
+	snprintf(path, sizeof(path), "%s/verify.sock", B.dir);
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	ck_assert_int_ne(v.lfd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(v.lfd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	ck_assert_int_eq(listen(v.lfd, 4), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, verify_serve, &v), 0);
+	o.socket_path = path;
+	o.timeout_ms = 2000;
+	ck_assert_int_eq(baton_client_open(&c, &o), 0);
+
+	/* 0: tool, action, audience; allowed */
+	vo.tool = "db_query";
+	vo.action = "read";
+	vo.audience = "db";
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), 0);
+	ck_assert_int_eq(baton_verify_result_allowed(r), 1);
+	ck_assert_int_eq(baton_verify_result_reason(r), BATON_R_OK);
+	baton_verify_result_free(r);
+	/* 1: explain, a 40-byte tool (str 8); reason 7 */
+	vo.tool = tool40;
+	vo.action = vo.audience = NULL;
+	ck_assert_int_eq(baton_explain(&r, c, "bt1_AAAA", &vo),
+	    BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), 7);
+	baton_verify_result_free(r);
+	/* 2: a 300-byte tool and token (str 16); reason -1 */
+	vo.tool = tool300;
+	ck_assert_int_eq(baton_verify(&r, c, tok300, &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), -1);
+	baton_verify_result_free(r);
+	/* 3: args and usage after the strings; allowed (int 8 reason) */
+	memset(args, 0, sizeof(args));
+	args[0].name = "n";
+	args[0].type = BATON_ARG_INT;
+	args[0].num = 5;
+	args[1].name = "b";
+	args[1].type = BATON_ARG_BOOL;
+	args[1].num = 1;
+	args[2].name = "s";
+	args[2].type = BATON_ARG_STR;
+	args[2].str = "hi";
+	use.name = "rows";
+	use.value = 10;
+	vo.tool = "t";
+	vo.audience = "db";
+	vo.args = args;
+	vo.nargs = 3;
+	vo.usage = &use;
+	vo.nusage = 1;
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), 0);
+	baton_verify_result_free(r);
+	vo.args = NULL;
+	vo.nargs = 0;
+	vo.usage = NULL;
+	vo.nusage = 0;
+	vo.audience = NULL;
+	/* 4, 5, 6 */
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), 258);
+	baton_verify_result_free(r);
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), -2);
+	baton_verify_result_free(r);
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), BATON_R_BAD_CHAIN);
+	baton_verify_result_free(r);
+	/* 7: allow not a boolean */
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EPROTO);
+	ck_assert_ptr_null(r);
+	/* 8: allow true, then false */
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), BATON_R_POLICY_DENIED);
+	baton_verify_result_free(r);
+	/* 9: no allow; 10: malformed (the connection is dropped) */
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EPROTO);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EPROTO);
+	ck_assert_ptr_null(r);
+	ck_assert_str_eq(baton_client_last_error(c),
+	    "broker sent a malformed response body");
+	/* 11: no reason: not allowed */
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), BATON_R_BAD_CHAIN);
+	baton_verify_result_free(r);
+	/* 12 to 15: reasons in the other widths */
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), -3);
+	baton_verify_result_free(r);
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), -4);
+	baton_verify_result_free(r);
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), 9);
+	baton_verify_result_free(r);
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), 11);
+	baton_verify_result_free(r);
+	/* 16: uint 8, and the facts read from the kept body */
+	ck_assert_int_eq(baton_verify(&r, c, "bt1_AAAA", &vo), BATON_EDENIED);
+	ck_assert_int_eq(baton_verify_result_reason(r), 200);
+	ck_assert_str_eq(baton_verify_result_iss(r), "i");
+	baton_verify_result_free(r);
+	baton_client_free(c);
+	pthread_join(th, NULL);
+
+	/* what went out */
+#define REQ_IS(i, s)	req_is(&v, i, s, sizeof(s) - 1)
+	REQ_IS(0, "\x84\xa5token\xa8" "bt1_AAAA\xa4tool\xa8" "db_query"
+	    "\xa6" "action\xa4read\xa3" "aud\xa2" "db");
+	n = (size_t)snprintf(want, sizeof(want), "\x83\xa7" "explain\xc3"
+	    "\xa5token\xa8" "bt1_AAAA\xa4tool\xd9\x28%s", tool40);
+	req_is(&v, 1, want, n);
+	memcpy(want, "\x82\xa5token\xda\x01\x2c", 10);
+	memcpy(want + 10, tok300, 300);
+	memcpy(want + 310, "\xa4tool\xda\x01\x2c", 8);
+	memcpy(want + 318, tool300, 300);
+	req_is(&v, 2, want, 618);
+	REQ_IS(3, "\x85\xa5token\xa8" "bt1_AAAA\xa4tool\xa1t\xa3" "aud"
+	    "\xa2" "db\xa4" "args\x83\xa1n\x05\xa1" "b\xc3\xa1s\xa2hi"
+	    "\xa5usage\x81\xa4rows\x0a");
+	REQ_IS(4, "\x82\xa5token\xa8" "bt1_AAAA\xa4tool\xa1t");
+#undef REQ_IS
+	close(v.lfd);
+	unlink(path);
+}
+END_TEST
+
 /* ---- deadlines on the blocking socket ------------------------------------ */
 
 /*
@@ -2077,6 +2343,7 @@ client_suite(void)
 	tcase_add_test(tc, test_no_double_send);
 	tcase_add_test(tc, test_read_ahead);
 	tcase_add_test(tc, test_issue_answers);
+	tcase_add_test(tc, test_verify_wire);
 	tcase_add_test(tc, test_timeout_verify);
 	tcase_add_test(tc, test_timeout_half_frame);
 	tcase_add_test(tc, test_timeout_partial_late);
