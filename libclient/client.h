@@ -90,6 +90,12 @@ int	bc_call_raw(struct baton_client *, uint32_t op, bc_pack_fn,
  */
 uint8_t	*bc_pack_room(msgpack_packer *, size_t len);
 
+/*
+ * baton_wire_read_response, with the head batond writes read in place:
+ * the same results, the same refusals.
+ */
+int	bc_read_head(struct mpr *, uint32_t *op, uint32_t *id, int *status);
+
 /* A response body or one msgpack value, bounded, to JSON. */
 int	bc_mp_to_json(const void *, size_t, json_t **);
 struct mpr;

@@ -1055,6 +1055,41 @@ struct bc_req {
 	json_t			**resp;		/* else as JSON */
 };
 
+/*
+ * baton_wire_read_response, with the head batond writes (op and status in
+ * a byte, the id as a uint of its size) read here; any other goes there.
+ */
+int
+bc_read_head(struct mpr *r, uint32_t *op, uint32_t *id, int *status)
+{
+	const uint8_t	*p = r->p;
+	uint32_t	 v;
+	size_t		 w;
+
+	/* [op | 0x80 (uint 8), id, status (fixint), {... */
+	if (r->err != 0 || r->end - p < 10 || p[0] != 0x94 || p[1] != 0xcc ||
+	    (p[2] & BATON_WIRE_RESPONSE) == 0)
+		goto slow;
+	if (p[3] <= 0x7f) {
+		v = p[3];
+		w = 0;
+	} else if (p[3] >= 0xcc && p[3] <= 0xce) {
+		w = (size_t)1 << (p[3] - 0xcc);
+		v = (uint32_t)be_num(p + 4, w);
+	} else
+		goto slow;
+	if (p[4 + w] > 0x7f || !((p[5 + w] >= 0x80 && p[5 + w] <= 0x8f) ||
+	    p[5 + w] == 0xde || p[5 + w] == 0xdf))
+		goto slow;
+	*op = p[2] & ~BATON_WIRE_RESPONSE;
+	*id = v;
+	*status = p[4 + w];
+	r->p = p + 5 + w;
+	return 0;
+slow:
+	return baton_wire_read_response(r, op, id, status);
+}
+
 /* One round trip on the current connection, no retry. */
 static int
 call_once(struct baton_client *c, const struct bc_req *q, int64_t deadline)
@@ -1125,7 +1160,7 @@ call_once(struct baton_client *c, const struct bc_req *q, int64_t deadline)
 			goto out;
 		}
 		mpr_init(&r, body, flen);
-		if (baton_wire_read_response(&r, &rop, &rid, &status) != 0) {
+		if (bc_read_head(&r, &rop, &rid, &status) != 0) {
 			bc_seterr(c, "broker sent a malformed response");
 			ret = BATON_EPROTO;
 			goto out;

@@ -366,6 +366,73 @@ START_TEST(test_check_map_fields)
 }
 END_TEST
 
+/* bc_read_head and baton_wire_read_response on len bytes of buf. */
+static void
+same_head(const uint8_t *buf, size_t len, const char *what, size_t pos)
+{
+	struct mpr	r1, r2;
+	uint32_t	op1 = 1, id1 = 2, op2 = 1, id2 = 2;
+	int		st1 = 3, st2 = 3, ret1, ret2;
+
+	mpr_init(&r1, buf, len);
+	mpr_init(&r2, buf, len);
+	ret1 = bc_read_head(&r1, &op1, &id1, &st1);
+	ret2 = baton_wire_read_response(&r2, &op2, &id2, &st2);
+	ck_assert_msg(ret1 == ret2, "%s at %zu: %d, not %d", what, pos, ret1,
+	    ret2);
+	if (ret1 != 0)
+		return;
+	ck_assert_msg(op1 == op2 && id1 == id2 && st1 == st2 && r1.p == r2.p,
+	    "%s at %zu: op %u id %u status %d, not op %u id %u status %d",
+	    what, pos, op1, id1, st1, op2, id2, st2);
+}
+
+/* The answer head read in place: as the wire code reads it, always. */
+START_TEST(test_read_head)
+{
+	static const struct {
+		const char	*bytes;
+		size_t		 len;
+	} heads[] = {
+#define H(b)	{ b, sizeof(b) - 1 }
+		H("\x94\xcc\x85\x05\x00\x81\xa1k\xc0\xc0\xc0\xc0"),
+		H("\x94\xcc\x85\xcc\xf0\x00\x80\xc0\xc0\xc0\xc0"),
+		H("\x94\xcc\x85\xcd\x12\x34\x02\x80\xc0\xc0\xc0"),
+		H("\x94\xcc\x85\xce\x6f\x11\xfd\xbc\x00\xde\x00\x01"
+		    "\xa1k\xc0"),
+		H("\x94\xcc\x85\xce\xff\xff\xff\xff\x7f\xdf\x00\x00"
+		    "\x00\x00"),
+		H("\x94\xcc\x85\xcf\x00\x00\x00\x00\x00\x00\x00\x09"
+		    "\x00\x80"),
+		H("\x94\xcc\x85\xd0\x05\x00\x80\xc0\xc0\xc0\xc0"),
+		H("\x94\xcc\x85\x05\xcc\x80\x80\xc0\xc0\xc0\xc0"),
+		H("\x94\xcc\x85\x05\x00\x90\xc0\xc0\xc0\xc0\xc0"),
+		H("\x94\x05\x05\x00\x80"),
+#undef H
+	};
+	static const uint8_t	 vals[] = { 0x00, 0x05, 0x7f, 0x80, 0x85,
+	    0x8f, 0x90, 0x93, 0x94, 0x95, 0xc0, 0xcc, 0xcd, 0xce, 0xcf, 0xd0,
+	    0xd3, 0xde, 0xdf, 0xe0, 0xff };
+	uint8_t			 m[32];
+	size_t			 h, i, k, n;
+
+	for (h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+		n = heads[h].len;
+		ck_assert_uint_le(n, sizeof(m));
+		for (i = 0; i <= n; i++)
+			same_head((const uint8_t *)heads[h].bytes, i,
+			    "truncated", i);
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < sizeof(vals); k++) {
+				memcpy(m, heads[h].bytes, n);
+				m[i] = vals[k];
+				same_head(m, n, "byte", i);
+			}
+		}
+	}
+}
+END_TEST
+
 static Suite *
 clientlib_suite(void)
 {
@@ -380,6 +447,7 @@ clientlib_suite(void)
 	tcase_add_test(tc, test_check_depth);
 	tcase_add_test(tc, test_check_utf8_table);
 	tcase_add_test(tc, test_check_map_fields);
+	tcase_add_test(tc, test_read_head);
 	suite_add_tcase(s, tc);
 	return s;
 }
