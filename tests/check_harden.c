@@ -276,7 +276,7 @@ static int	log_wait(const char *);
  */
 static const char *const forbidden[] = {
 	"", "inet", "fork", "execve", "ptrace", "socket-packet", "socket-raw",
-	"kill", "ioctl",
+	"kill", "ioctl", "fionread",
 };
 
 /*
