@@ -30,6 +30,10 @@ broker_verify_p999_us_1m_spent broker_verify_p50_us_1000_idle
 stack_overhead_pct ratio_verify_vs_uds ratio_mint_vs_floor
 ratio_tput16_vs_uds ratio_open_vs_macaroons
 ratio_offline_d8_vs_floor""".split()
+# Printed beside them for reference (bench/RESULTS.md): the echo in
+# the bench process itself, and latency where the scheduler puts it.
+keys += """floor_uds_rtt_inproc_us floor_uds_ops_16_inproc
+floor_uds_rtt_unpinned_us broker_verify_p50_unpinned_us""".split()
 d = json.loads(sys.stdin.read())
 missing = [k for k in keys if k not in d]
 extra = [k for k in d if k not in keys]
