@@ -298,6 +298,11 @@ enum baton_check_mode {
  */
 #define BATON_B64URL_LEN(n)	((n) / 3 * 4 + ((n) % 3 != 0 ? (n) % 3 + 1 : 0))
 size_t	baton_b64url_encode(char *, const uint8_t *, size_t);
+/*
+ * 0 makes the decoder use its tables alone, where it would take the AVX2
+ * path: for tests, which check both give the same bytes and refusals.
+ */
+extern int baton_b64_simd;
 
 /* Text ("bt1_...") to envelope; returns a reason, fills env on OK. */
 enum baton_reason baton_envelope_parse(struct baton_envelope *,

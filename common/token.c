@@ -384,6 +384,8 @@ b64url_decode_avx2(uint8_t **o, const uint8_t *p, size_t full)
  * 4k + 1, or non-zero unused bits in the last character.  So every
  * envelope has exactly one text form.
  */
+int	baton_b64_simd = 1;
+
 static int
 b64url_decode(uint8_t *out, const char *s, size_t len, size_t *outlen)
 {
@@ -394,7 +396,7 @@ b64url_decode(uint8_t *out, const char *s, size_t len, size_t *outlen)
 	size_t		 i = 0, full = len / 4 * 4;
 
 #ifdef B64_AVX2
-	if (full >= 32 && __builtin_cpu_supports("avx2") &&
+	if (full >= 32 && baton_b64_simd && __builtin_cpu_supports("avx2") &&
 	    (i = b64url_decode_avx2(&o, p, full)) == (size_t)-1)
 		return (-1);
 #endif

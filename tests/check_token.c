@@ -1019,7 +1019,9 @@ envelope_of_len(uint8_t *buf, size_t n)
  * every position of the text; and the last character is accepted only
  * with its unused bits zero.
  */
-START_TEST(test_base64_exact)
+/* Every case below with the AVX2 path, where there is one... */
+static void
+base64_exact(void)
 {
 	static const char	 alpha[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -1069,6 +1071,20 @@ START_TEST(test_base64_exact)
 		free(t);
 	}
 }
+
+START_TEST(test_base64_exact)
+{
+	base64_exact();
+}
+END_TEST
+
+/* ...and with the tables alone, as on a processor without AVX2. */
+START_TEST(test_base64_exact_tables)
+{
+	baton_b64_simd = 0;
+	base64_exact();
+	baton_b64_simd = 1;
+}
 END_TEST
 
 START_TEST(test_text_too_long)
@@ -1107,6 +1123,7 @@ envelope_suite(void)
 	tcase_add_test(tc, test_text_too_long);
 	tcase_add_test(tc, test_base64_table);
 	tcase_add_test(tc, test_base64_exact);
+	tcase_add_test(tc, test_base64_exact_tables);
 	suite_add_tcase(s, tc);
 	return (s);
 }
