@@ -63,7 +63,7 @@ log_clean(char *p)
 static void
 log_line(int pri, char *line)
 {
-	char	*buf = line + LOG_PREFIX_LEN, *p;
+	char	*buf = line + LOG_PREFIX_LEN, *p, *q;
 	ssize_t	 n;
 
 	memcpy(line, LOG_PREFIX, LOG_PREFIX_LEN);
@@ -71,11 +71,19 @@ log_line(int pri, char *line)
 	if (log_to_syslog)
 		syslog(pri, "%s", buf);
 	else {
-		/* one write, as unbuffered stderr makes it, without stdio */
+		/*
+		 * One write, as unbuffered stderr makes it, without stdio;
+		 * the rest if a pipe took only part of it.
+		 */
 		*p++ = '\n';
-		do
-			n = write(STDERR_FILENO, line, (size_t)(p - line));
-		while (n == -1 && errno == EINTR);
+		q = line;
+		while (q < p) {
+			n = write(STDERR_FILENO, q, (size_t)(p - q));
+			if (n > 0)
+				q += n;
+			else if (n == 0 || errno != EINTR)
+				break;
+		}
 	}
 }
 

@@ -15,7 +15,8 @@
  *   hash is that of an entry).  Texts an attacker chooses can only cause
  *   misses and evictions.
  * - Only an open that succeeded is kept; a failure never is, so it is
- *   checked again every time.
+ *   checked again every time.  A text is opened aside and moved into an
+ *   entry only once it held, so junk evicts nothing.
  * - baton_token_open depends on the text and on the keyring alone (own
  *   keys, their not_after, the trusted keys of other brokers and their
  *   bundle's end: tag first, signature fallback, key_not_after,
@@ -35,7 +36,8 @@
  * - Bounded: token-cache entries (default 64) per worker, texts up to
  *   TOKCACHE_TEXT_MAX bytes; longer ones are opened every time.  An entry
  *   owns its text, envelope and arena, all wiped as far as written when
- *   it is evicted, invalidated, resized away and when its thread ends.
+ *   it is evicted, resized away, when its thread ends, and all stale
+ *   entries at once at the first request after the generation moved.
  * - Per thread, never shared: no lock but the keyring's read lock, which
  *   every open took anyway.
  */
@@ -67,6 +69,7 @@ static _Thread_local struct tokentry	*tc;
 static _Thread_local size_t		 tc_size;	/* token-cache */
 static _Thread_local size_t		 tc_sets, tc_ways;
 static _Thread_local uint64_t		 tc_tick;
+static _Thread_local uint64_t		 tc_gen;	/* the ring's, last seen */
 
 static uint64_t
 hash_of(const char *text, size_t len)
@@ -99,8 +102,8 @@ text_eq(const char *a, const char *b, size_t len)
 
 /*
  * baton_token_free, but the 4.4 KB struct is wiped as far as decode wrote
- * it: the envelope, the blocks in use and what follows them.  decode
- * zeroes it whole before it fills it again.
+ * it: the envelope, the blocks in use and what follows them.  decode sets
+ * the header and each block as it fills them.
  */
 _Static_assert(offsetof(struct baton_token, env) == 0 &&
     offsetof(struct baton_token, blocks) >= sizeof(struct baton_envelope) &&
@@ -118,6 +121,26 @@ tok_wipe(struct baton_token *t)
 	baton_arena_free(t->arena);
 	sodium_memzero(t->blocks, n * sizeof t->blocks[0]);
 	sodium_memzero(&t->nblocks, sizeof *t -
+	    offsetof(struct baton_token, nblocks));
+}
+
+/*
+ * The token in *from now belongs to *to (the arena and the envelope's
+ * buffer move with the pointers); what was copied out of *from is wiped.
+ */
+static void
+tok_move(struct baton_token *to, struct baton_token *from)
+{
+	size_t	n = from->nblocks <= BATON_MAX_BLOCKS ? from->nblocks :
+		    BATON_MAX_BLOCKS;
+
+	to->env = from->env;
+	memcpy(to->blocks, from->blocks, n * sizeof from->blocks[0]);
+	memcpy(&to->nblocks, &from->nblocks, sizeof *to -
+	    offsetof(struct baton_token, nblocks));
+	sodium_memzero(&from->env, sizeof from->env);
+	sodium_memzero(from->blocks, n * sizeof from->blocks[0]);
+	sodium_memzero(&from->nblocks, sizeof *from -
 	    offsetof(struct baton_token, nblocks));
 }
 
@@ -202,6 +225,13 @@ tokcache_open(struct tokref *ref, const char *text, size_t len,
 	h = hash_of(text, len);
 	set = &tc[(size_t)(h % tc_sets) * tc_ways];
 	ring = keystore_lock_gen(&gen);
+	if (gen != tc_gen) {
+		/* the keys changed: nothing opened before is kept */
+		for (i = 0; i < tc_sets * tc_ways; i++)
+			if (!tc[i].busy && tc[i].gen != gen)
+				entry_wipe(&tc[i]);
+		tc_gen = gen;
+	}
 	for (i = 0; i < tc_ways; i++) {
 		e = &set[i];
 		if (e->busy)
@@ -228,12 +258,16 @@ tokcache_open(struct tokref *ref, const char *text, size_t len,
 		keystore_unlock();
 		return (open_own(ref, text, len));
 	}
-	entry_wipe(victim);
-	why = baton_token_open(&victim->tok, text, len, ring,
-	    BATON_CHECK_TAG);
+	/*
+	 * Opened aside and moved in only if it holds, so a text that fails
+	 * (anyone's junk) evicts nothing.
+	 */
+	why = baton_token_open(&ref->own, text, len, ring, BATON_CHECK_TAG);
 	keystore_unlock();
 	if (why != BATON_R_OK)
-		return (why);	/* never kept; victim->tok is zero */
+		return (why);	/* never kept; ref->own is zero */
+	entry_wipe(victim);
+	tok_move(&victim->tok, &ref->own);
 	if (victim->cap < len) {
 		free(victim->text);	/* wiped by entry_wipe */
 		victim->text = xmalloc(len);

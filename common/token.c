@@ -477,6 +477,8 @@ baton_envelope_parse(struct baton_envelope *env, const char *text,
 	if ((env->buf = malloc(cap)) == NULL)
 		return (BATON_R_MALFORMED);
 	if (b64url_decode(env->buf, b64, b64len, &binlen) != 0) {
+		/* what was decoded before the bad character is a token too */
+		env->len = cap;
 		reason = BATON_R_BAD_BASE64;
 		goto out;
 	}
@@ -1470,7 +1472,7 @@ baton_token_open(struct baton_token *tok, const char *text, size_t len,
 	enum baton_reason	 reason;
 	size_t			 i;
 
-	/* decode zeroes tok; the failures before it must do so themselves */
+	/* decode sets tok as it fills it; the failures before it zero it */
 	if ((reason = baton_envelope_parse(&env, text, len)) != BATON_R_OK) {
 		memset(tok, 0, sizeof(*tok));
 		return (reason);

@@ -591,6 +591,35 @@ START_TEST(test_eviction)
 }
 END_TEST
 
+/*
+ * A text that fails to open is never kept, and evicts nothing: with room
+ * for one token, a cached token is still a hit after junk of its own
+ * length (the same set) was refused.
+ */
+START_TEST(test_failure_evicts_nothing)
+{
+	char	*t, *u;
+	int	 fd = up("token-cache 1\n");
+
+	t = mint(fd, 60, 0);
+	ck_assert_int_eq(verify(fd, t), 0);	/* miss, kept */
+	ck_assert_int_eq(verify(fd, t), 0);	/* hit */
+	ck_assert_uint_eq(HITS(fd), 1);
+	ck_assert_ptr_nonnull(u = strdup(t));
+	u[strlen(u) / 2] = other(u[strlen(u) / 2]);	/* a payload byte */
+	ck_assert_int_ne(verify(fd, u), 0);
+	ck_assert_int_ne(verify(fd, u), 0);	/* never kept: a miss again */
+	ck_assert_uint_eq(HITS(fd), 1);
+	ck_assert_int_eq(verify(fd, t), 0);	/* still there */
+	ck_assert_uint_eq(HITS(fd), 2);
+	ck_assert_uint_eq(MISSES(fd), 3);
+	free(t);
+	free(u);
+	close(fd);
+	down();
+}
+END_TEST
+
 START_TEST(test_cache_off)
 {
 	char	*t, *u;
@@ -686,6 +715,7 @@ tokcache_suite(void)
 	tcase_add_test(tc, test_hits_bounded);
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_cache_off);
+	tcase_add_test(tc, test_failure_evicts_nothing);
 	tcase_add_test(tc, test_present_cached);
 	suite_add_tcase(s, tc);
 	return (s);
