@@ -48,31 +48,6 @@ static struct event	*ev_listen, *ev_listen_again;
 
 /* ---- answers --------------------------------------------------------------- */
 
-/* v as msgpack_pack_uint32 writes it (the smallest form) at p. */
-static char *
-uint_put(char *p, uint32_t v)
-{
-	int	n;
-
-	if (v < 128) {
-		*p++ = (char)v;
-		return (p);
-	}
-	if (v < 256) {
-		*p++ = (char)0xcc;
-		n = 1;
-	} else if (v < 65536) {
-		*p++ = (char)0xcd;
-		n = 2;
-	} else {
-		*p++ = (char)0xce;
-		n = 4;
-	}
-	while (n-- > 0)
-		*p++ = (char)(v >> (8 * n));
-	return (p);
-}
-
 /* [op, id, status, ...: every answer's head, written in place. */
 static void
 head_put(msgpack_packer *pk, uint32_t op, uint32_t id, uint32_t status)
@@ -87,9 +62,9 @@ head_put(msgpack_packer *pk, uint32_t op, uint32_t id, uint32_t status)
 		return;
 	}
 	*p++ = (char)0x94;
-	p = uint_put(p, op);
-	p = uint_put(p, id);
-	p = uint_put(p, status);
+	p = baton_put_uint(p, op);
+	p = baton_put_uint(p, id);
+	p = baton_put_uint(p, status);
 	baton_wire_took(pk, p);
 }
 

@@ -855,27 +855,7 @@ put_array(struct put *w, size_t n)
 static inline void
 put_uint(struct put *w, uint64_t v)
 {
-	char	*p = put_need(w, 9);
-
-	if (v < 128)
-		*p++ = (char)v;
-	else if (v < 256) {
-		*p++ = (char)0xcc;
-		*p++ = (char)v;
-	} else if (v < 65536) {
-		*p++ = (char)0xcd;
-		put_be(p, v, 2);
-		p += 2;
-	} else if (v <= UINT32_MAX) {
-		*p++ = (char)0xce;
-		put_be(p, v, 4);
-		p += 4;
-	} else {
-		*p++ = (char)0xcf;
-		put_be(p, v, 8);
-		p += 8;
-	}
-	w->p = p;
+	w->p = baton_put_uint(put_need(w, 9), v);
 }
 
 static inline void

@@ -111,6 +111,37 @@ int	baton_wire_finish(msgpack_sbuffer *);
 char	*baton_wire_room(msgpack_packer *, size_t len);
 void	 baton_wire_took(msgpack_packer *, const char *end);
 
+/*
+ * v at p in the smallest msgpack uint form, the bytes msgpack_pack_uint64
+ * (and _uint32) write; p has room for 9.  Returns the end.
+ */
+static inline char *
+baton_put_uint(char *p, uint64_t v)
+{
+	int	n;
+
+	if (v < 128) {
+		*p++ = (char)v;
+		return (p);
+	}
+	if (v < 256) {
+		*p++ = (char)0xcc;
+		n = 1;
+	} else if (v < 65536) {
+		*p++ = (char)0xcd;
+		n = 2;
+	} else if (v <= UINT32_MAX) {
+		*p++ = (char)0xce;
+		n = 4;
+	} else {
+		*p++ = (char)0xcf;
+		n = 8;
+	}
+	while (n-- > 0)
+		*p++ = (char)(v >> (8 * n));
+	return (p);
+}
+
 /* Packing helpers for string-keyed body maps. */
 void	baton_pack_str(msgpack_packer *, const char *);
 void	baton_pack_strn(msgpack_packer *, const char *, size_t);

@@ -1020,29 +1020,6 @@ bc_pack_room(msgpack_packer *pk, size_t len)
 	return wbuf_room(pk->data, len);
 }
 
-/* A msgpack uint as msgpack_pack_uint32 writes it; the end. */
-static uint8_t *
-put_uint32(uint8_t *p, uint32_t v)
-{
-	if (v < 0x80)
-		*p++ = (uint8_t)v;
-	else if (v < 0x100) {
-		*p++ = 0xcc;
-		*p++ = (uint8_t)v;
-	} else if (v < 0x10000) {
-		*p++ = 0xcd;
-		*p++ = (uint8_t)(v >> 8);
-		*p++ = (uint8_t)v;
-	} else {
-		*p++ = 0xce;
-		*p++ = (uint8_t)(v >> 24);
-		*p++ = (uint8_t)(v >> 16);
-		*p++ = (uint8_t)(v >> 8);
-		*p++ = (uint8_t)v;
-	}
-	return p;
-}
-
 /* One request: its op, its body (packed already, or by pack), its answer. */
 struct bc_req {
 	uint32_t		 op;
@@ -1098,6 +1075,7 @@ call_once(struct baton_client *c, const struct bc_req *q, int64_t deadline)
 	struct mpr		 r;
 	const uint8_t		*body = NULL, *m;
 	uint8_t			 hdr[BATON_WIRE_HDR], *h;
+	char			*hp;
 	uint32_t		 id, flen = 0, rop, rid;
 	size_t			 mlen;
 	int			 ret, status;
@@ -1110,15 +1088,16 @@ call_once(struct baton_client *c, const struct bc_req *q, int64_t deadline)
 	c->wfail = 0;
 	msgpack_packer_init(&pk, c, wbuf_write);
 	/* the length (baton_wire_finish), then [op, id, */
-	if ((h = wbuf_room(c, BATON_WIRE_HDR + 11)) == NULL) {
+	if ((h = wbuf_room(c, BATON_WIRE_HDR + 1 + 2 * 9)) == NULL) {
 		ret = BATON_ENOMEM;
 		goto out;
 	}
 	memset(h, 0, BATON_WIRE_HDR);
-	h += BATON_WIRE_HDR;
-	*h++ = 0x93;
-	h = put_uint32(put_uint32(h, q->op), id);
-	c->wbuf.size = (size_t)((char *)h - c->wbuf.data);
+	hp = (char *)h + BATON_WIRE_HDR;
+	*hp++ = (char)0x93;
+	hp = baton_put_uint(hp, q->op);
+	hp = baton_put_uint(hp, id);
+	c->wbuf.size = (size_t)(hp - c->wbuf.data);
 	ret = 0;
 	if (q->pack != NULL)
 		ret = q->pack(&pk, q->parg);
